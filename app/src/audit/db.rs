@@ -1,0 +1,50 @@
+//! SQL for the audit log.
+use super::{AuditEntry, AuditPage, PAGE_SIZE};
+use crate::ssr::tenancy::Tx;
+use uuid::Uuid;
+
+pub async fn record(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    actor: Option<Uuid>,
+    action: &str,
+    target: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into audit_log (tenant_id, actor_user_id, action, target) values ($1, $2, $3, $4)",
+        tenant_id,
+        actor,
+        action,
+        target
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Newest first, `limit` rows with an id below `before` (keyset pagination on the primary key).
+pub async fn page(tx: &mut Tx, tenant_id: Uuid, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    sqlx::query_as!(
+        AuditEntry,
+        r#"select a.id, a.at, u.display_name as "actor_name?", a.action, a.target
+           from audit_log a
+           left join users u on u.id = a.actor_user_id
+           where a.tenant_id = $1 and ($2::bigint is null or a.id < $2)
+           order by a.id desc
+           limit $3"#,
+        tenant_id,
+        before,
+        limit
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn list(tx: &mut Tx, tenant_id: Uuid, before: Option<i64>) -> Result<AuditPage, sqlx::Error> {
+    // one extra row tells whether another page follows
+    let mut entries = page(tx, tenant_id, before, PAGE_SIZE + 1).await?;
+    let more = entries.len() as i64 > PAGE_SIZE;
+    entries.truncate(PAGE_SIZE as usize);
+    let next_before = if more { entries.last().map(|e| e.id) } else { None };
+    Ok(AuditPage { entries, next_before })
+}

@@ -1,0 +1,37 @@
+//! The audit log: who did what, when, in a workspace. Admins read it page by page.
+pub mod components;
+#[cfg(feature = "ssr")]
+pub mod db;
+pub mod server_fns;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: OffsetDateTime,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+}
+
+impl AuditEntry {
+    /// A readable sentence for known actions; the raw action name otherwise.
+    pub fn describe(&self) -> String {
+        match self.action.as_str() {
+            "auth.sign_in" => "signed in".to_owned(),
+            "auth.sign_out" => "signed out".to_owned(),
+            other => other.replace(['.', '_'], " "),
+        }
+    }
+}
+
+/// One page of the audit log, newest first; `next_before` fetches the page after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub next_before: Option<i64>,
+}
+
+pub const PAGE_SIZE: i64 = 25;

@@ -1,0 +1,21 @@
+use super::AuditPage;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// One page of the workspace's audit log (admins only).
+#[server(endpoint = "list_audit")]
+pub async fn list_audit(before: Option<i64>) -> Result<AuditPage, AppError> {
+    use crate::{auth::guard::authorize, domain::Role, ssr::respond};
+    respond(
+        async move {
+            if before.is_some_and(|b| b < 1) {
+                return Err(AppError::validation("before", "The page cursor must be a positive entry id."));
+            }
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let page = super::db::list(&mut auth.tx, auth.user.tenant_id, before).await?;
+            auth.tx.commit().await?;
+            Ok(page)
+        }
+        .await,
+    )
+}

@@ -1,0 +1,105 @@
+//! The session and role checks: `authorize` for server functions, `require_sign_in` for pages.
+use super::SessionUser;
+use crate::{
+    domain::{sign_in_path, Role},
+    error::AppError,
+    ssr::{app_state, tenancy},
+};
+use axum::{
+    extract::Request,
+    http::{Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+/// What the session stores about the signed-in member.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SessionAuth {
+    pub user_id: Uuid,
+    pub tenant_id: Uuid,
+}
+
+pub const SESSION_KEY: &str = "auth";
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| AppError::internal("session layer missing", &e))
+}
+
+/// A signed-in member with a tenant-scoped transaction, after the role check.
+pub struct Authorized {
+    pub user: SessionUser,
+    pub tx: tenancy::Tx,
+}
+
+impl Authorized {
+    pub fn scope(&self) -> tenancy::Scope {
+        tenancy::Scope { tenant_id: self.user.tenant_id, user_id: self.user.user_id }
+    }
+}
+
+/// Loads the member behind the session and checks their role against `allowed`.
+/// The membership is read from the database on every call, so a removed member or a changed
+/// role takes effect at once.
+pub async fn authorize(allowed: &[Role]) -> Result<Authorized, AppError> {
+    let auth = session()
+        .await?
+        .get::<SessionAuth>(SESSION_KEY)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let state = app_state()?;
+    let scope = tenancy::Scope { tenant_id: auth.tenant_id, user_id: auth.user_id };
+    let mut tx = tenancy::begin(&state.pool, scope).await?;
+    let user = super::db::session_user(&mut tx, auth.tenant_id, auth.user_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    if !allowed.contains(&user.role) {
+        tracing::info!(user_id = %user.user_id, role = user.role.as_str(), "forbidden");
+        let needed: Vec<&str> = allowed.iter().map(|r| r.label()).collect();
+        return Err(AppError::forbidden(format!(
+            "this needs the {} role; you are signed in as {}.",
+            needed.join(" or "),
+            user.role.label()
+        )));
+    }
+    Ok(Authorized { user, tx })
+}
+
+/// Paths anyone may load: sign-in, server functions (which check for themselves), assets,
+/// health probes.
+fn is_public(path: &str) -> bool {
+    path == "/sign-in"
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path == "/healthz"
+        || path == "/readyz"
+        || path == "/favicon.ico"
+}
+
+/// Signed-out visits to pages go to sign-in and come back after it; signed-in visits to the
+/// sign-in page go to the dashboard.
+pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Response {
+    if req.method() != Method::GET {
+        return next.run(req).await;
+    }
+    let path = req.uri().path();
+    let signed_in = match session.get::<SessionAuth>(SESSION_KEY).await {
+        Ok(auth) => auth.is_some(),
+        Err(err) => {
+            tracing::error!(error = %err, "session store unavailable");
+            return (StatusCode::SERVICE_UNAVAILABLE, "Session store unavailable").into_response();
+        }
+    };
+    if path == "/sign-in" && signed_in {
+        return Redirect::to("/dashboard").into_response();
+    }
+    if is_public(path) || signed_in {
+        return next.run(req).await;
+    }
+    let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Redirect::to(&sign_in_path(wanted)).into_response()
+}

@@ -1,0 +1,54 @@
+//! Sign-in, sign-out, the signed-in user, and the role checks every server function makes.
+pub mod components;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod guard;
+pub mod server_fns;
+
+use crate::domain::Role;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The signed-in member as the browser sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub user_id: Uuid,
+    pub tenant_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub tenant_name: String,
+}
+
+impl SessionUser {
+    pub fn initials(&self) -> String {
+        self.display_name
+            .split_whitespace()
+            .filter_map(|w| w.chars().next())
+            .take(2)
+            .flat_map(char::to_uppercase)
+            .collect()
+    }
+}
+
+/// The message for both an unknown email and a wrong password.
+pub const BAD_CREDENTIALS: &str = "Email or password is incorrect.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_take_the_first_letters_of_two_names() {
+        let user = SessionUser {
+            user_id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            email: "a@b.co".into(),
+            display_name: "ada king lovelace".into(),
+            role: Role::Rep,
+            tenant_name: "Demo".into(),
+        };
+        assert_eq!(user.initials(), "AK");
+    }
+}

@@ -1,0 +1,124 @@
+//! Server functions for signing in and out and for reading the signed-in member.
+use super::SessionUser;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Signs in with email and password; on success the session id is rotated and the browser is
+/// sent to `next` (a local path) or the dashboard.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use super::{
+        db,
+        guard::{session, SessionAuth, SESSION_KEY},
+        BAD_CREDENTIALS,
+    };
+    use crate::{
+        audit,
+        domain::{safe_next_path, Email},
+        ssr::{app_state, password, respond, tenancy},
+    };
+
+    respond(
+        async move {
+            let email = Email::parse(&email).map_err(|e| AppError::validation("email", e.to_string()))?;
+            if password.is_empty() {
+                return Err(AppError::validation("password", "Enter your password."));
+            }
+            if password.len() > 1024 {
+                return Err(AppError::validation("password", "A password is at most 1024 characters."));
+            }
+            let state = app_state()?;
+            let mut tx = tenancy::begin_anonymous(&state.pool).await?;
+            if let Some(until) = db::locked_until(&mut tx, email.as_ref()).await? {
+                return Err(too_many(until));
+            }
+            let creds = db::find_credentials(&mut tx, email.as_ref()).await?;
+            tx.commit().await?;
+
+            let user_id = creds.as_ref().map(|c| c.user_id);
+            let verified = password::verify(password, creds.map(|c| c.password_hash))
+                .await
+                .map_err(|e| AppError::internal("password verification", &e))?;
+
+            let mut tx = tenancy::begin_anonymous(&state.pool).await?;
+            let user_id = match (verified, user_id) {
+                (true, Some(id)) => id,
+                _ => {
+                    let locked = db::record_failure(&mut tx, email.as_ref(), &state.auth).await?;
+                    tx.commit().await?;
+                    tracing::info!(locked = locked.is_some(), "sign-in failed");
+                    return Err(match locked {
+                        Some(until) => too_many(until),
+                        None => AppError::validation("", BAD_CREDENTIALS),
+                    });
+                }
+            };
+            db::clear_failures(&mut tx, email.as_ref()).await?;
+            tenancy::act_as_user(&mut tx, user_id).await?;
+            let tenant_id = db::default_membership(&mut tx, user_id).await?.ok_or_else(|| {
+                AppError::forbidden("your account does not belong to any workspace yet. Ask an admin to invite you.")
+            })?;
+            tenancy::set_tenant(&mut tx, tenant_id).await?;
+            audit::db::record(&mut tx, tenant_id, Some(user_id), "auth.sign_in", None).await?;
+            tx.commit().await?;
+
+            let session = session().await?;
+            // A new id at sign-in defeats session fixation.
+            session.cycle_id().await?;
+            session.insert(SESSION_KEY, SessionAuth { user_id, tenant_id }).await?;
+            tracing::info!(%user_id, %tenant_id, "signed in");
+            leptos_axum::redirect(&safe_next_path(next.as_deref()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn too_many(until: time::OffsetDateTime) -> AppError {
+    let secs = (until - time::OffsetDateTime::now_utc()).whole_seconds().max(1);
+    AppError::TooManyAttempts { retry_after_secs: secs.unsigned_abs() }
+}
+
+/// Ends the session and returns to the sign-in page.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use super::guard::{authorize, session};
+    use crate::{audit, domain::Role, ssr::respond};
+
+    respond(
+        async move {
+            if let Ok(mut auth) = authorize(&Role::ALL).await {
+                let tenant_id = auth.user.tenant_id;
+                let user_id = auth.user.user_id;
+                audit::db::record(&mut auth.tx, tenant_id, Some(user_id), "auth.sign_out", None).await?;
+                auth.tx.commit().await?;
+            }
+            session().await?.flush().await?;
+            leptos_axum::redirect("/sign-in");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The signed-in member, or `None` when signed out.
+#[server(endpoint = "session_user")]
+pub async fn get_session_user() -> Result<Option<SessionUser>, AppError> {
+    use super::guard::authorize;
+    use crate::{domain::Role, ssr::respond};
+
+    respond(
+        async move {
+            match authorize(&Role::ALL).await {
+                Ok(auth) => {
+                    auth.tx.commit().await?;
+                    Ok(Some(auth.user))
+                }
+                Err(AppError::Unauthorized) => Ok(None),
+                Err(other) => Err(other),
+            }
+        }
+        .await,
+    )
+}

@@ -1,0 +1,18 @@
+use super::DashboardStats;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// The dashboard counts for the signed-in member's workspace (every role).
+#[server(endpoint = "load_dashboard")]
+pub async fn load_dashboard() -> Result<DashboardStats, AppError> {
+    use crate::{auth::guard::authorize, domain::Role, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&Role::ALL).await?;
+            let stats = super::db::stats(&mut auth.tx, auth.user.tenant_id).await?;
+            auth.tx.commit().await?;
+            Ok(stats)
+        }
+        .await,
+    )
+}

@@ -1,0 +1,61 @@
+//! Validated types shared by the browser and the server ("parse, don't validate").
+mod email;
+mod role;
+
+pub use email::Email;
+pub use role::Role;
+
+/// Where to go after signing in: only paths on this site, never another origin.
+pub fn safe_next_path(next: Option<&str>) -> String {
+    const DEFAULT: &str = "/dashboard";
+    match next.map(str::trim) {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/\\")
+                && !p.starts_with("/sign-in")
+                && !p.starts_with("/api/")
+                && !p.chars().any(char::is_control) =>
+        {
+            p.to_owned()
+        }
+        _ => DEFAULT.to_owned(),
+    }
+}
+
+/// The sign-in page's address, returning to `next` after it.
+pub fn sign_in_path(next: &str) -> String {
+    let next = safe_next_path(Some(next));
+    let encoded: String = next
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    format!("/sign-in?next={encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{safe_next_path, sign_in_path};
+
+    #[test]
+    fn sign_in_path_percent_encodes_the_return_address() {
+        assert_eq!(sign_in_path("/audit?before=10&x=é"), "/sign-in?next=/audit%3Fbefore%3D10%26x%3D%C3%A9");
+        assert_eq!(sign_in_path("https://evil.test"), "/sign-in?next=/dashboard");
+    }
+
+    #[test]
+    fn next_path_keeps_local_paths_with_their_query() {
+        assert_eq!(safe_next_path(Some("/team?page=2")), "/team?page=2");
+    }
+
+    #[test]
+    fn next_path_refuses_other_origins_and_loops() {
+        for bad in ["https://evil.test/", "//evil.test", "/\\evil.test", "/sign-in?next=/x", "", "dashboard"] {
+            assert_eq!(safe_next_path(Some(bad)), "/dashboard", "{bad}");
+        }
+        assert_eq!(safe_next_path(None), "/dashboard");
+    }
+}

@@ -1,0 +1,154 @@
+//! The one error type that crosses server functions: only what the browser needs to show.
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Input the user can correct; `field` names the form field ("" for the whole form).
+    #[error("{message}")]
+    Validation { field: String, message: String },
+    #[error("We could not find that.")]
+    NotFound,
+    #[error("Your session has ended. Please sign in again.")]
+    Unauthorized,
+    #[error("Not allowed: {reason}")]
+    Forbidden { reason: String },
+    #[error("That {field} is already taken.")]
+    Conflict { field: String },
+    #[error("Too many failed sign-in attempts. Try again in {retry_after_secs} seconds.")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// Server-side failure; the details are in the server log under this request id.
+    #[error("Something went wrong on our side. Reference: {request_id}.")]
+    Internal { request_id: String },
+    /// The request never got a proper answer (network down, server unreachable).
+    #[error("Could not reach SmartCRM: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation { field: field.to_owned(), message: message.into() }
+    }
+
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        AppError::Forbidden { reason: reason.into() }
+    }
+
+    /// The HTTP status a server function answers with for this error.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            AppError::Validation { .. } => S::UNPROCESSABLE_ENTITY,
+            AppError::NotFound => S::NOT_FOUND,
+            AppError::Unauthorized => S::UNAUTHORIZED,
+            AppError::Forbidden { .. } => S::FORBIDDEN,
+            AppError::Conflict { .. } => S::CONFLICT,
+            AppError::TooManyAttempts { .. } => S::TOO_MANY_REQUESTS,
+            AppError::Internal { .. } => S::INTERNAL_SERVER_ERROR,
+            AppError::Transport(_) => S::BAD_GATEWAY,
+        }
+    }
+
+    /// The message for one form field, if this error is about it.
+    pub fn field_message(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Validation { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
+                AppError::validation("", format!("The request was not understood: {msg}"))
+            }
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::AppError;
+
+    /// The request id of the request being handled (set by the server's request-id layer).
+    pub fn current_request_id() -> String {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| {
+                parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+            })
+            .unwrap_or_else(|| "none".to_owned())
+    }
+
+    impl AppError {
+        /// An internal error: logs the full cause chain, returns only the request id.
+        pub fn internal(context: &str, err: &(dyn std::error::Error + 'static)) -> Self {
+            let request_id = current_request_id();
+            let mut chain = err.to_string();
+            let mut source = err.source();
+            while let Some(cause) = source {
+                chain.push_str(": ");
+                chain.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            tracing::error!(%request_id, error = %chain, "{context}");
+            AppError::Internal { request_id }
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(err: sqlx::Error) -> Self {
+            AppError::internal("database error", &err)
+        }
+    }
+
+    impl From<tower_sessions::session::Error> for AppError {
+        fn from(err: tower_sessions::session::Error) -> Self {
+            AppError::internal("session store error", &err)
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use server::current_request_id;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_round_trip_through_json_so_the_browser_sees_the_same_variant() {
+        let err = AppError::TooManyAttempts { retry_after_secs: 42 };
+        let json = serde_json::to_string(&err).expect("serialize");
+        let back: AppError = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, err);
+    }
+
+    #[test]
+    fn forbidden_maps_to_403_and_validation_to_422() {
+        assert_eq!(AppError::forbidden("x").status(), http::StatusCode::FORBIDDEN);
+        assert_eq!(AppError::validation("email", "bad").status().as_u16(), 422);
+    }
+
+    #[test]
+    fn bad_arguments_become_a_validation_error_not_a_transport_error() {
+        let err = AppError::from_server_fn_error(ServerFnErrorErr::Args("missing field".into()));
+        assert!(matches!(err, AppError::Validation { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn field_message_only_answers_for_its_own_field() {
+        let err = AppError::validation("email", "Enter an email address.");
+        assert_eq!(err.field_message("email").as_deref(), Some("Enter an email address."));
+        assert_eq!(err.field_message("password"), None);
+    }
+}

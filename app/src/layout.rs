@@ -1,0 +1,256 @@
+//! The app shell around signed-in pages: header, navigation, user menu, and the shared
+//! error, empty and not-found views.
+use crate::{
+    auth::{
+        server_fns::{get_session_user, SignOut},
+        SessionUser,
+    },
+    domain::{sign_in_path, Role},
+    error::AppError,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::{Outlet, Redirect, A},
+    hooks::use_location,
+};
+
+/// A page in the navigation and who may see it.
+struct NavItem {
+    href: &'static str,
+    label: &'static str,
+    roles: &'static [Role],
+}
+
+const NAV: &[NavItem] = &[
+    NavItem { href: "/dashboard", label: "Dashboard", roles: &Role::ALL },
+    NavItem { href: "/team", label: "Team", roles: &[Role::Admin] },
+    NavItem { href: "/audit", label: "Audit log", roles: &[Role::Admin] },
+];
+
+fn nav_for(role: Role) -> impl Iterator<Item = &'static NavItem> {
+    NAV.iter().filter(move |item| item.roles.contains(&role))
+}
+
+#[component]
+pub fn AppLayout() -> impl IntoView {
+    let user = Resource::new(|| (), |_| get_session_user());
+    view! {
+        <div class="min-h-full">
+            <Transition fallback=|| view! { <div class="h-14 border-b border-slate-200 bg-white"></div> }>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(user)) => view! { <Header user/> }.into_any(),
+                        Ok(None) => view! { <Redirect path=sign_in_href()/> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <main class="mx-auto max-w-6xl px-4 py-6 sm:px-6 lg:py-8">
+                <Outlet/>
+            </main>
+        </div>
+    }
+}
+
+/// The sign-in page, coming back to where the user is now.
+fn sign_in_href() -> String {
+    let location = use_location();
+    let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+    sign_in_path(&here)
+}
+
+#[component]
+fn Header(user: SessionUser) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    let role = user.role;
+    let link_class = "rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 \
+                      hover:text-slate-900 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
+    let links = move || {
+        nav_for(role)
+            .map(|item| view! { <A href=item.href attr:class=link_class>{item.label}</A> })
+            .collect_view()
+    };
+    view! {
+        <header class="border-b border-slate-200 bg-white">
+            <div class="mx-auto flex h-14 max-w-6xl items-center gap-3 px-4 sm:px-6">
+                <A href="/dashboard" attr:class="flex items-center gap-2 font-semibold text-slate-900">
+                    <span class="grid h-7 w-7 place-items-center rounded-md bg-indigo-600 text-xs font-bold text-white">"S"</span>
+                    <span class="hidden sm:inline">"SmartCRM"</span>
+                </A>
+                <span
+                    class="truncate rounded-full bg-slate-100 px-2.5 py-0.5 text-xs font-medium text-slate-700"
+                    data-testid="workspace-name"
+                >
+                    {user.tenant_name.clone()}
+                </span>
+                <nav aria-label="Main" class="ml-4 hidden items-center gap-1 md:flex">{links}</nav>
+                <details class="group relative ml-auto">
+                    <summary class="flex cursor-pointer list-none items-center gap-2 rounded-full p-1 pr-2 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600">
+                        <span class="grid h-8 w-8 place-items-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700">
+                            {user.initials()}
+                        </span>
+                        <span class="hidden text-sm font-medium sm:inline">{user.display_name.clone()}</span>
+                        <span class="sr-only">"Open user menu"</span>
+                    </summary>
+                    <div class="absolute right-0 z-20 mt-2 w-64 rounded-lg border border-slate-200 bg-white p-2 shadow-lg">
+                        <div class="px-3 py-2">
+                            <p class="text-sm font-medium">{user.display_name.clone()}</p>
+                            <p class="truncate text-xs text-slate-500">{user.email.clone()}</p>
+                            <p class="mt-1 text-xs text-slate-500">
+                                {role.label()} " in " {user.tenant_name.clone()}
+                            </p>
+                        </div>
+                        <ActionForm action=sign_out>
+                            <button
+                                type="submit"
+                                class="w-full rounded-md px-3 py-2 text-left text-sm text-slate-700 hover:bg-slate-100 disabled:opacity-50"
+                                disabled=move || sign_out.pending().get()
+                            >
+                                "Sign out"
+                            </button>
+                        </ActionForm>
+                    </div>
+                </details>
+            </div>
+            <nav aria-label="Main mobile" class="flex gap-1 overflow-x-auto border-t border-slate-100 px-2 py-1 md:hidden">
+                {links}
+            </nav>
+        </header>
+    }
+}
+
+/// A page's title row.
+#[component]
+pub fn PageHeader(title: &'static str, #[prop(optional)] subtitle: Option<&'static str>) -> impl IntoView {
+    view! {
+        <Title text=title/>
+        <div class="mb-6">
+            <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+            {subtitle.map(|s| view! { <p class="mt-1 text-sm text-slate-500">{s}</p> })}
+        </div>
+    }
+}
+
+/// What the user sees for an error, by kind.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    let (title, body, action) = match &error {
+        AppError::Forbidden { reason } => ("Not allowed", format!("You are not allowed to view this: {reason}"), Some(("/dashboard", "Back to the dashboard"))),
+        AppError::Unauthorized => ("Signed out", error.to_string(), Some(("/sign-in", "Sign in"))),
+        AppError::NotFound => ("Not found", error.to_string(), Some(("/dashboard", "Back to the dashboard"))),
+        AppError::Validation { .. } | AppError::Conflict { .. } | AppError::TooManyAttempts { .. } => ("Check your input", error.to_string(), None),
+        AppError::Internal { .. } | AppError::Transport(_) => ("Something went wrong", error.to_string(), None),
+    };
+    view! {
+        <div role="alert" class="rounded-lg border border-rose-200 bg-rose-50 p-4 text-rose-900">
+            <h2 class="text-sm font-semibold">{title}</h2>
+            <p class="mt-1 text-sm">{body}</p>
+            {action.map(|(href, label)| view! {
+                <a href=href class="mt-3 inline-block text-sm font-medium text-rose-900 underline">{label}</a>
+            })}
+        </div>
+    }
+}
+
+/// `ErrorBoundary` fallback: shows each error as its `AppError`.
+pub fn error_fallback(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    view! {
+        <div class="space-y-3">
+            {move || {
+                errors
+                    .get()
+                    .into_iter()
+                    .map(|(_, err)| {
+                        let error = err
+                            .downcast_ref::<AppError>()
+                            .cloned()
+                            .unwrap_or_else(|| AppError::Transport(err.to_string()));
+                        view! { <ErrorPanel error/> }
+                    })
+                    .collect_view()
+            }}
+        </div>
+    }
+}
+
+/// A placeholder while a section loads.
+#[component]
+pub fn LoadingBlock(#[prop(default = "Loading…")] label: &'static str) -> impl IntoView {
+    view! {
+        <div class="flex items-center gap-2 rounded-lg border border-slate-200 bg-white p-6 text-sm text-slate-500" aria-busy="true">
+            <span class="h-4 w-4 animate-spin rounded-full border-2 border-slate-300 border-t-indigo-600"></span>
+            {label}
+        </div>
+    }
+}
+
+/// Shown when a list has nothing in it yet.
+#[component]
+pub fn EmptyState(title: &'static str, body: &'static str) -> impl IntoView {
+    view! {
+        <div class="rounded-lg border border-dashed border-slate-300 bg-white p-8 text-center">
+            <p class="text-sm font-medium text-slate-900">{title}</p>
+            <p class="mt-1 text-sm text-slate-500">{body}</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+            opts.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <Title text="Page not found"/>
+        <main class="grid min-h-full place-items-center px-6 py-24">
+            <div class="text-center">
+                <p class="text-sm font-semibold text-indigo-600">"404"</p>
+                <h1 class="mt-2 text-2xl font-semibold tracking-tight">"Page not found"</h1>
+                <p class="mt-2 text-sm text-slate-500">"There is no page at this address."</p>
+                <a href="/dashboard" class="mt-6 inline-block rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500">
+                    "Go to the dashboard"
+                </a>
+            </div>
+        </main>
+    }
+}
+
+/// "2026-11-22 14:05 UTC"
+pub fn format_time(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reps_see_only_the_dashboard_in_the_navigation() {
+        let labels: Vec<_> = nav_for(Role::Rep).map(|i| i.label).collect();
+        assert_eq!(labels, ["Dashboard"]);
+    }
+
+    #[test]
+    fn admins_see_team_and_audit_log() {
+        let labels: Vec<_> = nav_for(Role::Admin).map(|i| i.label).collect();
+        assert_eq!(labels, ["Dashboard", "Team", "Audit log"]);
+    }
+
+    #[test]
+    fn times_are_shown_in_utc_to_the_minute() {
+        let at = time::OffsetDateTime::from_unix_timestamp(1_795_000_000).expect("valid");
+        assert_eq!(format_time(at), "2026-11-18 07:06 UTC");
+    }
+}

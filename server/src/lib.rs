@@ -1,0 +1,6 @@
+//! The SmartCRM server: configuration, telemetry, start-up and the demo data.
+pub mod config;
+pub mod demo;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

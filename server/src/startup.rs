@@ -1,0 +1,132 @@
+//! The HTTP application: routes, sessions, request ids, tracing, health probes.
+use crate::{
+    config::Settings,
+    state::{self, StartupError, MIGRATOR},
+};
+use app::{auth::guard::require_sign_in, shell, ssr::AppState, App};
+use axum::{
+    extract::State,
+    http::{Request, StatusCode},
+    middleware,
+    response::{IntoResponse, Redirect},
+    routing::get,
+    Router,
+};
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::PgPool;
+use tower::ServiceBuilder;
+use tower_http::{
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer},
+};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+use tracing::Level;
+
+/// Session cookie settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionConfig {
+    pub idle_minutes: i64,
+    pub secure_cookie: bool,
+}
+
+impl From<&Settings> for SessionConfig {
+    fn from(s: &Settings) -> Self {
+        Self { idle_minutes: s.session_idle_minutes, secure_cookie: s.secure_cookie }
+    }
+}
+
+pub const SESSION_COOKIE: &str = "smartcrm_session";
+
+pub fn router(state: AppState, sessions: SessionConfig) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    let session_layer = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(sessions.secure_cookie)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(sessions.idle_minutes)));
+
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/dashboard") }))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, context.clone(), render_shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let request_id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CompressionLayer::new())
+                .layer(session_layer)
+                .layer(middleware::from_fn(require_sign_in)),
+        )
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers and the newest migration is applied.
+async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or_default();
+    // Plain query: the ledger table is sqlx's own, not part of our schema.
+    let applied = sqlx::query_scalar::<_, bool>(
+        "select exists(select 1 from _sqlx_migrations where version = $1 and success)",
+    )
+    .bind(latest)
+    .fetch_one(&pool)
+    .await;
+    match applied {
+        Ok(true) => (StatusCode::OK, "ready"),
+        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// A migrated database, a pool and a router, ready to serve.
+pub async fn build(settings: &Settings, leptos_options: LeptosOptions) -> Result<(Router, PgPool), StartupError> {
+    let options = state::connect_options(settings)?;
+    state::migrate(&options).await?;
+    let pool = state::pool(options, settings.db_max_connections).await?;
+    let app_state = state::app_state(leptos_options, pool.clone(), settings);
+    Ok((router(app_state, SessionConfig::from(settings)), pool))
+}
+
+/// Deletes expired sessions every minute.
+pub fn spawn_session_cleanup(pool: PgPool) -> tokio::task::JoinHandle<()> {
+    use tower_sessions::ExpiredDeletion;
+    let store = PostgresStore::new(pool);
+    tokio::spawn(async move {
+        if let Err(err) = store.continuously_delete_expired(tokio::time::Duration::from_secs(60)).await {
+            tracing::error!(error = %err, "session clean-up stopped");
+        }
+    })
+}

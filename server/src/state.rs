@@ -1,0 +1,85 @@
+//! Builds the shared state: the database pool (as the non-owner app role) and settings.
+use crate::config::Settings;
+use app::ssr::{AppState, AuthSettings};
+use leptos::prelude::LeptosOptions;
+use secrecy::ExposeSecret;
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    ConnectOptions, Connection, Executor, PgConnection, PgPool,
+};
+use std::{str::FromStr, time::Duration};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    BadUrl(sqlx::Error),
+    #[error("cannot connect to the database: {0}")]
+    Connect(sqlx::Error),
+    #[error(
+        "the database has no `vector` extension available. SmartCRM needs PostgreSQL with pgvector >= 0.7 \
+         (scripts/run.sh starts one; on your own server install pgvector)"
+    )]
+    NoPgvector,
+    #[error("pgvector {0} is too old: SmartCRM needs 0.7 or newer")]
+    OldPgvector(String),
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error during start-up: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+pub fn connect_options(settings: &Settings) -> Result<PgConnectOptions, StartupError> {
+    Ok(PgConnectOptions::from_str(settings.database_url.expose_secret())
+        .map_err(StartupError::BadUrl)?
+        .application_name("smartcrm")
+        .log_statements(tracing::log::LevelFilter::Trace))
+}
+
+/// Checks pgvector, applies migrations as the owner, and lets the app role read the ledger.
+pub async fn migrate(options: &PgConnectOptions) -> Result<(), StartupError> {
+    let mut conn = PgConnection::connect_with(options).await.map_err(StartupError::Connect)?;
+    let available: Option<String> =
+        sqlx::query_scalar("select default_version from pg_available_extensions where name = 'vector'")
+            .fetch_optional(&mut conn)
+            .await?;
+    let version = available.ok_or(StartupError::NoPgvector)?;
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    if (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) < (0, 7) {
+        return Err(StartupError::OldPgvector(version));
+    }
+    MIGRATOR.run(&mut conn).await?;
+    conn.execute("grant select on _sqlx_migrations to smartcrm_app").await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// A pool whose connections act as `smartcrm_app`, which row-level security applies to.
+pub async fn pool(options: PgConnectOptions, max: u32) -> Result<PgPool, StartupError> {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("set role smartcrm_app").await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(StartupError::Connect)
+}
+
+pub fn app_state(leptos_options: LeptosOptions, pool: PgPool, settings: &Settings) -> AppState {
+    AppState {
+        leptos_options,
+        pool,
+        auth: AuthSettings {
+            max_failures: settings.signin_max_failures,
+            failure_window_secs: settings.signin_window_secs,
+            lockout_secs: settings.signin_lockout_secs,
+        },
+    }
+}
