@@ -251,6 +251,6 @@ mod tests {
     #[test]
     fn times_are_shown_in_utc_to_the_minute() {
         let at = time::OffsetDateTime::from_unix_timestamp(1_795_000_000).expect("valid");
-        assert_eq!(format_time(at), "2026-11-18 07:06 UTC");
+        assert_eq!(format_time(at), "2026-11-18 11:06 UTC");
     }
 }

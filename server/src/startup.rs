@@ -14,7 +14,7 @@ use axum::{
 };
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use sqlx::PgPool;
+use sqlx::{postgres::PgConnectOptions, PgPool};
 use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
@@ -82,7 +82,8 @@ pub fn router(state: AppState, sessions: SessionConfig) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CompressionLayer::new())
                 .layer(session_layer)
-                .layer(middleware::from_fn(require_sign_in)),
+                .layer(middleware::from_fn(require_sign_in))
+                .layer(middleware::from_fn(app::ssr::error_status)),
         )
         .with_state(state)
 }
@@ -113,7 +114,15 @@ async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
 
 /// A migrated database, a pool and a router, ready to serve.
 pub async fn build(settings: &Settings, leptos_options: LeptosOptions) -> Result<(Router, PgPool), StartupError> {
-    let options = state::connect_options(settings)?;
+    build_with(state::connect_options(settings)?, settings, leptos_options).await
+}
+
+/// As `build`, with the connection given directly (tests use their own database).
+pub async fn build_with(
+    options: PgConnectOptions,
+    settings: &Settings,
+    leptos_options: LeptosOptions,
+) -> Result<(Router, PgPool), StartupError> {
     state::migrate(&options).await?;
     let pool = state::pool(options, settings.db_max_connections).await?;
     let app_state = state::app_state(leptos_options, pool.clone(), settings);

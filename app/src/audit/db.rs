@@ -48,3 +48,30 @@ pub async fn list(tx: &mut Tx, tenant_id: Uuid, before: Option<i64>) -> Result<A
     let next_before = if more { entries.last().map(|e| e.id) } else { None };
     Ok(AuditPage { entries, next_before })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::tenancy::{self, Scope};
+    use sqlx::PgPool;
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn the_audit_log_pages_newest_first_without_gaps_or_repeats(pool: PgPool) {
+        let tenant = Uuid::from_u128(7);
+        sqlx::query!("insert into tenants (id, name, slug) values ($1, 'T', 't')", tenant)
+            .execute(&pool)
+            .await
+            .expect("tenant");
+        let mut tx = tenancy::begin(&pool, Scope { tenant_id: tenant, user_id: Uuid::nil() }).await.expect("tx");
+        for i in 0..(PAGE_SIZE + 5) {
+            record(&mut tx, tenant, None, "test.event", Some(&format!("#{i}"))).await.expect("record");
+        }
+        let first = list(&mut tx, tenant, None).await.expect("page 1");
+        assert_eq!(first.entries.len(), PAGE_SIZE as usize);
+        assert_eq!(first.entries[0].target.as_deref(), Some("#29"));
+        let second = list(&mut tx, tenant, first.next_before).await.expect("page 2");
+        assert_eq!(second.entries.len(), 5);
+        assert_eq!(second.next_before, None);
+        assert_eq!(second.entries.last().and_then(|e| e.target.as_deref()), Some("#0"));
+    }
+}

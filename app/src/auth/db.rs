@@ -120,3 +120,47 @@ pub async fn session_user(tx: &mut Tx, tenant_id: Uuid, user_id: Uuid) -> Result
         })
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::tenancy;
+    use sqlx::PgPool;
+
+    fn settings(max_failures: i32) -> AuthSettings {
+        AuthSettings { max_failures, failure_window_secs: 900, lockout_secs: 60 }
+    }
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn the_email_locks_after_the_configured_number_of_failures(pool: PgPool) {
+        let mut tx = tenancy::begin_anonymous(&pool).await.expect("tx");
+        let s = settings(3);
+        assert_eq!(record_failure(&mut tx, "a@b.co", &s).await.expect("1"), None);
+        assert_eq!(record_failure(&mut tx, "a@b.co", &s).await.expect("2"), None);
+        let until = record_failure(&mut tx, "a@b.co", &s).await.expect("3").expect("locked");
+        assert!(until > OffsetDateTime::now_utc());
+        assert!(locked_until(&mut tx, "a@b.co").await.expect("q").is_some());
+        assert!(locked_until(&mut tx, "other@b.co").await.expect("q").is_none());
+    }
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn a_successful_sign_in_clears_the_failure_count(pool: PgPool) {
+        let mut tx = tenancy::begin_anonymous(&pool).await.expect("tx");
+        let s = settings(2);
+        record_failure(&mut tx, "a@b.co", &s).await.expect("1");
+        clear_failures(&mut tx, "a@b.co").await.expect("clear");
+        assert_eq!(record_failure(&mut tx, "a@b.co", &s).await.expect("after clear"), None);
+    }
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn failures_outside_the_window_start_a_new_count(pool: PgPool) {
+        let mut tx = tenancy::begin_anonymous(&pool).await.expect("tx");
+        let s = settings(2);
+        record_failure(&mut tx, "a@b.co", &s).await.expect("1");
+        sqlx::query!("update sign_in_throttle set window_started_at = now() - interval '1 hour'")
+            .execute(&mut *tx)
+            .await
+            .expect("age the window");
+        assert_eq!(record_failure(&mut tx, "a@b.co", &s).await.expect("fresh window"), None);
+    }
+}

@@ -1,0 +1,6 @@
+//! HTTP-level tests: the real router on port 0 against a fresh migrated database per test.
+mod auth;
+mod health;
+mod helpers;
+mod pages;
+mod roles;
