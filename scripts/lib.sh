@@ -42,8 +42,6 @@ ensure_rust_tools() {
     # not --locked: its lockfile pins a webpki-roots version the registry no longer serves
     cargo install wasm-bindgen-cli --version "$want"
   fi
-  # wasm-opt for release builds; cargo-leptos downloads one if none is on PATH.
-  ensure_apt wasm-opt binaryen
 }
 
 ensure_node_deps() {
@@ -61,6 +59,8 @@ build_css() {
 
 build_site_release() {
   ensure_rust_tools
+  # also brings wasm-opt (npm binaryen): Debian's 108 breaks current rustc's wasm, and
+  # cargo-leptos would try to download one if none were on PATH
   ensure_node_deps
   build_css
   log "building the release site (cargo leptos build --release)"

@@ -28,7 +28,7 @@ pub fn TeamPage() -> impl IntoView {
                                             <td class="px-4 py-3 font-medium">{m.display_name}</td>
                                             <td class="px-4 py-3 text-slate-600">{m.email}</td>
                                             <td class="px-4 py-3">
-                                                <span class="rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium">{m.role.label()}</span>
+                                                <span class="whitespace-nowrap rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium">{m.role.label()}</span>
                                             </td>
                                             <td class="px-4 py-3 text-slate-500">{format_time(m.joined_at)}</td>
                                         </tr>

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every test: unit and database tests (cargo test against a real throwaway PostgreSQL with
+# pgvector), then the Playwright suite in Debian's chromium against a release build.
+# Installs what is missing; exits non-zero on any failure.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DB_PORT="${SMARTCRM_TEST_DB_PORT:-55433}"
+APP_PORT="${SMARTCRM_TEST_APP_PORT:-3100}"
+PGDIR="$DATA/test-pg"
+SERVER_PID=""
+
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  pg_stop "$PGDIR"
+  rm -rf "$PGDIR"
+}
+trap cleanup EXIT
+
+ensure_rust_tools
+ensure_node_deps
+ensure_apt chromium chromium
+if [ ! -x "$ROOT/end2end/node_modules/.bin/playwright" ] || [ "$ROOT/end2end/package-lock.json" -nt "$ROOT/end2end/node_modules/.package-lock.json" ]; then
+  log "installing end2end npm packages"
+  (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# A throwaway cluster: fsync off, removed at exit.
+pg_stop "$PGDIR"; rm -rf "$PGDIR"
+PG_FSYNC=off pg_start "$PGDIR" "$DB_PORT"
+PGURL="postgres://smartcrm@127.0.0.1:$DB_PORT"
+
+# The query macros check every SQL statement against a database migrated from migrations/,
+# and write the query data to .sqlx so release builds need no database.
+pg_create_db "$DB_PORT" compile
+for f in "$ROOT"/migrations/*.sql; do
+  psql -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DB_PORT" -U smartcrm -d compile -qf "$f" >/dev/null
+done
+
+log "cargo test (unit, database and HTTP tests)"
+cd "$ROOT"
+export DATABASE_URL="$PGURL/compile" SQLX_OFFLINE_DIR="$ROOT/.sqlx"
+cargo test -p app --features ssr
+cargo test -p server
+unset SQLX_OFFLINE_DIR
+
+if [ -n "$(git -C "$ROOT" status --porcelain -- .sqlx 2>/dev/null)" ]; then
+  if [ "${CI:-}" = "true" ]; then
+    git -C "$ROOT" status --short -- .sqlx >&2
+    die ".sqlx is out of date with the queries: run scripts/test.sh locally and commit .sqlx"
+  fi
+  log "note: .sqlx was updated from the queries; commit it"
+fi
+
+build_site_release
+
+log "starting the release build on 127.0.0.1:$APP_PORT for the browser tests"
+pg_create_db "$DB_PORT" e2e
+DATABASE_URL="$PGURL/e2e" SMARTCRM_ADDR="127.0.0.1:$APP_PORT" \
+LEPTOS_OUTPUT_NAME=smartcrm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
+RUST_LOG="${RUST_LOG:-warn}" \
+  "$ROOT/target/release/smartcrm" serve --seed-demo &
+SERVER_PID=$!
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$APP_PORT/readyz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || die "the app exited during start-up"
+  sleep 0.5
+done
+
+log "Playwright (Debian chromium)"
+(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$APP_PORT" npx playwright test)
+log "all tests passed"
