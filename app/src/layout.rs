@@ -86,7 +86,7 @@ fn Header(user: SessionUser) -> impl IntoView {
                 </span>
                 <nav aria-label="Main" class="ml-4 hidden items-center gap-1 md:flex">{links}</nav>
                 <details class="group relative ml-auto">
-                    <summary class="flex cursor-pointer list-none items-center gap-2 rounded-full p-1 pr-2 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600">
+                    <summary data-testid="user-menu" class="flex cursor-pointer list-none items-center gap-2 rounded-full p-1 pr-2 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600">
                         <span class="grid h-8 w-8 place-items-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700">
                             {user.initials()}
                         </span>

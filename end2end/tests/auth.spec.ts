@@ -41,7 +41,7 @@ test('a signed-out visit to the dashboard lands on sign-in and returns after it'
 
 test('signing out ends the session', async ({ page }) => {
   await signInFresh(page, 'manager@acme.test');
-  await page.getByText('Open user menu').click();
+  await page.getByTestId('user-menu').click();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/sign-in$/);
   await page.goto('/dashboard');
