@@ -46,8 +46,10 @@ ensure_rust_tools() {
 
 ensure_node_deps() {
   if [ ! -x "$ROOT/node_modules/.bin/tailwindcss" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
-    log "installing npm packages for CSS (Tailwind v4 CLI)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    log "installing npm packages (Tailwind v4 CLI, binaryen's wasm-opt)"
+    # `npm install`, not `npm ci`: npm 11's ci rejects Tailwind's lockfile over optional
+    # native packages for other platforms, even when the lockfile was just generated.
+    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
   fi
 }
 
