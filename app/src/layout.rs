@@ -24,6 +24,7 @@ struct NavItem {
 
 const NAV: &[NavItem] = &[
     NavItem { href: "/dashboard", label: "Dashboard", roles: &Role::ALL },
+    NavItem { href: "/contacts", label: "Contacts", roles: &Role::ALL },
     NavItem { href: "/team", label: "Team", roles: &[Role::Admin] },
     NavItem { href: "/audit", label: "Audit log", roles: &[Role::Admin] },
 ];
@@ -239,13 +240,13 @@ mod tests {
     #[test]
     fn reps_see_only_the_dashboard_in_the_navigation() {
         let labels: Vec<_> = nav_for(Role::Rep).map(|i| i.label).collect();
-        assert_eq!(labels, ["Dashboard"]);
+        assert_eq!(labels, ["Dashboard", "Contacts"]);
     }
 
     #[test]
     fn admins_see_team_and_audit_log() {
         let labels: Vec<_> = nav_for(Role::Admin).map(|i| i.label).collect();
-        assert_eq!(labels, ["Dashboard", "Team", "Audit log"]);
+        assert_eq!(labels, ["Dashboard", "Contacts", "Team", "Audit log"]);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! SmartCRM's pages, server functions and server-only engines, compiled for the server (`ssr`)
 //! and for the browser (`hydrate`).
+pub mod ai;
 pub mod audit;
 pub mod auth;
+pub mod crm;
 pub mod dashboard;
 pub mod domain;
 pub mod error;
@@ -54,6 +56,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=auth::components::SignInPage/>
                 <ParentRoute path=path!("") view=layout::AppLayout>
                     <Route path=path!("/dashboard") view=dashboard::components::DashboardPage/>
+                    <Route path=path!("/contacts") view=crm::components::ContactsPage/>
+                    <Route path=path!("/contacts/:id") view=crm::components::ContactPage ssr=SsrMode::Async/>
                     // Async: these wait for their data, so a refused visit answers 403.
                     <Route path=path!("/team") view=team::components::TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit::components::AuditLogPage ssr=SsrMode::Async/>

@@ -19,6 +19,83 @@ pub struct Settings {
     pub signin_max_failures: i32,
     pub signin_window_secs: i64,
     pub signin_lockout_secs: i64,
+    pub ai: AiSettings,
+}
+
+/// The AI gateway's settings. Model names are checked against the catalog at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct AiSettings {
+    pub openai_api_key: Option<SecretString>,
+    pub openai_base_url: Option<String>,
+    pub default_model: Option<String>,
+    pub fast_model: Option<String>,
+    pub thinking_model: Option<String>,
+    pub fallback_model: Option<String>,
+    pub timeout_secs: u64,
+    pub max_retries: u32,
+    pub backoff_ms: u64,
+    pub cache_ttl_secs: u64,
+}
+
+impl AiSettings {
+    fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let openai_base_url = match src.get("OPENAI_BASE_URL") {
+            None => None,
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(ConfigError {
+                        var: "OPENAI_BASE_URL",
+                        message: format!("must start with http:// or https:// (for Ollama: http://localhost:11434/v1), got {url:?}"),
+                    });
+                }
+                Some(url)
+            }
+        };
+        let model = |var: &'static str| src.get(var).map(|m| m.trim().to_owned());
+        Ok(AiSettings {
+            openai_api_key: src.get("OPENAI_API_KEY").map(|k| SecretString::from(k.trim().to_owned())),
+            openai_base_url,
+            default_model: model("SMARTCRM_MODEL"),
+            fast_model: model("SMARTCRM_FAST_MODEL"),
+            thinking_model: model("SMARTCRM_THINKING_MODEL"),
+            fallback_model: model("LLM_FALLBACK_MODEL"),
+            timeout_secs: ranged("SMARTCRM_AI_TIMEOUT_SECS", parse(src, "SMARTCRM_AI_TIMEOUT_SECS", 60, "a whole number of seconds")?, 1, 600)?,
+            max_retries: ranged("SMARTCRM_AI_MAX_RETRIES", parse(src, "SMARTCRM_AI_MAX_RETRIES", 2, "a whole number")?, 0, 10)?,
+            backoff_ms: ranged("SMARTCRM_AI_BACKOFF_MS", parse(src, "SMARTCRM_AI_BACKOFF_MS", 250, "a whole number of milliseconds")?, 1, 60_000)?,
+            cache_ttl_secs: ranged(
+                "SMARTCRM_AI_CACHE_TTL_SECS",
+                parse(src, "SMARTCRM_AI_CACHE_TTL_SECS", 300, "a whole number of seconds")?,
+                1,
+                86_400,
+            )?,
+        })
+    }
+
+    /// A remote provider is configured by a key (OpenAI) or a base URL (any compatible server).
+    pub fn gateway_config(&self) -> app::ai::gateway::GatewayConfig {
+        use app::ai::{gateway::{GatewayConfig, RemoteConfig}, Tier};
+        use secrecy::ExposeSecret;
+        let remote = (self.openai_api_key.is_some() || self.openai_base_url.is_some()).then(|| RemoteConfig {
+            base_url: self.openai_base_url.clone(),
+            api_key: self.openai_api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+        });
+        let mut tier_overrides = std::collections::HashMap::new();
+        for (tier, model) in [(Tier::Default, &self.default_model), (Tier::Fast, &self.fast_model), (Tier::Thinking, &self.thinking_model)] {
+            if let Some(m) = model {
+                tier_overrides.insert(tier, m.clone());
+            }
+        }
+        GatewayConfig {
+            remote,
+            tier_overrides,
+            fallback_model: self.fallback_model.clone(),
+            timeout: std::time::Duration::from_secs(self.timeout_secs),
+            max_retries: self.max_retries,
+            backoff_base: std::time::Duration::from_millis(self.backoff_ms),
+            backoff_max: std::time::Duration::from_millis(self.backoff_ms.saturating_mul(16)),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -129,6 +206,7 @@ impl Settings {
                 1,
                 86_400,
             )?,
+            ai: AiSettings::from_source(src)?,
         })
     }
 }
@@ -179,6 +257,36 @@ mod tests {
     fn unknown_log_format_is_refused() {
         let err = Settings::from_source(&[URL, ("SMARTCRM_LOG_FORMAT", "xml")]).expect_err("must fail");
         assert_eq!(err.var, "SMARTCRM_LOG_FORMAT");
+    }
+
+    #[test]
+    fn ai_settings_default_to_no_provider_and_a_five_minute_cache() {
+        let s = Settings::from_source(&[URL]).expect("valid");
+        assert!(s.ai.gateway_config().remote.is_none());
+        assert_eq!(s.ai.cache_ttl_secs, 300);
+        assert_eq!(s.ai.max_retries, 2);
+    }
+
+    #[test]
+    fn a_base_url_alone_configures_a_keyless_provider() {
+        let s = Settings::from_source(&[URL, ("OPENAI_BASE_URL", "http://localhost:11434/v1/")]).expect("valid");
+        let remote = s.ai.gateway_config().remote.expect("configured");
+        assert_eq!(remote.base_url.as_deref(), Some("http://localhost:11434/v1"));
+        assert_eq!(remote.provider_name(), "ollama");
+    }
+
+    #[test]
+    fn a_base_url_without_a_scheme_is_refused() {
+        let err = Settings::from_source(&[URL, ("OPENAI_BASE_URL", "localhost:11434")]).expect_err("must fail");
+        assert_eq!(err.var, "OPENAI_BASE_URL");
+    }
+
+    #[test]
+    fn tier_models_come_from_their_variables() {
+        let s = Settings::from_source(&[URL, ("SMARTCRM_THINKING_MODEL", "gpt-5.1-thinking")]).expect("valid");
+        let cfg = s.ai.gateway_config();
+        assert_eq!(cfg.tier_overrides.get(&app::ai::Tier::Thinking).map(String::as_str), Some("gpt-5.1-thinking"));
+        assert_eq!(cfg.tier_overrides.len(), 1);
     }
 
     #[test]

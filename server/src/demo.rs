@@ -1,6 +1,7 @@
 //! The demo workspaces: one member per role in "Acme Growth", and "Globex Partners" with its
 //! own admin to show tenant isolation. Seeded once; later runs leave them as they are.
 use app::{
+    crm::generate::{self, Plan},
     domain::Role,
     ssr::{password, tenancy},
 };
@@ -14,6 +15,9 @@ pub struct DemoTenant {
     pub name: &'static str,
     pub slug: &'static str,
     pub members: &'static [(&'static str, &'static str, Role)],
+    /// Generated CRM records: how many contacts, and the generator's seed.
+    pub contacts: usize,
+    pub seed: u64,
 }
 
 pub const TENANTS: &[DemoTenant] = &[
@@ -27,12 +31,16 @@ pub const TENANTS: &[DemoTenant] = &[
             ("rep@acme.test", "Riley Rep", Role::Rep),
             ("qa@acme.test", "Quinn Tester", Role::Qa),
         ],
+        contacts: 400,
+        seed: 42,
     },
     DemoTenant {
         id: Uuid::from_u128(0x5e1d_0000_0000_0000_0000_0000_0000_0002),
         name: "Globex Partners",
         slug: "globex",
         members: &[("admin@globex.test", "Gale Globex", Role::Admin)],
+        contacts: 40,
+        seed: 7,
     },
 ];
 
@@ -42,6 +50,10 @@ pub enum SeedError {
     Db(#[from] sqlx::Error),
     #[error("password hashing: {0}")]
     Password(#[from] password::PasswordError),
+    #[error("no demo workspace {0:?}; choose one of: acme, globex")]
+    UnknownWorkspace(String),
+    #[error("workspace {0:?} already has CRM records; pass --replace to delete them and generate anew")]
+    HasRecords(String),
 }
 
 /// Seeds each demo workspace that does not exist yet; returns how many it created.
@@ -85,8 +97,30 @@ pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
             .await?;
         }
         tx.commit().await?;
+        let plan = Plan { seed: tenant.seed, contacts: tenant.contacts, activities_per_contact: 10 };
+        let made = generate::generate(pool, tenant.id, plan).await?;
         created += 1;
-        tracing::info!(workspace = tenant.name, "seeded demo workspace");
+        tracing::info!(workspace = tenant.name, contacts = made.contacts, activities = made.activities, "seeded demo workspace");
     }
     Ok(created)
+}
+
+/// Generates CRM records for a demo workspace (`smartcrm generate-demo`), seeding the
+/// workspaces first if needed. With `replace`, the workspace's records are deleted first.
+pub async fn generate_for(pool: &PgPool, slug: &str, plan: Plan, replace: bool) -> Result<generate::Generated, SeedError> {
+    seed(pool).await?;
+    let tenant = TENANTS.iter().find(|t| t.slug == slug).ok_or_else(|| SeedError::UnknownWorkspace(slug.to_owned()))?;
+    let scope = tenancy::Scope { tenant_id: tenant.id, user_id: Uuid::nil() };
+    let mut tx = tenancy::begin(pool, scope).await?;
+    let existing = sqlx::query_scalar!(r#"select count(*) as "n!" from customers where tenant_id = $1"#, tenant.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if existing > 0 {
+        if !replace {
+            return Err(SeedError::HasRecords(slug.to_owned()));
+        }
+        sqlx::query!("delete from customers where tenant_id = $1", tenant.id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(generate::generate(pool, tenant.id, plan).await?)
 }

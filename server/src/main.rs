@@ -23,6 +23,22 @@ enum Command {
     Migrate,
     /// Apply migrations, seed the demo workspaces if missing, and exit.
     SeedDemo,
+    /// Generate realistic CRM records for a demo workspace (the same for the same seed).
+    GenerateDemo {
+        /// The demo workspace: acme or globex.
+        #[arg(long, default_value = "acme")]
+        workspace: String,
+        #[arg(long, default_value_t = 1000)]
+        contacts: usize,
+        /// Average activities per contact.
+        #[arg(long, default_value_t = 10)]
+        activities_per_contact: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Delete the workspace's existing customers, contacts, deals and activities first.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[tokio::main]
@@ -57,6 +73,27 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         Command::Migrate => return Ok(()),
         Command::SeedDemo => {
             demo::seed(&pool).await?;
+            return Ok(());
+        }
+        Command::GenerateDemo { workspace, contacts, activities_per_contact, seed, replace } => {
+            let started = std::time::Instant::now();
+            let plan = app::crm::generate::Plan { seed, contacts, activities_per_contact };
+            let made = demo::generate_for(&pool, &workspace, plan, replace).await?;
+            // Fresh statistics (as the owner; the pool's role may not analyze), so the planner
+            // sees the new table sizes at once.
+            {
+                use sqlx::{Connection, Executor};
+                let mut owner = sqlx::PgConnection::connect_with(&server::state::connect_options(&settings)?).await?;
+                owner.execute("analyze customers, contacts, deals, activities").await?;
+            }
+            println!(
+                "generated {} customers, {} contacts, {} deals, {} activities in {:.1} s",
+                made.customers,
+                made.contacts,
+                made.deals,
+                made.activities,
+                started.elapsed().as_secs_f64()
+            );
             return Ok(());
         }
         Command::Serve { seed_demo } => seed_demo,

@@ -17,7 +17,10 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::{postgres::PgConnectOptions, PgPool};
 use tower::ServiceBuilder;
 use tower_http::{
-    compression::CompressionLayer,
+    compression::{
+        predicate::{DefaultPredicate, NotForContentType, Predicate},
+        CompressionLayer,
+    },
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer},
 };
@@ -80,7 +83,10 @@ pub fn router(state: AppState, sessions: SessionConfig) -> Router {
                         .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(CompressionLayer::new())
+                // Streamed server-function answers (AI analyses) must not wait in a compressor's buffer.
+                .layer(CompressionLayer::new().compress_when(
+                    DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
+                ))
                 .layer(session_layer)
                 .layer(middleware::from_fn(require_sign_in))
                 .layer(middleware::from_fn(app::ssr::error_status)),
@@ -125,7 +131,7 @@ pub async fn build_with(
 ) -> Result<(Router, PgPool), StartupError> {
     state::migrate(&options).await?;
     let pool = state::pool(options, settings.db_max_connections).await?;
-    let app_state = state::app_state(leptos_options, pool.clone(), settings);
+    let app_state = state::app_state(leptos_options, pool.clone(), settings).await?;
     Ok((router(app_state, SessionConfig::from(settings)), pool))
 }
 

@@ -26,6 +26,8 @@ pub enum StartupError {
     OldPgvector(String),
     #[error("migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Ai(#[from] app::ai::gateway::GatewayError),
     #[error("database error during start-up: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -72,14 +74,25 @@ pub async fn pool(options: PgConnectOptions, max: u32) -> Result<PgPool, Startup
         .map_err(StartupError::Connect)
 }
 
-pub fn app_state(leptos_options: LeptosOptions, pool: PgPool, settings: &Settings) -> AppState {
-    AppState {
+/// The shared state, with the AI gateway checked against the model catalog.
+pub async fn app_state(leptos_options: LeptosOptions, pool: PgPool, settings: &Settings) -> Result<AppState, StartupError> {
+    use app::ai::{cache::AnalysisHub, gateway::Gateway};
+    use std::sync::Arc;
+    let gateway_config = settings.ai.gateway_config();
+    // A claim outlives the longest possible generation: every attempt timing out, plus backoff.
+    let attempts = u64::from(gateway_config.max_retries + 1) * if gateway_config.fallback_model.is_some() { 2 } else { 1 };
+    let claim = gateway_config.timeout.saturating_mul(attempts as u32) + gateway_config.backoff_max.saturating_mul(attempts as u32);
+    let ai = Arc::new(Gateway::new(pool.clone(), gateway_config).await?);
+    let analyses = Arc::new(AnalysisHub::new(Duration::from_secs(settings.ai.cache_ttl_secs), claim));
+    Ok(AppState {
         leptos_options,
         pool,
+        ai,
+        analyses,
         auth: AuthSettings {
             max_failures: settings.signin_max_failures,
             failure_window_secs: settings.signin_window_secs,
             lockout_secs: settings.signin_lockout_secs,
         },
-    }
+    })
 }

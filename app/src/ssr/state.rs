@@ -1,6 +1,8 @@
+use crate::ai::{cache::AnalysisHub, gateway::Gateway};
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
+use std::sync::Arc;
 
 /// Everything a request handler or server function may need, built once at start-up.
 #[derive(Clone, FromRef)]
@@ -8,6 +10,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub auth: AuthSettings,
+    pub ai: Arc<Gateway>,
+    pub analyses: Arc<AnalysisHub>,
 }
 
 /// Sign-in throttling: after `max_failures` failures within `failure_window_secs`, the

@@ -1,0 +1,466 @@
+//! The shared analysis cache and single flight.
+//!
+//! Analyses live in Postgres (`ai_analysis_cache`), so every app instance serves the same
+//! cached answer. A row is valid while its context fingerprint matches and it is younger than
+//! the TTL. To generate, an instance first claims the row (`status = 'pending'`); other
+//! instances see the claim and wait for the answer instead of calling the model again. Inside
+//! one process, concurrent requests for the same analysis join the one generation in flight and
+//! all see its tokens stream in.
+use super::{
+    gateway::{ChatRequest, Gateway, GatewayEvent},
+    AiFailure, AnalysisEvent, AnalysisKind,
+};
+use crate::ssr::tenancy::{self, Scope, Tx};
+use futures::Stream;
+use sqlx::PgPool;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub tenant_id: Uuid,
+    pub contact_id: Uuid,
+    pub kind: AnalysisKind,
+}
+
+/// A cached analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cached {
+    pub text: String,
+    pub model: String,
+    pub provider: String,
+    pub age_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Phase {
+    #[default]
+    Starting,
+    /// Another instance holds the claim.
+    Waiting,
+    Streaming,
+    Done { latency_ms: u64, fallback_used: bool },
+    /// Finished elsewhere while we waited; served like a cache hit.
+    FromCache { age_secs: u64 },
+    Failed(AiFailure),
+}
+
+/// The state of one generation, as every listener sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub text: String,
+    pub model: String,
+    pub provider: String,
+    pub attempt: u32,
+    pub phase: Phase,
+}
+
+struct Flight {
+    fingerprint: String,
+    rx: watch::Receiver<Snapshot>,
+}
+
+pub struct AnalysisHub {
+    inflight: Mutex<HashMap<Key, Flight>>,
+    pub ttl: Duration,
+    /// How long a claim holds before another instance may take over (the generation's bound).
+    pub claim: Duration,
+    pub poll: Duration,
+}
+
+/// Everything a generation needs.
+pub struct Job {
+    pub key: Key,
+    pub scope: Scope,
+    pub fingerprint: String,
+    pub refresh: bool,
+    pub request: ChatRequest,
+}
+
+enum Claim {
+    Ours,
+    Ready(Cached),
+    Busy,
+}
+
+impl AnalysisHub {
+    pub fn new(ttl: Duration, claim: Duration) -> Self {
+        Self { inflight: Mutex::new(HashMap::new()), ttl, claim, poll: Duration::from_millis(200) }
+    }
+
+    fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Flight>> {
+        self.inflight.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cached analysis for this fingerprint, if it is younger than the TTL.
+    pub async fn lookup(&self, tx: &mut Tx, key: &Key, fingerprint: &str) -> Result<Option<Cached>, sqlx::Error> {
+        let row = sqlx::query!(
+            r#"select content as "content!", coalesce(model, '') as "model!", coalesce(provider, '') as "provider!",
+                      greatest(extract(epoch from now() - created_at), 0)::float8 as "age!"
+               from ai_analysis_cache
+               where tenant_id = $1 and contact_id = $2 and kind = $3 and fingerprint = $4 and status = 'ready'
+                 and created_at > now() - make_interval(secs => $5)"#,
+            key.tenant_id,
+            key.contact_id,
+            key.kind.as_str(),
+            fingerprint,
+            self.ttl.as_secs_f64()
+        )
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(row.map(|r| Cached { text: r.content, model: r.model, provider: r.provider, age_secs: r.age as u64 }))
+    }
+
+    /// Joins the generation of this analysis in flight in this process, or starts one.
+    pub fn join_or_start(self: &Arc<Self>, gateway: Arc<Gateway>, pool: PgPool, job: Job) -> watch::Receiver<Snapshot> {
+        let mut flights = self.flights();
+        if let Some(flight) = flights.get(&job.key) {
+            if flight.fingerprint == job.fingerprint && !matches!(flight.rx.borrow().phase, Phase::Failed(_)) {
+                return flight.rx.clone();
+            }
+        }
+        let (tx, rx) = watch::channel(Snapshot::default());
+        flights.insert(job.key.clone(), Flight { fingerprint: job.fingerprint.clone(), rx: rx.clone() });
+        drop(flights);
+        let hub = Arc::clone(self);
+        let mine = rx.clone();
+        tokio::spawn(async move {
+            let key = job.key.clone();
+            hub.lead(gateway, pool, job, tx).await;
+            let mut flights = hub.flights();
+            if flights.get(&key).is_some_and(|f| f.rx.same_channel(&mine)) {
+                flights.remove(&key);
+            }
+        });
+        rx
+    }
+
+    async fn lead(&self, gateway: Arc<Gateway>, pool: PgPool, job: Job, tx: watch::Sender<Snapshot>) {
+        let fail = |message: String| {
+            tx.send_modify(|s| {
+                s.phase = Phase::Failed(AiFailure {
+                    provider: gateway.provider().to_owned(),
+                    model: job.request.model.clone(),
+                    message,
+                    after_ms: 0,
+                    attempts: 0,
+                })
+            })
+        };
+        let mut refresh = job.refresh;
+        loop {
+            match self.claim(&pool, &job, refresh).await {
+                Err(err) => {
+                    tracing::error!(error = %err, "analysis cache claim failed");
+                    fail(format!("the analysis cache is unavailable: {err}"));
+                    return;
+                }
+                Ok(Claim::Ready(cached)) => {
+                    tx.send_modify(|s| {
+                        s.text = cached.text;
+                        s.model = cached.model;
+                        s.provider = cached.provider;
+                        s.phase = Phase::FromCache { age_secs: cached.age_secs };
+                    });
+                    return;
+                }
+                Ok(Claim::Ours) => {
+                    self.generate(&gateway, &pool, &job, &tx).await;
+                    return;
+                }
+                Ok(Claim::Busy) => {
+                    tx.send_modify(|s| s.phase = Phase::Waiting);
+                    // Someone else's refresh already does what ours would.
+                    refresh = false;
+                    let deadline = tokio::time::Instant::now() + self.claim;
+                    loop {
+                        tokio::time::sleep(self.poll).await;
+                        let state = self.peek(&pool, &job).await;
+                        match state {
+                            Ok(Peek::Ready(cached)) => {
+                                tx.send_modify(|s| {
+                                    s.text = cached.text;
+                                    s.model = cached.model;
+                                    s.provider = cached.provider;
+                                    s.phase = Phase::FromCache { age_secs: cached.age_secs };
+                                });
+                                return;
+                            }
+                            Ok(Peek::Pending) if tokio::time::Instant::now() < deadline => continue,
+                            // Gone, expired, or made from another context: try to claim again.
+                            Ok(_) => break,
+                            Err(err) => {
+                                fail(format!("the analysis cache is unavailable: {err}"));
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn generate(&self, gateway: &Arc<Gateway>, pool: &PgPool, job: &Job, tx: &watch::Sender<Snapshot>) {
+        let mut events = gateway.stream(job.request.clone());
+        while let Some(event) = events.recv().await {
+            match event {
+                GatewayEvent::Attempt { model, provider, attempt } => tx.send_modify(|s| {
+                    s.model = model;
+                    s.provider = provider;
+                    s.attempt = attempt;
+                    s.phase = Phase::Streaming;
+                }),
+                GatewayEvent::Delta(text) => tx.send_modify(|s| s.text.push_str(&text)),
+                GatewayEvent::Done(outcome) => {
+                    let text = tx.borrow().text.clone();
+                    if let Err(err) = self.store(pool, job, &text, &outcome.model, &outcome.provider).await {
+                        tracing::warn!(error = %err, "could not store the analysis in the cache");
+                    }
+                    tx.send_modify(|s| {
+                        s.model = outcome.model.clone();
+                        s.provider = outcome.provider.clone();
+                        s.phase = Phase::Done {
+                            latency_ms: outcome.latency.as_millis() as u64,
+                            fallback_used: outcome.fallback_used,
+                        };
+                    });
+                    return;
+                }
+                GatewayEvent::Failed(failure) => {
+                    if let Err(err) = self.release(pool, job).await {
+                        tracing::warn!(error = %err, "could not release the analysis claim");
+                    }
+                    tx.send_modify(|s| s.phase = Phase::Failed(failure));
+                    return;
+                }
+            }
+        }
+        // The gateway always ends with Done or Failed; reaching here means it stopped early.
+        let _ = self.release(pool, job).await;
+        tx.send_modify(|s| {
+            s.phase = Phase::Failed(AiFailure {
+                provider: gateway.provider().to_owned(),
+                model: job.request.model.clone(),
+                message: "the AI call stopped without an answer".into(),
+                after_ms: 0,
+                attempts: s.attempt,
+            })
+        });
+    }
+
+    async fn claim(&self, pool: &PgPool, job: &Job, refresh: bool) -> Result<Claim, sqlx::Error> {
+        let mut tx = tenancy::begin(pool, job.scope).await?;
+        let claimed = sqlx::query_scalar!(
+            r#"insert into ai_analysis_cache (tenant_id, contact_id, kind, fingerprint, status, claimed_until)
+               values ($1, $2, $3, $4, 'pending', now() + make_interval(secs => $5))
+               on conflict (tenant_id, contact_id, kind) do update
+                 set fingerprint = excluded.fingerprint, status = 'pending', content = null, model = null,
+                     provider = null, claimed_until = excluded.claimed_until, created_at = now()
+                 where (ai_analysis_cache.status = 'pending' and ai_analysis_cache.claimed_until < now())
+                    or (ai_analysis_cache.status = 'ready'
+                        and ($6 or ai_analysis_cache.fingerprint <> excluded.fingerprint
+                             or ai_analysis_cache.created_at <= now() - make_interval(secs => $7)))
+               returning true as "claimed!""#,
+            job.key.tenant_id,
+            job.key.contact_id,
+            job.key.kind.as_str(),
+            job.fingerprint,
+            self.claim.as_secs_f64(),
+            refresh,
+            self.ttl.as_secs_f64()
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let result = if claimed.is_some() {
+            Claim::Ours
+        } else {
+            match self.lookup(&mut tx, &job.key, &job.fingerprint).await? {
+                Some(cached) => Claim::Ready(cached),
+                None => Claim::Busy,
+            }
+        };
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn peek(&self, pool: &PgPool, job: &Job) -> Result<Peek, sqlx::Error> {
+        let mut tx = tenancy::begin(pool, job.scope).await?;
+        if let Some(cached) = self.lookup(&mut tx, &job.key, &job.fingerprint).await? {
+            tx.commit().await?;
+            return Ok(Peek::Ready(cached));
+        }
+        let pending = sqlx::query_scalar!(
+            r#"select true as "pending!" from ai_analysis_cache
+               where tenant_id = $1 and contact_id = $2 and kind = $3 and status = 'pending' and claimed_until > now()"#,
+            job.key.tenant_id,
+            job.key.contact_id,
+            job.key.kind.as_str(),
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(if pending.is_some() { Peek::Pending } else { Peek::Gone })
+    }
+
+    async fn store(&self, pool: &PgPool, job: &Job, text: &str, model: &str, provider: &str) -> Result<(), sqlx::Error> {
+        let mut tx = tenancy::begin(pool, job.scope).await?;
+        sqlx::query!(
+            "update ai_analysis_cache
+             set status = 'ready', content = $5, model = $6, provider = $7, created_at = now(), claimed_until = null
+             where tenant_id = $1 and contact_id = $2 and kind = $3 and fingerprint = $4 and status = 'pending'",
+            job.key.tenant_id,
+            job.key.contact_id,
+            job.key.kind.as_str(),
+            job.fingerprint,
+            text,
+            model,
+            provider
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    async fn release(&self, pool: &PgPool, job: &Job) -> Result<(), sqlx::Error> {
+        let mut tx = tenancy::begin(pool, job.scope).await?;
+        sqlx::query!(
+            "delete from ai_analysis_cache
+             where tenant_id = $1 and contact_id = $2 and kind = $3 and fingerprint = $4 and status = 'pending'",
+            job.key.tenant_id,
+            job.key.contact_id,
+            job.key.kind.as_str(),
+            job.fingerprint
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+}
+
+enum Peek {
+    Ready(Cached),
+    Pending,
+    Gone,
+}
+
+/// What a listener has already been sent.
+struct Cursor {
+    rx: watch::Receiver<Snapshot>,
+    sent: Sent,
+}
+
+#[derive(Default)]
+struct Sent {
+    sent: usize,
+    announced: Option<(String, u32)>,
+    waiting_sent: bool,
+    finished: bool,
+}
+
+/// The events of a generation as newline-delimited JSON, from wherever it has got to: a late
+/// joiner first receives the text so far, then the rest as it streams.
+pub fn ndjson(rx: watch::Receiver<Snapshot>) -> impl Stream<Item = String> + Send {
+    let cursor = Cursor { rx, sent: Sent::default() };
+    futures::stream::unfold(cursor, |mut c| async move {
+        loop {
+            if c.sent.finished {
+                return None;
+            }
+            let out = {
+                let snap = c.rx.borrow_and_update();
+                lines_for(&snap, &mut c.sent)
+            };
+            if !out.is_empty() {
+                return Some((out, c));
+            }
+            if c.rx.changed().await.is_err() {
+                // The sender is gone; its last state is final. One more look, then stop.
+                let out = {
+                    let snap = c.rx.borrow();
+                    lines_for(&snap, &mut c.sent)
+                };
+                c.sent.finished = true;
+                if out.is_empty() {
+                    let line = AnalysisEvent::Failed {
+                        failure: AiFailure {
+                            provider: "-".into(),
+                            model: "-".into(),
+                            message: "the analysis stopped without an answer".into(),
+                            after_ms: 0,
+                            attempts: 0,
+                        },
+                    }
+                    .to_line();
+                    return Some((line, c));
+                }
+                return Some((out, c));
+            }
+        }
+    })
+}
+
+fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
+    let mut out = String::new();
+    match &snap.phase {
+        Phase::Starting => {}
+        Phase::Waiting => {
+            if !c.waiting_sent {
+                c.waiting_sent = true;
+                out.push_str(
+                    &AnalysisEvent::Waiting { message: "Another request is already generating this analysis; waiting for it.".into() }
+                        .to_line(),
+                );
+            }
+        }
+        Phase::FromCache { age_secs } => {
+            out.push_str(
+                &AnalysisEvent::Cached {
+                    text: snap.text.clone(),
+                    model: snap.model.clone(),
+                    provider: snap.provider.clone(),
+                    age_secs: *age_secs,
+                }
+                .to_line(),
+            );
+            c.finished = true;
+            return out;
+        }
+        Phase::Streaming | Phase::Done { .. } | Phase::Failed(_) => {}
+    }
+    if matches!(snap.phase, Phase::Streaming | Phase::Done { .. } | Phase::Failed(_)) && !snap.model.is_empty() {
+        let current = (snap.model.clone(), snap.attempt);
+        if c.announced.as_ref() != Some(&current) {
+            out.push_str(&AnalysisEvent::Started { model: snap.model.clone(), provider: snap.provider.clone() }.to_line());
+            c.announced = Some(current);
+        }
+    }
+    if snap.text.len() > c.sent {
+        out.push_str(&AnalysisEvent::Delta { text: snap.text[c.sent..].to_owned() }.to_line());
+        c.sent = snap.text.len();
+    }
+    match &snap.phase {
+        Phase::Done { latency_ms, fallback_used } => {
+            out.push_str(
+                &AnalysisEvent::Done {
+                    model: snap.model.clone(),
+                    provider: snap.provider.clone(),
+                    latency_ms: *latency_ms,
+                    fallback_used: *fallback_used,
+                }
+                .to_line(),
+            );
+            c.finished = true;
+        }
+        Phase::Failed(failure) => {
+            out.push_str(&AnalysisEvent::Failed { failure: failure.clone() }.to_line());
+            c.finished = true;
+        }
+        _ => {}
+    }
+    out
+}

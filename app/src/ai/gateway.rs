@@ -1,0 +1,742 @@
+//! The AI gateway: every AI call in the product goes through here.
+//!
+//! It routes a task to a model (task kind → tier → model, overridable by environment), calls
+//! any OpenAI-compatible endpoint through async-openai with streaming, bounds every attempt by a
+//! timeout, retries rate limits, server errors and timeouts with exponential backoff and jitter,
+//! then tries the fallback model, and records every call in `ai_calls` with a tracing span
+//! holding model, task, latency, tokens and cost. It never makes up an answer: when every
+//! attempt fails the caller gets the real failure.
+use super::{AiFailure, TaskKind, Tier};
+use crate::ssr::tenancy::{self, Scope};
+use async_openai::{config::OpenAIConfig, error::OpenAIError};
+use futures::StreamExt;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+use tokio::sync::mpsc;
+use tracing::{field::Empty, Instrument};
+use uuid::Uuid;
+
+/// An OpenAI-compatible endpoint (OpenAI, Ollama's /v1, vLLM, llama.cpp server, LiteLLM).
+#[derive(Clone)]
+pub struct RemoteConfig {
+    /// `None`: OpenAI's own API.
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for RemoteConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[set]"))
+            .finish()
+    }
+}
+
+impl RemoteConfig {
+    /// The name calls are recorded under: `openai`, `ollama`, or the endpoint's host.
+    pub fn provider_name(&self) -> String {
+        let Some(url) = self.base_url.as_deref() else { return "openai".to_owned() };
+        let host = url.split("://").nth(1).unwrap_or(url).split('/').next().unwrap_or(url);
+        if host.contains("api.openai.com") {
+            "openai".to_owned()
+        } else if host.ends_with(":11434") {
+            "ollama".to_owned()
+        } else {
+            format!("openai-compatible@{host}")
+        }
+    }
+
+    /// OpenAI's current models take `max_completion_tokens`; other servers know `max_tokens`.
+    fn speaks_openai(&self) -> bool {
+        self.base_url.as_deref().is_none_or(|u| u.contains("api.openai.com"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub remote: Option<RemoteConfig>,
+    /// `SMARTCRM_MODEL`, `SMARTCRM_FAST_MODEL`, `SMARTCRM_THINKING_MODEL`.
+    pub tier_overrides: HashMap<Tier, String>,
+    /// `LLM_FALLBACK_MODEL`: tried once the routed model has failed every retry.
+    pub fallback_model: Option<String>,
+    /// Bound on one attempt, from request to last token.
+    pub timeout: Duration,
+    /// Retries of one model after its first attempt.
+    pub max_retries: u32,
+    /// First backoff delay; doubles each retry, with jitter, up to `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            remote: None,
+            tier_overrides: HashMap::new(),
+            fallback_model: None,
+            timeout: Duration::from_secs(60),
+            max_retries: 2,
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(4),
+        }
+    }
+}
+
+/// One entry of the `ai_models` catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub id: String,
+    pub provider: String,
+    pub display_name: String,
+    pub input_cost_per_1k: f64,
+    pub output_cost_per_1k: f64,
+    pub context_window: i32,
+    pub tier: String,
+    pub recommended: bool,
+    pub active: bool,
+}
+
+impl ModelInfo {
+    pub fn cost(&self, prompt_tokens: u32, completion_tokens: u32) -> f64 {
+        (f64::from(prompt_tokens) * self.input_cost_per_1k + f64::from(completion_tokens) * self.output_cost_per_1k) / 1000.0
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    models: HashMap<String, ModelInfo>,
+}
+
+impl Catalog {
+    pub async fn load(pool: &PgPool) -> Result<Catalog, sqlx::Error> {
+        let models = sqlx::query_as!(
+            ModelInfo,
+            "select id, provider, display_name, input_cost_per_1k, output_cost_per_1k, context_window, tier, recommended, active
+             from ai_models"
+        )
+        .fetch_all(pool)
+        .await?;
+        Ok(Catalog { models: models.into_iter().map(|m| (m.id.clone(), m)).collect() })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&ModelInfo> {
+        self.models.get(id)
+    }
+
+    pub fn active(&self, id: &str) -> Option<&ModelInfo> {
+        self.models.get(id).filter(|m| m.active)
+    }
+
+    pub fn recommended(&self, tier: Tier) -> Option<&ModelInfo> {
+        self.models.values().find(|m| m.active && m.recommended && m.tier == tier.as_str())
+    }
+
+    /// Active model ids, sorted, for error messages.
+    pub fn known_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.models.values().filter(|m| m.active).map(|m| m.id.clone()).collect();
+        ids.sort();
+        ids
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("{var}: unknown model {model:?}; the catalog's active models are: {}", known.join(", "))]
+    UnknownModel { var: &'static str, model: String, known: Vec<String> },
+    #[error("cannot read the model catalog: {0}")]
+    Catalog(#[from] sqlx::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// Who asked and why; recorded with the call.
+#[derive(Debug, Clone)]
+pub struct CallMeta {
+    pub scope: Scope,
+    pub task: TaskKind,
+    pub prompt_name: Option<String>,
+    pub prompt_version: Option<i32>,
+    pub subject_id: Option<Uuid>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    pub model: String,
+    pub system: String,
+    pub user: String,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    pub meta: CallMeta,
+}
+
+/// How a finished call went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallOutcome {
+    pub model: String,
+    pub provider: String,
+    pub attempts: u32,
+    pub latency: Duration,
+    pub ttft: Option<Duration>,
+    pub prompt_tokens: Option<u32>,
+    pub completion_tokens: Option<u32>,
+    pub cost_usd: Option<f64>,
+    pub fallback_used: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GatewayEvent {
+    /// An attempt began (the first, a retry, or the fallback model).
+    Attempt { model: String, provider: String, attempt: u32 },
+    Delta(String),
+    Done(CallOutcome),
+    Failed(AiFailure),
+}
+
+/// Why one attempt failed.
+#[derive(Debug)]
+struct AttemptError {
+    message: String,
+    retryable: bool,
+}
+
+impl AttemptError {
+    fn new(message: impl Into<String>, retryable: bool) -> Self {
+        Self { message: message.into(), retryable }
+    }
+
+    fn from_openai(err: OpenAIError) -> Self {
+        match err {
+            OpenAIError::ApiError(resp) => {
+                let status = resp.status_code;
+                let retryable = status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error();
+                let what = match status.as_u16() {
+                    429 => "rate limited",
+                    s if s >= 500 => "provider error",
+                    401 | 403 => "not authorised (check OPENAI_API_KEY)",
+                    404 => "not found (is the model name right for this provider?)",
+                    _ => "request refused",
+                };
+                let detail: String = resp.api_error.message.chars().take(300).collect();
+                Self::new(format!("{what} (HTTP {}): {}", status.as_u16(), detail.trim()), retryable)
+            }
+            OpenAIError::Reqwest(e) => {
+                let what = if e.is_connect() { "could not connect to the provider" } else { "network error" };
+                Self::new(format!("{what}: {}", error_chain(&e)), true)
+            }
+            OpenAIError::JSONDeserialize(e, content) => {
+                let sample: String = content.chars().take(120).collect();
+                Self::new(format!("malformed response from the provider ({e}): {sample:?}"), false)
+            }
+            OpenAIError::StreamError(e) => Self::new(format!("the response stream broke: {e}"), true),
+            other => Self::new(other.to_string(), false),
+        }
+    }
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+#[derive(Serialize)]
+struct ChatBody<'a> {
+    model: &'a str,
+    messages: [Message<'a>; 2],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    temperature: f32,
+    stream: bool,
+    stream_options: StreamOptions,
+}
+
+/// A streamed chunk, read leniently: compatible servers differ in the fields they send.
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice {
+    #[serde(default)]
+    delta: Option<ChunkDelta>,
+}
+
+#[derive(Deserialize)]
+struct ChunkDelta {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct Usage {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+}
+
+/// What one attempt produced before it ended.
+#[derive(Default)]
+struct Progress {
+    emitted: bool,
+    ttft: Option<Duration>,
+    usage: Option<Usage>,
+}
+
+pub struct Gateway {
+    config: GatewayConfig,
+    client: Option<async_openai::Client<OpenAIConfig>>,
+    provider: String,
+    catalog: RwLock<Arc<Catalog>>,
+    pool: PgPool,
+}
+
+pub const NOT_CONFIGURED: &str = "No AI provider is configured. Set OPENAI_API_KEY to use OpenAI, or OPENAI_BASE_URL \
+     for an OpenAI-compatible server (Ollama: http://localhost:11434/v1; vLLM, llama.cpp server and LiteLLM work too), \
+     then restart SmartCRM.";
+
+impl Gateway {
+    /// Loads the catalog and checks every configured model name against it.
+    pub async fn new(pool: PgPool, config: GatewayConfig) -> Result<Gateway, GatewayError> {
+        let catalog = Catalog::load(&pool).await?;
+        let check = |var: &'static str, model: &str| -> Result<(), GatewayError> {
+            if catalog.active(model).is_none() {
+                return Err(GatewayError::UnknownModel { var, model: model.to_owned(), known: catalog.known_ids() });
+            }
+            Ok(())
+        };
+        for (tier, model) in &config.tier_overrides {
+            check(tier.env_var(), model)?;
+        }
+        if let Some(model) = &config.fallback_model {
+            check("LLM_FALLBACK_MODEL", model)?;
+        }
+        let (client, provider) = match &config.remote {
+            None => (None, "none".to_owned()),
+            Some(remote) => {
+                // reqwest is built without a default TLS backend; ring is the one we ship.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let http = reqwest::Client::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .build()
+                    .map_err(|e| GatewayError::Http(error_chain(&e)))?;
+                let mut oa = OpenAIConfig::new();
+                if let Some(base) = &remote.base_url {
+                    oa = oa.with_api_base(base.trim_end_matches('/'));
+                }
+                // Local servers need no key; an empty bearer is what they expect.
+                oa = oa.with_api_key(remote.api_key.clone().unwrap_or_default());
+                (Some(async_openai::Client::with_config(oa).with_http_client(http)), remote.provider_name())
+            }
+        };
+        Ok(Gateway { config, client, provider, catalog: RwLock::new(Arc::new(catalog)), pool })
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.client.is_some()
+    }
+
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    pub fn catalog(&self) -> Arc<Catalog> {
+        match self.catalog.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Re-reads the catalog after it changed.
+    pub async fn reload_catalog(&self) -> Result<(), sqlx::Error> {
+        let fresh = Arc::new(Catalog::load(&self.pool).await?);
+        match self.catalog.write() {
+            Ok(mut c) => *c = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    /// The model for a task: the environment's override for the task's tier, else the prompt's
+    /// own model, else the tier's recommended model.
+    pub fn route(&self, task: TaskKind, prompt_model: Option<&str>) -> Result<String, String> {
+        let catalog = self.catalog();
+        let chosen = self
+            .config
+            .tier_overrides
+            .get(&task.tier())
+            .map(String::as_str)
+            .or(prompt_model)
+            .map(str::to_owned)
+            .or_else(|| catalog.recommended(task.tier()).map(|m| m.id.clone()));
+        match chosen {
+            Some(id) if catalog.active(&id).is_some() => Ok(id),
+            Some(id) => Err(format!("model {id:?} is not an active model in the catalog")),
+            None => Err(format!("no model is recommended for the {} tier", task.tier().as_str())),
+        }
+    }
+
+    /// Starts a streamed call. Events arrive on the receiver; dropping it cancels the call.
+    pub fn stream(self: &Arc<Self>, req: ChatRequest) -> mpsc::Receiver<GatewayEvent> {
+        let (tx, rx) = mpsc::channel(64);
+        let span = tracing::info_span!(
+            "ai_call",
+            task = req.meta.task.as_str(),
+            prompt = req.meta.prompt_name.as_deref().unwrap_or("-"),
+            tenant_id = %req.meta.scope.tenant_id,
+            requested_model = %req.model,
+            provider = %self.provider,
+            model = Empty,
+            status = Empty,
+            attempts = Empty,
+            latency_ms = Empty,
+            ttft_ms = Empty,
+            prompt_tokens = Empty,
+            completion_tokens = Empty,
+            cost_usd = Empty,
+        );
+        let this = Arc::clone(self);
+        tokio::spawn(async move { this.run(req, tx).await }.instrument(span));
+        rx
+    }
+
+    async fn run(&self, req: ChatRequest, tx: mpsc::Sender<GatewayEvent>) {
+        let started = Instant::now();
+        let mut models = vec![req.model.clone()];
+        if let Some(fallback) = &self.config.fallback_model {
+            if *fallback != req.model {
+                models.push(fallback.clone());
+            }
+        }
+        let mut attempts = 0u32;
+        let mut last_error = String::new();
+        let mut last_model = req.model.clone();
+        let mut cancelled = false;
+        'models: for (index, model) in models.iter().enumerate() {
+            last_model = model.clone();
+            for retry in 0..=self.config.max_retries {
+                if retry > 0 {
+                    tokio::time::sleep(backoff(self.config.backoff_base, self.config.backoff_max, retry)).await;
+                }
+                attempts += 1;
+                let attempt_event = GatewayEvent::Attempt { model: model.clone(), provider: self.provider.clone(), attempt: attempts };
+                if tx.send(attempt_event).await.is_err() {
+                    cancelled = true;
+                    break 'models;
+                }
+                let mut progress = Progress::default();
+                match self.attempt(model, &req, &tx, &mut progress, started).await {
+                    Ok(()) => {
+                        let usage = progress.usage;
+                        let outcome = CallOutcome {
+                            model: model.clone(),
+                            provider: self.provider.clone(),
+                            attempts,
+                            latency: started.elapsed(),
+                            ttft: progress.ttft,
+                            prompt_tokens: usage.map(|u| u.prompt_tokens),
+                            completion_tokens: usage.map(|u| u.completion_tokens),
+                            cost_usd: usage.and_then(|u| self.catalog().get(model).map(|m| m.cost(u.prompt_tokens, u.completion_tokens))),
+                            fallback_used: index > 0,
+                        };
+                        self.finish(&req, Ok(&outcome), attempts, started).await;
+                        let _ = tx.send(GatewayEvent::Done(outcome)).await;
+                        return;
+                    }
+                    Err(None) => {
+                        cancelled = true;
+                        break 'models;
+                    }
+                    Err(Some(err)) => {
+                        tracing::warn!(model = %model, attempt = attempts, retryable = err.retryable, error = %err.message, "AI attempt failed");
+                        last_error = err.message;
+                        // Text already shown cannot be taken back, so a broken stream is final.
+                        if progress.emitted {
+                            break 'models;
+                        }
+                        if !err.retryable {
+                            continue 'models;
+                        }
+                    }
+                }
+            }
+        }
+        if cancelled {
+            self.finish(&req, Err(("cancelled: the caller went away", &last_model, true)), attempts, started).await;
+            return;
+        }
+        let failure = AiFailure {
+            provider: self.provider.clone(),
+            model: last_model.clone(),
+            message: last_error,
+            after_ms: started.elapsed().as_millis() as u64,
+            attempts,
+        };
+        self.finish(&req, Err((&failure.message, &last_model, false)), attempts, started).await;
+        let _ = tx.send(GatewayEvent::Failed(failure)).await;
+    }
+
+    /// One request to one model. `Err(None)`: the caller went away.
+    async fn attempt(
+        &self,
+        model: &str,
+        req: &ChatRequest,
+        tx: &mpsc::Sender<GatewayEvent>,
+        progress: &mut Progress,
+        call_started: Instant,
+    ) -> Result<(), Option<AttemptError>> {
+        let Some(client) = &self.client else {
+            return Err(Some(AttemptError::new(NOT_CONFIGURED, false)));
+        };
+        let openai = self.config.remote.as_ref().is_some_and(RemoteConfig::speaks_openai);
+        let body = ChatBody {
+            model,
+            messages: [Message { role: "system", content: &req.system }, Message { role: "user", content: &req.user }],
+            max_tokens: (!openai).then_some(req.max_tokens),
+            max_completion_tokens: openai.then_some(req.max_tokens),
+            temperature: req.temperature,
+            stream: true,
+            stream_options: StreamOptions { include_usage: true },
+        };
+        let timeout = self.config.timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timed_out = || Some(AttemptError::new(format!("timed out after {:.1} s", timeout.as_secs_f64()), true));
+        let mut stream = match tokio::time::timeout_at(deadline, client.chat().create_stream_byot::<_, Chunk>(body)).await {
+            Err(_) => return Err(timed_out()),
+            Ok(Err(e)) => return Err(Some(AttemptError::from_openai(e))),
+            Ok(Ok(stream)) => stream,
+        };
+        loop {
+            let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
+                Err(_) => return Err(timed_out()),
+                Ok(None) => break,
+                Ok(Some(Err(e))) => return Err(Some(AttemptError::from_openai(e))),
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            if let Some(error) = chunk.error {
+                let message = error.get("message").and_then(|m| m.as_str()).map(str::to_owned).unwrap_or_else(|| error.to_string());
+                return Err(Some(AttemptError::new(format!("the provider reported an error mid-stream: {message}"), !progress.emitted)));
+            }
+            if let Some(usage) = chunk.usage {
+                progress.usage = Some(usage);
+            }
+            for choice in chunk.choices {
+                let Some(text) = choice.delta.and_then(|d| d.content).filter(|t| !t.is_empty()) else { continue };
+                if !progress.emitted {
+                    progress.emitted = true;
+                    progress.ttft = Some(call_started.elapsed());
+                }
+                if tx.send(GatewayEvent::Delta(text)).await.is_err() {
+                    return Err(None);
+                }
+            }
+        }
+        if !progress.emitted {
+            return Err(Some(AttemptError::new("the model returned an empty answer", false)));
+        }
+        Ok(())
+    }
+
+    /// Records the call in `ai_calls` and on the span. A failure to record is logged, never
+    /// turned into a failure of the call.
+    async fn finish(&self, req: &ChatRequest, result: Result<&CallOutcome, (&str, &str, bool)>, attempts: u32, started: Instant) {
+        let span = tracing::Span::current();
+        let latency_ms = started.elapsed().as_millis() as i32;
+        span.record("attempts", attempts);
+        span.record("latency_ms", latency_ms);
+        let (status, model, error, ttft_ms, pt, ct, cost) = match result {
+            Ok(o) => {
+                span.record("model", o.model.as_str());
+                if let Some(t) = o.ttft {
+                    span.record("ttft_ms", t.as_millis() as u64);
+                }
+                if let Some(p) = o.prompt_tokens {
+                    span.record("prompt_tokens", p);
+                }
+                if let Some(c) = o.completion_tokens {
+                    span.record("completion_tokens", c);
+                }
+                if let Some(c) = o.cost_usd {
+                    span.record("cost_usd", c);
+                }
+                (
+                    "ok",
+                    Some(o.model.clone()),
+                    None,
+                    o.ttft.map(|t| t.as_millis() as i32),
+                    o.prompt_tokens.map(|v| v as i32),
+                    o.completion_tokens.map(|v| v as i32),
+                    o.cost_usd,
+                )
+            }
+            Err((message, model, cancelled)) => {
+                span.record("model", model);
+                let status = if cancelled { "cancelled" } else { "error" };
+                (status, None, Some(message.to_owned()), None, None, None, None)
+            }
+        };
+        span.record("status", status);
+        if status == "ok" {
+            tracing::info!("AI call completed");
+        } else {
+            tracing::warn!(error = error.as_deref().unwrap_or(""), "AI call did not complete");
+        }
+        let record = RecordCall {
+            meta: &req.meta,
+            requested_model: &req.model,
+            model: model.as_deref(),
+            provider: &self.provider,
+            status,
+            error: error.as_deref(),
+            attempts,
+            latency_ms,
+            ttft_ms,
+            prompt_tokens: pt,
+            completion_tokens: ct,
+            cost_usd: cost,
+            cache_hit: false,
+        };
+        if let Err(err) = record_call(&self.pool, &record).await {
+            tracing::warn!(error = %err, "could not record the AI call");
+        }
+    }
+}
+
+/// Delay before retry number `retry` (1-based): `base` doubled each retry up to `max`, with
+/// equal jitter (half fixed, half random) so clients that failed together do not retry together.
+pub fn backoff(base: Duration, max: Duration, retry: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+    let half = exp.min(max) / 2;
+    let jitter = rand::rng().random_range(0..=u64::try_from(half.as_micros()).unwrap_or(u64::MAX));
+    half + Duration::from_micros(jitter)
+}
+
+/// One row of `ai_calls`.
+pub struct RecordCall<'a> {
+    pub meta: &'a CallMeta,
+    pub requested_model: &'a str,
+    pub model: Option<&'a str>,
+    pub provider: &'a str,
+    pub status: &'a str,
+    pub error: Option<&'a str>,
+    pub attempts: u32,
+    pub latency_ms: i32,
+    pub ttft_ms: Option<i32>,
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
+    pub cost_usd: Option<f64>,
+    pub cache_hit: bool,
+}
+
+pub async fn record_call(pool: &PgPool, r: &RecordCall<'_>) -> Result<(), sqlx::Error> {
+    let mut tx = tenancy::begin(pool, r.meta.scope).await?;
+    sqlx::query!(
+        "insert into ai_calls (tenant_id, user_id, task_kind, prompt_name, prompt_version, subject_id, requested_model,
+                               model, provider, status, error, attempts, latency_ms, ttft_ms, prompt_tokens,
+                               completion_tokens, cost_usd, cache_hit, request_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        r.meta.scope.tenant_id,
+        Some(r.meta.scope.user_id).filter(|u| !u.is_nil()),
+        r.meta.task.as_str(),
+        r.meta.prompt_name.as_deref(),
+        r.meta.prompt_version,
+        r.meta.subject_id,
+        r.requested_model,
+        r.model,
+        r.provider,
+        r.status,
+        r.error,
+        i16::try_from(r.attempts).unwrap_or(i16::MAX),
+        r.latency_ms,
+        r.ttft_ms,
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.cost_usd,
+        r.cache_hit,
+        r.meta.request_id.as_deref(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_names_come_from_the_endpoint() {
+        let r = |u: Option<&str>| RemoteConfig { base_url: u.map(str::to_owned), api_key: None }.provider_name();
+        assert_eq!(r(None), "openai");
+        assert_eq!(r(Some("https://api.openai.com/v1")), "openai");
+        assert_eq!(r(Some("http://localhost:11434/v1")), "ollama");
+        assert_eq!(r(Some("http://10.0.0.5:8000/v1")), "openai-compatible@10.0.0.5:8000");
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_millis(1000);
+        for _ in 0..50 {
+            let first = backoff(base, max, 1);
+            assert!(first >= Duration::from_millis(50) && first <= base, "{first:?}");
+            let third = backoff(base, max, 3);
+            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400), "{third:?}");
+            let late = backoff(base, max, 30);
+            assert!(late >= max / 2 && late <= max, "{late:?}");
+        }
+    }
+
+    #[test]
+    fn the_api_key_is_never_printed() {
+        let r = RemoteConfig { base_url: None, api_key: Some("sk-secret".into()) };
+        assert!(!format!("{r:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn cost_uses_the_per_1k_prices() {
+        let m = ModelInfo {
+            id: "m".into(),
+            provider: "openai".into(),
+            display_name: "M".into(),
+            input_cost_per_1k: 0.002,
+            output_cost_per_1k: 0.01,
+            context_window: 1000,
+            tier: "default".into(),
+            recommended: true,
+            active: true,
+        };
+        assert!((m.cost(1500, 500) - 0.008).abs() < 1e-12);
+    }
+}

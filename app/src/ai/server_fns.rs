@@ -1,0 +1,129 @@
+use super::AnalysisKind;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::{ByteStream, Streaming};
+use uuid::Uuid;
+
+/// Runs one AI analysis of a contact and streams it as newline-delimited `AnalysisEvent`s:
+/// from the shared cache when a fresh answer for the same context exists (unless `refresh`),
+/// otherwise from the model as it writes.
+#[server(endpoint = "analyze_contact", output = Streaming)]
+pub async fn analyze_contact(contact_id: Uuid, kind: AnalysisKind, refresh: bool) -> Result<ByteStream<AppError>, AppError> {
+    use super::{
+        cache::{ndjson, Job, Key},
+        gateway::{record_call, CallMeta, ChatRequest, RecordCall, NOT_CONFIGURED},
+        prompts, AiFailure, AnalysisEvent,
+    };
+    use crate::{auth::guard::authorize, crm::context, domain::Role, error::current_request_id, ssr::{app_state, respond}};
+    use futures::StreamExt;
+    use std::time::Instant;
+
+    fn one(event: AnalysisEvent) -> ByteStream<AppError> {
+        ByteStream::new(futures::stream::once(async move { Ok::<_, AppError>(event.to_line()) }))
+    }
+
+    respond(
+        async move {
+            let started = Instant::now();
+            let mut auth = authorize(&Role::ALL).await?;
+            let scope = auth.scope();
+            let state = app_state()?;
+            let gateway = state.ai.clone();
+            if !gateway.is_configured() {
+                auth.tx.commit().await?;
+                return Ok(one(AnalysisEvent::NotConfigured { message: NOT_CONFIGURED.to_owned() }));
+            }
+            let now = time::OffsetDateTime::now_utc();
+            let (built, prompt) = tokio::join!(
+                context::build(&state.pool, scope, contact_id, now),
+                prompts::active(&mut auth.tx, scope.tenant_id, kind.as_str()),
+            );
+            let built = built?.ok_or(AppError::NotFound)?;
+            let prompt = prompt?.ok_or_else(|| {
+                tracing::error!(prompt = kind.as_str(), "no active prompt");
+                AppError::Internal { request_id: current_request_id() }
+            })?;
+            let fail = |model: &str, message: String| {
+                one(AnalysisEvent::Failed {
+                    failure: AiFailure {
+                        provider: gateway.provider().to_owned(),
+                        model: model.to_owned(),
+                        message,
+                        after_ms: started.elapsed().as_millis() as u64,
+                        attempts: 0,
+                    },
+                })
+            };
+            let model = match gateway.route(kind.task(), Some(&prompt.ai_model)) {
+                Ok(model) => model,
+                Err(why) => return Ok(fail(&prompt.ai_model, format!("cannot choose a model: {why}"))),
+            };
+            let sections = prompts::sections(&built.context);
+            let user = match prompts::render(&prompt.template, &sections) {
+                Ok(text) => text,
+                Err(why) => return Ok(fail(&model, format!("the {} prompt template is broken: {why}", prompt.name))),
+            };
+            let fingerprint = prompts::fingerprint(&prompt, &model, &user);
+            let key = Key { tenant_id: scope.tenant_id, contact_id, kind };
+            let meta = CallMeta {
+                scope,
+                task: kind.task(),
+                prompt_name: Some(prompt.name.clone()),
+                prompt_version: Some(prompt.version),
+                subject_id: Some(contact_id),
+                request_id: Some(current_request_id()),
+            };
+            if !refresh {
+                if let Some(hit) = state.analyses.lookup(&mut auth.tx, &key, &fingerprint).await? {
+                    auth.tx.commit().await?;
+                    tracing::info!(
+                        contact_id = %contact_id, kind = kind.as_str(), cache = "hit", age_secs = hit.age_secs,
+                        fetch_us = built.fetch.as_micros() as u64, build_us = built.build.as_micros() as u64,
+                        "analysis served"
+                    );
+                    let pool = state.pool.clone();
+                    let latency_ms = started.elapsed().as_millis() as i32;
+                    let (model, provider) = (hit.model.clone(), hit.provider.clone());
+                    tokio::spawn(async move {
+                        let record = RecordCall {
+                            meta: &meta,
+                            requested_model: &model,
+                            model: Some(&model),
+                            provider: &provider,
+                            status: "ok",
+                            error: None,
+                            attempts: 0,
+                            latency_ms,
+                            ttft_ms: None,
+                            prompt_tokens: None,
+                            completion_tokens: None,
+                            cost_usd: Some(0.0),
+                            cache_hit: true,
+                        };
+                        if let Err(err) = record_call(&pool, &record).await {
+                            tracing::warn!(error = %err, "could not record the cache hit");
+                        }
+                    });
+                    return Ok(one(AnalysisEvent::Cached { text: hit.text, model: hit.model, provider: hit.provider, age_secs: hit.age_secs }));
+                }
+            }
+            auth.tx.commit().await?;
+            tracing::info!(
+                contact_id = %contact_id, kind = kind.as_str(), cache = if refresh { "refresh" } else { "miss" },
+                fetch_us = built.fetch.as_micros() as u64, build_us = built.build.as_micros() as u64, model = %model,
+                "analysis requested"
+            );
+            let request = ChatRequest {
+                model,
+                system: prompt.system_prompt,
+                user,
+                max_tokens: u32::try_from(prompt.max_tokens).unwrap_or(512),
+                temperature: prompt.temperature,
+                meta,
+            };
+            let rx = state.analyses.join_or_start(gateway, state.pool.clone(), Job { key, scope, fingerprint, refresh, request });
+            Ok(ByteStream::new(ndjson(rx).map(Ok::<_, AppError>)))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,210 @@
+//! SQL for CRM records. Every query runs in a tenant-scoped transaction and also names the
+//! tenant, so row-level security is the second line of defence, not the only one.
+use super::{Activity, ContactRow, ContactsPage, Contact, Customer, Deal, CONTACTS_PAGE_SIZE};
+use crate::ssr::tenancy::Tx;
+use sqlx::{types::Json, PgConnection, Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A filter already checked by the server function.
+pub struct ContactQuery<'a> {
+    pub tsquery: Option<&'a str>,
+    pub stage: Option<&'a str>,
+    pub owner: Option<Uuid>,
+    pub after: Option<Uuid>,
+}
+
+/// One page of contacts ordered by name, after the contact `after` (keyset pagination).
+///
+/// Built per request with only the predicates in use, so each shape gets its own plan: a GIN
+/// search when there is text, the name index otherwise.
+pub async fn list_contacts(conn: &mut PgConnection, tenant_id: Uuid, q: &ContactQuery<'_>) -> Result<ContactsPage, sqlx::Error> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+        "select c.id, c.first_name, c.last_name, c.email, c.title, c.lifecycle_stage, cu.name as company, \
+         u.display_name as owner_name \
+         from contacts c join customers cu on cu.id = c.customer_id \
+         left join users u on u.id = c.owner_user_id where c.tenant_id = ",
+    );
+    sql.push_bind(tenant_id);
+    if let Some(tsquery) = q.tsquery {
+        sql.push(" and c.search @@ to_tsquery('simple', ").push_bind(tsquery.to_owned()).push(")");
+    }
+    if let Some(stage) = q.stage {
+        sql.push(" and c.lifecycle_stage = ").push_bind(stage.to_owned());
+    }
+    if let Some(owner) = q.owner {
+        sql.push(" and c.owner_user_id = ").push_bind(owner);
+    }
+    if let Some(after) = q.after {
+        sql.push(" and (c.last_name, c.first_name, c.id) > (select a.last_name, a.first_name, a.id from contacts a where a.tenant_id = ")
+            .push_bind(tenant_id)
+            .push(" and a.id = ")
+            .push_bind(after)
+            .push(")");
+    }
+    sql.push(" order by c.last_name, c.first_name, c.id limit ").push_bind(CONTACTS_PAGE_SIZE + 1);
+    let mut rows: Vec<ContactRow> = sql.build_query_as().fetch_all(conn).await?;
+    let more = rows.len() as i64 > CONTACTS_PAGE_SIZE;
+    rows.truncate(CONTACTS_PAGE_SIZE as usize);
+    let next_after = if more { rows.last().map(|r| r.id) } else { None };
+    Ok(ContactsPage { rows, next_after })
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for ContactRow {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(ContactRow {
+            id: row.try_get("id")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            email: row.try_get("email")?,
+            title: row.try_get("title")?,
+            lifecycle_stage: row.try_get("lifecycle_stage")?,
+            company: row.try_get("company")?,
+            owner_name: row.try_get("owner_name")?,
+        })
+    }
+}
+
+pub async fn contact(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Option<Contact>, sqlx::Error> {
+    sqlx::query_as!(
+        Contact,
+        r#"select c.id, c.customer_id, c.first_name, c.last_name, c.email, c.phone, c.title, c.lifecycle_stage,
+                  u.display_name as "owner_name?", c.updated_at
+           from contacts c left join users u on u.id = c.owner_user_id
+           where c.tenant_id = $1 and c.id = $2"#,
+        tenant_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The customer a contact belongs to, found from the contact id (so it can load in parallel
+/// with the contact itself).
+pub async fn customer_of_contact(conn: &mut PgConnection, tenant_id: Uuid, contact_id: Uuid) -> Result<Option<Customer>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select cu.id, cu.name, cu.website, cu.industry_category, cu.industry_subcategory, cu.business_description,
+                  cu.unique_selling_points,
+                  cu.products_services as "products_services: Json<Vec<super::Offering>>",
+                  cu.target_audience as "target_audience: Json<super::TargetAudience>",
+                  cu.business_hours as "business_hours: Json<super::BusinessHours>",
+                  cu.brand_voice as "brand_voice: Json<super::BrandVoice>",
+                  cu.content_preferences as "content_preferences: Json<super::ContentPreferences>",
+                  cu.is_vip, cu.updated_at
+           from customers cu
+           where cu.tenant_id = $1
+             and cu.id = (select c.customer_id from contacts c where c.tenant_id = $1 and c.id = $2)"#,
+        tenant_id,
+        contact_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| Customer {
+        id: r.id,
+        name: r.name,
+        website: r.website,
+        industry_category: r.industry_category,
+        industry_subcategory: r.industry_subcategory,
+        business_description: r.business_description,
+        unique_selling_points: r.unique_selling_points,
+        products_services: r.products_services.0,
+        target_audience: r.target_audience.0,
+        business_hours: r.business_hours.0,
+        brand_voice: r.brand_voice.0,
+        content_preferences: r.content_preferences.0,
+        is_vip: r.is_vip,
+        updated_at: r.updated_at,
+    }))
+}
+
+/// The contact's deals, open ones first, then by expected close.
+pub async fn deals_of_contact(conn: &mut PgConnection, tenant_id: Uuid, contact_id: Uuid) -> Result<Vec<Deal>, sqlx::Error> {
+    sqlx::query_as!(
+        Deal,
+        r#"select id, name, stage, amount_minor, currency, expected_close, stage_entered_at, updated_at
+           from deals where tenant_id = $1 and contact_id = $2
+           order by stage like 'closed_%', expected_close nulls last, id
+           limit 50"#,
+        tenant_id,
+        contact_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Newest first, `limit` activities older than the activity `before` (keyset on time and id).
+pub async fn activities(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    contact_id: Uuid,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Activity>, sqlx::Error> {
+    sqlx::query_as!(
+        Activity,
+        r#"select a.id, a.kind, a.direction, a.occurred_at, a.summary, a.outcome
+           from activities a
+           where a.tenant_id = $1 and a.contact_id = $2
+             and ($3::bigint is null
+                  or (a.occurred_at, a.id) < (select b.occurred_at, b.id from activities b where b.tenant_id = $1 and b.id = $3))
+           order by a.occurred_at desc, a.id desc
+           limit $4"#,
+        tenant_id,
+        contact_id,
+        before,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Counts behind the computed facts, relative to `now`.
+pub struct ActivityStats {
+    pub last_touch: Option<OffsetDateTime>,
+    pub inbound_90d: i64,
+    pub outbound_90d: i64,
+    pub outbound_emails_90d: i64,
+    pub replied_emails_90d: i64,
+    pub last_30d: i64,
+    pub prev_30d: i64,
+}
+
+pub async fn activity_stats(conn: &mut PgConnection, tenant_id: Uuid, contact_id: Uuid, now: OffsetDateTime) -> Result<ActivityStats, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"select
+             (select max(occurred_at) from activities where tenant_id = $1 and contact_id = $2 and occurred_at <= $3) as last_touch,
+             count(*) filter (where direction = 'inbound') as "inbound!",
+             count(*) filter (where direction = 'outbound') as "outbound!",
+             count(*) filter (where kind = 'email' and direction = 'outbound') as "emails_out!",
+             count(*) filter (where kind = 'email' and direction = 'outbound' and outcome = 'replied') as "emails_replied!",
+             count(*) filter (where occurred_at > $3 - interval '30 days') as "last_30!",
+             count(*) filter (where occurred_at <= $3 - interval '30 days' and occurred_at > $3 - interval '60 days') as "prev_30!"
+           from activities
+           where tenant_id = $1 and contact_id = $2 and occurred_at > $3 - interval '90 days' and occurred_at <= $3"#,
+        tenant_id,
+        contact_id,
+        now
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(ActivityStats {
+        last_touch: r.last_touch,
+        inbound_90d: r.inbound,
+        outbound_90d: r.outbound,
+        outbound_emails_90d: r.emails_out,
+        replied_emails_90d: r.emails_replied,
+        last_30d: r.last_30,
+        prev_30d: r.prev_30,
+    })
+}
+
+/// The tenant's members who can own contacts, for the demo generator.
+pub async fn owner_candidates(tx: &mut Tx, tenant_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select user_id from memberships where tenant_id = $1 and role in ('rep', 'manager') order by user_id",
+        tenant_id
+    )
+    .fetch_all(&mut **tx)
+    .await
+}

@@ -1,0 +1,74 @@
+use super::{ContactContext, ContactFilter, ContactsPage, TimelinePage};
+use crate::error::AppError;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// One page of the workspace's contacts, searched and filtered.
+#[server(endpoint = "list_contacts")]
+pub async fn list_contacts(filter: ContactFilter) -> Result<ContactsPage, AppError> {
+    use crate::{auth::guard::authorize, domain::Role, ssr::respond};
+    respond(
+        async move {
+            let tsquery = super::search::prefix_query(filter.q.as_deref().unwrap_or(""))?;
+            let stage = filter.stage.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            if let Some(stage) = stage {
+                if !super::LIFECYCLE_STAGES.contains(&stage) {
+                    return Err(AppError::validation(
+                        "stage",
+                        format!("Unknown stage {stage:?}; choose one of {}.", super::LIFECYCLE_STAGES.join(", ")),
+                    ));
+                }
+            }
+            let mut auth = authorize(&Role::ALL).await?;
+            let query = super::db::ContactQuery {
+                tsquery: tsquery.as_deref(),
+                stage,
+                owner: filter.mine.then_some(auth.user.user_id),
+                after: filter.after,
+            };
+            let page = super::db::list_contacts(&mut auth.tx, auth.user.tenant_id, &query).await?;
+            auth.tx.commit().await?;
+            Ok(page)
+        }
+        .await,
+    )
+}
+
+/// A contact with its customer, deals, recent activities and computed facts.
+#[server(endpoint = "get_contact")]
+pub async fn get_contact(id: Uuid) -> Result<ContactContext, AppError> {
+    use crate::{auth::guard::authorize, domain::Role, ssr::{app_state, respond}};
+    respond(
+        async move {
+            let auth = authorize(&Role::ALL).await?;
+            let scope = auth.scope();
+            auth.tx.commit().await?;
+            let state = app_state()?;
+            let built = super::context::build(&state.pool, scope, id, time::OffsetDateTime::now_utc())
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Ok(built.context)
+        }
+        .await,
+    )
+}
+
+/// Older activities of a contact, newest first, after the activity `before`.
+#[server(endpoint = "contact_timeline")]
+pub async fn contact_timeline(contact_id: Uuid, before: Option<i64>) -> Result<TimelinePage, AppError> {
+    use crate::{auth::guard::authorize, domain::Role, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&Role::ALL).await?;
+            let limit = super::TIMELINE_PAGE_SIZE;
+            let mut activities =
+                super::db::activities(&mut auth.tx, auth.user.tenant_id, contact_id, before, limit + 1).await?;
+            auth.tx.commit().await?;
+            let more = activities.len() as i64 > limit;
+            activities.truncate(limit as usize);
+            let next_before = if more { activities.last().map(|a| a.id) } else { None };
+            Ok(TimelinePage { activities, next_before })
+        }
+        .await,
+    )
+}
