@@ -216,6 +216,14 @@ impl AttemptError {
         match err {
             OpenAIError::ApiError(resp) => {
                 let status = resp.status_code;
+                // Server errors arrive as raw bodies; most are still OpenAI-shaped JSON.
+                let message = serde_json::from_str::<serde_json::Value>(&resp.api_error.message)
+                    .ok()
+                    .and_then(|v| v.pointer("/error/message").and_then(|m| m.as_str()).map(str::to_owned))
+                    .unwrap_or_else(|| resp.api_error.message.clone());
+                if resp.api_error.code.as_deref() == Some("insufficient_quota") {
+                    return Self::new(format!("quota exhausted (HTTP {}): {}", status.as_u16(), message.trim()), false);
+                }
                 let retryable = status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error();
                 let what = match status.as_u16() {
                     429 => "rate limited",
@@ -224,7 +232,7 @@ impl AttemptError {
                     404 => "not found (is the model name right for this provider?)",
                     _ => "request refused",
                 };
-                let detail: String = resp.api_error.message.chars().take(300).collect();
+                let detail: String = message.chars().take(300).collect();
                 Self::new(format!("{what} (HTTP {}): {}", status.as_u16(), detail.trim()), retryable)
             }
             OpenAIError::Reqwest(e) => {
@@ -344,8 +352,7 @@ impl Gateway {
         let (client, provider) = match &config.remote {
             None => (None, "none".to_owned()),
             Some(remote) => {
-                // reqwest is built without a default TLS backend; ring is the one we ship.
-                let _ = rustls::crypto::ring::default_provider().install_default();
+                ensure_tls_provider();
                 let http = reqwest::Client::builder()
                     .connect_timeout(Duration::from_secs(10))
                     .pool_idle_timeout(Duration::from_secs(90))
@@ -357,7 +364,12 @@ impl Gateway {
                 }
                 // Local servers need no key; an empty bearer is what they expect.
                 oa = oa.with_api_key(remote.api_key.clone().unwrap_or_default());
-                (Some(async_openai::Client::with_config(oa).with_http_client(http)), remote.provider_name())
+                // Retries are ours (bounded, recorded, then the fallback), so the client's own
+                // retry layer is replaced by the bare transport.
+                let client = async_openai::Client::with_config(oa)
+                    .with_http_client(http.clone())
+                    .with_http_service(async_openai::middleware::ReqwestService::new(http));
+                (Some(client), remote.provider_name())
             }
         };
         Ok(Gateway { config, client, provider, catalog: RwLock::new(Arc::new(catalog)), pool })
@@ -631,6 +643,12 @@ impl Gateway {
             tracing::warn!(error = %err, "could not record the AI call");
         }
     }
+}
+
+/// reqwest is built without a default TLS backend (aws-lc needs a long C build); ring is the
+/// one we ship. Idempotent; call before building any HTTP client.
+pub fn ensure_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Delay before retry number `retry` (1-based): `base` doubled each retry up to `max`, with

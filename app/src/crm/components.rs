@@ -75,7 +75,7 @@ fn urlencode(raw: &str) -> String {
 pub fn ContactsPage() -> impl IntoView {
     let query = use_query_map();
     let filter = Memo::new(move |_| query.with(filter_from_query));
-    let page = Resource::new(move || filter.get(), list_contacts);
+    let page = Resource::new(move || filter.get(), |f| list_contacts(f.q, f.stage, Some(f.mine), f.after));
     view! {
         <PageHeader title="Contacts" subtitle="Everyone at the businesses you work with"/>
         <Form method="GET" action="" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search">

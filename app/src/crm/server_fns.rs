@@ -3,10 +3,16 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use uuid::Uuid;
 
-/// One page of the workspace's contacts, searched and filtered.
+/// One page of the workspace's contacts, searched and filtered; every argument is optional.
 #[server(endpoint = "list_contacts")]
-pub async fn list_contacts(filter: ContactFilter) -> Result<ContactsPage, AppError> {
+pub async fn list_contacts(
+    q: Option<String>,
+    stage: Option<String>,
+    mine: Option<bool>,
+    after: Option<Uuid>,
+) -> Result<ContactsPage, AppError> {
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
+    let filter = ContactFilter { q, stage, mine: mine.unwrap_or(false), after };
     respond(
         async move {
             let tsquery = super::search::prefix_query(filter.q.as_deref().unwrap_or(""))?;

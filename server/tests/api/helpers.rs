@@ -11,6 +11,7 @@ pub struct TestApp {
 }
 
 pub fn client() -> Client {
+    app::ai::gateway::ensure_tls_provider();
     Client::builder()
         .cookie_store(true)
         .redirect(redirect::Policy::none())
