@@ -7,9 +7,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DB_PORT="${SMARTCRM_TEST_DB_PORT:-55433}"
 APP_PORT="${SMARTCRM_TEST_APP_PORT:-3100}"
 PGDIR="$DATA/test-pg"
+MOCK_PORT="${SMARTCRM_TEST_MOCK_LLM_PORT:-3199}"
 SERVER_PID=""
+MOCK_PID=""
 
 cleanup() {
+  if [ -n "$MOCK_PID" ] && kill -0 "$MOCK_PID" 2>/dev/null; then
+    kill -TERM "$MOCK_PID" 2>/dev/null || true
+  fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -56,9 +61,14 @@ fi
 
 build_site_release
 
+# The browser tests' stand-in for the external LLM provider (the suite's only test double).
+node "$ROOT/end2end/mock-llm.mjs" &
+MOCK_PID=$!
+
 log "starting the release build on 127.0.0.1:$APP_PORT for the browser tests"
 pg_create_db "$DB_PORT" e2e
 DATABASE_URL="$PGURL/e2e" SMARTCRM_ADDR="127.0.0.1:$APP_PORT" \
+OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" SMARTCRM_AI_BACKOFF_MS=50 \
 LEPTOS_OUTPUT_NAME=smartcrm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
 RUST_LOG="${RUST_LOG:-warn}" \
   "$ROOT/target/release/smartcrm" serve --seed-demo &
@@ -70,5 +80,5 @@ for _ in $(seq 1 120); do
 done
 
 log "Playwright (Debian chromium)"
-(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$APP_PORT" npx playwright test)
+(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$APP_PORT" MOCK_LLM_URL="http://127.0.0.1:$MOCK_PORT" npx playwright test)
 log "all tests passed"

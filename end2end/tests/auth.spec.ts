@@ -2,10 +2,10 @@ import { expect, test } from '@playwright/test';
 import { signIn, signInFresh, waitForHydration } from './helpers';
 
 const roles = [
-  { email: 'admin@acme.test', name: 'Avery Admin', nav: ['Dashboard', 'Team', 'Audit log'] },
-  { email: 'manager@acme.test', name: 'Morgan Manager', nav: ['Dashboard'] },
-  { email: 'rep@acme.test', name: 'Riley Rep', nav: ['Dashboard'] },
-  { email: 'qa@acme.test', name: 'Quinn Tester', nav: ['Dashboard'] },
+  { email: 'admin@acme.test', name: 'Avery Admin', nav: ['Dashboard', 'Contacts', 'Team', 'Audit log'] },
+  { email: 'manager@acme.test', name: 'Morgan Manager', nav: ['Dashboard', 'Contacts'] },
+  { email: 'rep@acme.test', name: 'Riley Rep', nav: ['Dashboard', 'Contacts'] },
+  { email: 'qa@acme.test', name: 'Quinn Tester', nav: ['Dashboard', 'Contacts'] },
 ];
 
 for (const role of roles) {

@@ -482,8 +482,9 @@ impl Gateway {
                             cost_usd: usage.and_then(|u| self.catalog().get(model).map(|m| m.cost(u.prompt_tokens, u.completion_tokens))),
                             fallback_used: index > 0,
                         };
+                        // The answer goes out first; recording it is not the caller's wait.
+                        let _ = tx.send(GatewayEvent::Done(outcome.clone())).await;
                         self.finish(&req, Ok(&outcome), attempts, started).await;
-                        let _ = tx.send(GatewayEvent::Done(outcome)).await;
                         return;
                     }
                     Err(None) => {
@@ -515,8 +516,8 @@ impl Gateway {
             after_ms: started.elapsed().as_millis() as u64,
             attempts,
         };
+        let _ = tx.send(GatewayEvent::Failed(failure.clone())).await;
         self.finish(&req, Err((&failure.message, &last_model, false)), attempts, started).await;
-        let _ = tx.send(GatewayEvent::Failed(failure)).await;
     }
 
     /// One request to one model. `Err(None)`: the caller went away.

@@ -208,3 +208,100 @@ pub async fn owner_candidates(tx: &mut Tx, tenant_id: Uuid) -> Result<Vec<Uuid>,
     .fetch_all(&mut **tx)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::tenancy::{self, Scope};
+    use sqlx::PgPool;
+
+    const T: Uuid = Uuid::from_u128(0x81);
+
+    async fn contacts(pool: &PgPool, people: &[(&str, &str, &str, &str)]) -> Tx {
+        sqlx::query!("insert into tenants (id, name, slug) values ($1, 'T', 't')", T).execute(pool).await.expect("tenant");
+        let mut tx = tenancy::begin(pool, Scope { tenant_id: T, user_id: Uuid::nil() }).await.expect("tx");
+        for (first, last, email, company) in people {
+            let customer: Uuid = sqlx::query_scalar!(
+                "insert into customers (tenant_id, name) values ($1, $2)
+                 on conflict (tenant_id, name) do update set name = excluded.name returning id",
+                T,
+                company
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .expect("customer");
+            sqlx::query!(
+                "insert into contacts (tenant_id, customer_id, first_name, last_name, email) values ($1, $2, $3, $4, $5)",
+                T,
+                customer,
+                first,
+                last,
+                email
+            )
+            .execute(&mut *tx)
+            .await
+            .expect("contact");
+        }
+        tx
+    }
+
+    fn q<'a>(tsquery: Option<&'a str>, after: Option<Uuid>) -> ContactQuery<'a> {
+        ContactQuery { tsquery, stage: None, owner: None, after }
+    }
+
+    fn names(page: &ContactsPage) -> Vec<String> {
+        page.rows.iter().map(|r| r.full_name()).collect()
+    }
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn search_matches_name_email_and_company_prefixes(pool: PgPool) {
+        let mut tx = contacts(
+            &pool,
+            &[
+                ("Ann", "Lee", "ann.lee@harbor.test", "Harbor Dental"),
+                ("Bob", "Annett", "bob@maple.test", "Maple Fitness"),
+                ("Cy", "Diaz", "cy@quanta.test", "Quanta Analytics"),
+            ],
+        )
+        .await;
+        let search = |text: &str| crate::crm::search::prefix_query(text).expect("valid").expect("terms");
+        let page = list_contacts(&mut tx, T, &q(Some(&search("ann")), None)).await.expect("list");
+        assert_eq!(names(&page), ["Bob Annett", "Ann Lee"], "first and last name prefixes, ordered by last name");
+        let page = list_contacts(&mut tx, T, &q(Some(&search("quanta")), None)).await.expect("list");
+        assert_eq!(names(&page), ["Cy Diaz"], "company name");
+        let page = list_contacts(&mut tx, T, &q(Some(&search("ann harbor")), None)).await.expect("list");
+        assert_eq!(names(&page), ["Ann Lee"], "name and company together");
+        let page = list_contacts(&mut tx, T, &q(Some(&search("maple.test")), None)).await.expect("list");
+        assert_eq!(names(&page), ["Bob Annett"], "email domain");
+        // A renamed customer is found under its new name.
+        sqlx::query!("update customers set name = 'Lighthouse Dental' where name = 'Harbor Dental'")
+            .execute(&mut *tx)
+            .await
+            .expect("rename");
+        let page = list_contacts(&mut tx, T, &q(Some(&search("lighthouse")), None)).await.expect("list");
+        assert_eq!(names(&page), ["Ann Lee"]);
+    }
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn pages_follow_each_other_without_gaps_or_repeats(pool: PgPool) {
+        let people: Vec<(String, String, String)> = (0..(CONTACTS_PAGE_SIZE * 2 + 3))
+            .map(|i| (format!("P{i}"), ["Smith", "Jones", "Brown"][i as usize % 3].to_owned(), format!("p{i}@x.test")))
+            .collect();
+        let refs: Vec<(&str, &str, &str, &str)> =
+            people.iter().map(|(f, l, e)| (f.as_str(), l.as_str(), e.as_str(), "Acme")).collect();
+        let mut tx = contacts(&pool, &refs).await;
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = list_contacts(&mut tx, T, &q(None, after)).await.expect("list");
+            seen.extend(page.rows.iter().map(|r| r.id));
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => break,
+            }
+        }
+        let unique: std::collections::HashSet<_> = seen.iter().collect();
+        assert_eq!(seen.len(), people.len());
+        assert_eq!(unique.len(), people.len());
+    }
+}

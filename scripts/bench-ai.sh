@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Issue-3 benchmarks: context build, contacts search, cached analysis over HTTP and AI gateway
+# overhead, at 100,000 contacts / ~1M activities (CONTACTS overrides the size).
+# Uses its own throwaway PostgreSQL (removed at exit) and a release build.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+PORT="${SMARTCRM_BENCH_DB_PORT:-55435}"
+PGDIR="$DATA/bench-pg"
+CONTACTS="${CONTACTS:-100000}"
+cleanup() { pg_stop "$PGDIR"; rm -rf "$PGDIR"; }
+trap cleanup EXIT
+
+cd "$ROOT"
+log "release build of smartcrm and smartcrm-bench"
+SQLX_OFFLINE=true cargo build --release -p server --bins
+
+pg_stop "$PGDIR"; rm -rf "$PGDIR"
+PG_FSYNC=off pg_start "$PGDIR" "$PORT"
+pg_create_db "$PORT" bench
+export DATABASE_URL="postgres://smartcrm@127.0.0.1:$PORT/bench" RUST_LOG="${RUST_LOG:-warn}"
+"$ROOT/target/release/smartcrm" migrate
+log "generating $CONTACTS contacts"
+"$ROOT/target/release/smartcrm" generate-demo --workspace acme --contacts "$CONTACTS" --replace
+log "measuring ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+"$ROOT/target/release/smartcrm-bench"
