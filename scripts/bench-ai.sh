@@ -11,6 +11,8 @@ trap cleanup EXIT
 
 cd "$ROOT"
 log "release build of smartcrm and smartcrm-bench"
+# LEPTOS_OUTPUT_NAME as cargo-leptos sets it, so this build shares its artifacts.
+export LEPTOS_OUTPUT_NAME=smartcrm
 SQLX_OFFLINE=true cargo build --release -p server --bins
 
 pg_stop "$PGDIR"; rm -rf "$PGDIR"

@@ -377,10 +377,9 @@ async fn an_unknown_model_name_is_refused_at_start_up(_: PgPoolOptions, db: PgCo
         }
     }
     let settings = server::config::Settings::from_source(&Vars).expect("settings parse");
-    let err = server::startup::build_with(db, &settings, LeptosOptions::builder().output_name("x").build())
-        .await
-        .err()
-        .expect("must refuse");
+    let Err(err) = server::startup::build_with(db, &settings, LeptosOptions::builder().output_name("x").build()).await else {
+        panic!("an unknown model must be refused");
+    };
     let message = err.to_string();
     assert!(message.starts_with("SMARTCRM_THINKING_MODEL: unknown model \"gpt-9-ultra\""), "{message}");
     assert!(message.contains("gpt-5.2-thinking"), "lists the known models: {message}");
