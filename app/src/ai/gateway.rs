@@ -327,6 +327,7 @@ pub struct Gateway {
     provider: String,
     catalog: RwLock<Arc<Catalog>>,
     pool: PgPool,
+    recorder: CallRecorder,
 }
 
 pub const NOT_CONFIGURED: &str = "No AI provider is configured. Set OPENAI_API_KEY to use OpenAI, or OPENAI_BASE_URL \
@@ -372,7 +373,8 @@ impl Gateway {
                 (Some(client), remote.provider_name())
             }
         };
-        Ok(Gateway { config, client, provider, catalog: RwLock::new(Arc::new(catalog)), pool })
+        let recorder = CallRecorder::spawn(pool.clone());
+        Ok(Gateway { config, client, provider, catalog: RwLock::new(Arc::new(catalog)), pool, recorder })
     }
 
     pub fn is_configured(&self) -> bool {
@@ -381,6 +383,10 @@ impl Gateway {
 
     pub fn provider(&self) -> &str {
         &self.provider
+    }
+
+    pub fn recorder(&self) -> &CallRecorder {
+        &self.recorder
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {
@@ -484,7 +490,7 @@ impl Gateway {
                         };
                         // The answer goes out first; recording it is not the caller's wait.
                         let _ = tx.send(GatewayEvent::Done(outcome.clone())).await;
-                        self.finish(&req, Ok(&outcome), attempts, started).await;
+                        self.finish(&req, Ok(&outcome), attempts, started);
                         return;
                     }
                     Err(None) => {
@@ -506,7 +512,7 @@ impl Gateway {
             }
         }
         if cancelled {
-            self.finish(&req, Err(("cancelled: the caller went away", &last_model, true)), attempts, started).await;
+            self.finish(&req, Err(("cancelled: the caller went away", &last_model, true)), attempts, started);
             return;
         }
         let failure = AiFailure {
@@ -517,7 +523,7 @@ impl Gateway {
             attempts,
         };
         let _ = tx.send(GatewayEvent::Failed(failure.clone())).await;
-        self.finish(&req, Err((&failure.message, &last_model, false)), attempts, started).await;
+        self.finish(&req, Err((&failure.message, &last_model, false)), attempts, started);
     }
 
     /// One request to one model. `Err(None)`: the caller went away.
@@ -583,7 +589,7 @@ impl Gateway {
 
     /// Records the call in `ai_calls` and on the span. A failure to record is logged, never
     /// turned into a failure of the call.
-    async fn finish(&self, req: &ChatRequest, result: Result<&CallOutcome, (&str, &str, bool)>, attempts: u32, started: Instant) {
+    fn finish(&self, req: &ChatRequest, result: Result<&CallOutcome, (&str, &str, bool)>, attempts: u32, started: Instant) {
         let span = tracing::Span::current();
         let latency_ms = started.elapsed().as_millis() as i32;
         span.record("attempts", attempts);
@@ -625,24 +631,16 @@ impl Gateway {
         } else {
             tracing::warn!(error = error.as_deref().unwrap_or(""), "AI call did not complete");
         }
-        let record = RecordCall {
-            meta: &req.meta,
-            requested_model: &req.model,
-            model: model.as_deref(),
-            provider: &self.provider,
-            status,
-            error: error.as_deref(),
-            attempts,
-            latency_ms,
-            ttft_ms,
-            prompt_tokens: pt,
-            completion_tokens: ct,
-            cost_usd: cost,
-            cache_hit: false,
-        };
-        if let Err(err) = record_call(&self.pool, &record).await {
-            tracing::warn!(error = %err, "could not record the AI call");
-        }
+        let mut record = CallRecord::new(&req.meta, &req.model, &self.provider, status);
+        record.model = model;
+        record.error = error;
+        record.attempts = i16::try_from(attempts).unwrap_or(i16::MAX);
+        record.latency_ms = latency_ms;
+        record.ttft_ms = ttft_ms;
+        record.prompt_tokens = pt;
+        record.completion_tokens = ct;
+        record.cost_usd = cost;
+        self.recorder.record(record);
     }
 }
 
@@ -662,52 +660,134 @@ pub fn backoff(base: Duration, max: Duration, retry: u32) -> Duration {
 }
 
 /// One row of `ai_calls`.
-pub struct RecordCall<'a> {
-    pub meta: &'a CallMeta,
-    pub requested_model: &'a str,
-    pub model: Option<&'a str>,
-    pub provider: &'a str,
-    pub status: &'a str,
-    pub error: Option<&'a str>,
-    pub attempts: u32,
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub tenant_id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub task_kind: &'static str,
+    pub prompt_name: Option<String>,
+    pub prompt_version: Option<i32>,
+    pub subject_id: Option<Uuid>,
+    pub requested_model: String,
+    pub model: Option<String>,
+    pub provider: String,
+    pub status: &'static str,
+    pub error: Option<String>,
+    pub attempts: i16,
     pub latency_ms: i32,
     pub ttft_ms: Option<i32>,
     pub prompt_tokens: Option<i32>,
     pub completion_tokens: Option<i32>,
     pub cost_usd: Option<f64>,
     pub cache_hit: bool,
+    pub request_id: Option<String>,
 }
 
-pub async fn record_call(pool: &PgPool, r: &RecordCall<'_>) -> Result<(), sqlx::Error> {
-    let mut tx = tenancy::begin(pool, r.meta.scope).await?;
-    sqlx::query!(
-        "insert into ai_calls (tenant_id, user_id, task_kind, prompt_name, prompt_version, subject_id, requested_model,
-                               model, provider, status, error, attempts, latency_ms, ttft_ms, prompt_tokens,
-                               completion_tokens, cost_usd, cache_hit, request_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        r.meta.scope.tenant_id,
-        Some(r.meta.scope.user_id).filter(|u| !u.is_nil()),
-        r.meta.task.as_str(),
-        r.meta.prompt_name.as_deref(),
-        r.meta.prompt_version,
-        r.meta.subject_id,
-        r.requested_model,
-        r.model,
-        r.provider,
-        r.status,
-        r.error,
-        i16::try_from(r.attempts).unwrap_or(i16::MAX),
-        r.latency_ms,
-        r.ttft_ms,
-        r.prompt_tokens,
-        r.completion_tokens,
-        r.cost_usd,
-        r.cache_hit,
-        r.meta.request_id.as_deref(),
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+impl CallRecord {
+    pub fn new(meta: &CallMeta, requested_model: &str, provider: &str, status: &'static str) -> Self {
+        CallRecord {
+            tenant_id: meta.scope.tenant_id,
+            user_id: Some(meta.scope.user_id).filter(|u| !u.is_nil()),
+            task_kind: meta.task.as_str(),
+            prompt_name: meta.prompt_name.clone(),
+            prompt_version: meta.prompt_version,
+            subject_id: meta.subject_id,
+            requested_model: requested_model.to_owned(),
+            model: None,
+            provider: provider.to_owned(),
+            status,
+            error: None,
+            attempts: 0,
+            latency_ms: 0,
+            ttft_ms: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            cost_usd: None,
+            cache_hit: false,
+            request_id: meta.request_id.clone(),
+        }
+    }
+}
+
+/// Writes `ai_calls` off the request path. Records queue up and a background task writes
+/// whatever has queued in one insert per tenant, so a burst of calls costs a few statements
+/// instead of one transaction each.
+#[derive(Clone)]
+pub struct CallRecorder {
+    tx: mpsc::Sender<CallRecord>,
+}
+
+impl CallRecorder {
+    const BATCH: usize = 500;
+
+    pub fn spawn(pool: PgPool) -> CallRecorder {
+        let (tx, mut rx) = mpsc::channel::<CallRecord>(20_000);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(Self::BATCH);
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < Self::BATCH {
+                    match rx.try_recv() {
+                        Ok(record) => batch.push(record),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(err) = write_calls(&pool, &batch).await {
+                    tracing::warn!(error = %err, rows = batch.len(), "could not record AI calls");
+                }
+                batch.clear();
+            }
+        });
+        CallRecorder { tx }
+    }
+
+    pub fn record(&self, record: CallRecord) {
+        if let Err(err) = self.tx.try_send(record) {
+            tracing::warn!(error = %err, "AI call not recorded: the recorder is behind or stopped");
+        }
+    }
+}
+
+async fn write_calls(pool: &PgPool, records: &[CallRecord]) -> Result<(), sqlx::Error> {
+    let mut tenants: Vec<Uuid> = records.iter().map(|r| r.tenant_id).collect();
+    tenants.sort();
+    tenants.dedup();
+    for tenant in tenants {
+        let rows: Vec<&CallRecord> = records.iter().filter(|r| r.tenant_id == tenant).collect();
+        let col = |f: fn(&CallRecord) -> Option<String>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+        let mut tx = tenancy::begin(pool, Scope { tenant_id: tenant, user_id: Uuid::nil() }).await?;
+        sqlx::query(
+            "insert into ai_calls (tenant_id, user_id, task_kind, prompt_name, prompt_version, subject_id, requested_model,
+                                   model, provider, status, error, attempts, latency_ms, ttft_ms, prompt_tokens,
+                                   completion_tokens, cost_usd, cache_hit, request_id)
+             select $1, u.* from unnest($2::uuid[], $3::text[], $4::text[], $5::int4[], $6::uuid[], $7::text[], $8::text[],
+                                        $9::text[], $10::text[], $11::text[], $12::int2[], $13::int4[], $14::int4[],
+                                        $15::int4[], $16::int4[], $17::float8[], $18::bool[], $19::text[]) as u",
+        )
+        .bind(tenant)
+        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.task_kind).collect::<Vec<_>>())
+        .bind(col(|r| r.prompt_name.clone()))
+        .bind(rows.iter().map(|r| r.prompt_version).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.subject_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.requested_model.as_str()).collect::<Vec<_>>())
+        .bind(col(|r| r.model.clone()))
+        .bind(rows.iter().map(|r| r.provider.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+        .bind(col(|r| r.error.clone()))
+        .bind(rows.iter().map(|r| r.attempts).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.latency_ms).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.ttft_ms).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.prompt_tokens).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.completion_tokens).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.cost_usd).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.cache_hit).collect::<Vec<_>>())
+        .bind(col(|r| r.request_id.clone()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

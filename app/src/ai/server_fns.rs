@@ -11,7 +11,7 @@ use uuid::Uuid;
 pub async fn analyze_contact(contact_id: Uuid, kind: AnalysisKind, refresh: bool) -> Result<ByteStream<AppError>, AppError> {
     use super::{
         cache::{ndjson, Job, Key},
-        gateway::{record_call, CallMeta, ChatRequest, RecordCall, NOT_CONFIGURED},
+        gateway::{CallMeta, CallRecord, ChatRequest, NOT_CONFIGURED},
         prompts, AiFailure, AnalysisEvent,
     };
     use crate::{auth::guard::authorize, crm::context, domain::Role, error::current_request_id, ssr::{app_state, respond}};
@@ -81,29 +81,12 @@ pub async fn analyze_contact(contact_id: Uuid, kind: AnalysisKind, refresh: bool
                         fetch_us = built.fetch.as_micros() as u64, build_us = built.build.as_micros() as u64,
                         "analysis served"
                     );
-                    let pool = state.pool.clone();
-                    let latency_ms = started.elapsed().as_millis() as i32;
-                    let (model, provider) = (hit.model.clone(), hit.provider.clone());
-                    tokio::spawn(async move {
-                        let record = RecordCall {
-                            meta: &meta,
-                            requested_model: &model,
-                            model: Some(&model),
-                            provider: &provider,
-                            status: "ok",
-                            error: None,
-                            attempts: 0,
-                            latency_ms,
-                            ttft_ms: None,
-                            prompt_tokens: None,
-                            completion_tokens: None,
-                            cost_usd: Some(0.0),
-                            cache_hit: true,
-                        };
-                        if let Err(err) = record_call(&pool, &record).await {
-                            tracing::warn!(error = %err, "could not record the cache hit");
-                        }
-                    });
+                    let mut record = CallRecord::new(&meta, &hit.model, &hit.provider, "ok");
+                    record.model = Some(hit.model.clone());
+                    record.latency_ms = started.elapsed().as_millis() as i32;
+                    record.cost_usd = Some(0.0);
+                    record.cache_hit = true;
+                    gateway.recorder().record(record);
                     return Ok(one(AnalysisEvent::Cached { text: hit.text, model: hit.model, provider: hit.provider, age_secs: hit.age_secs }));
                 }
             }

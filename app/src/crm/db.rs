@@ -43,7 +43,9 @@ pub async fn list_contacts(conn: &mut PgConnection, tenant_id: Uuid, q: &Contact
             .push(")");
     }
     sql.push(" order by c.last_name, c.first_name, c.id limit ").push_bind(CONTACTS_PAGE_SIZE + 1);
-    let mut rows: Vec<ContactRow> = sql.build_query_as().fetch_all(conn).await?;
+    // Unnamed statement: planned for these very values every time. A cached generic plan cannot
+    // tell a search term matching 10 contacts from one matching 10,000, and picks badly.
+    let mut rows: Vec<ContactRow> = sql.build_query_as().persistent(false).fetch_all(conn).await?;
     let more = rows.len() as i64 > CONTACTS_PAGE_SIZE;
     rows.truncate(CONTACTS_PAGE_SIZE as usize);
     let next_after = if more { rows.last().map(|r| r.id) } else { None };
