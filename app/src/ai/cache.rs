@@ -60,6 +60,16 @@ pub struct Snapshot {
     pub phase: Phase,
 }
 
+impl Snapshot {
+    /// The answer another request or instance finished, served like a cache hit.
+    fn serve_cached(&mut self, cached: Cached) {
+        self.text = cached.text;
+        self.model = cached.model;
+        self.provider = cached.provider;
+        self.phase = Phase::FromCache { age_secs: cached.age_secs };
+    }
+}
+
 struct Flight {
     fingerprint: String,
     rx: watch::Receiver<Snapshot>,
@@ -161,12 +171,7 @@ impl AnalysisHub {
                     return;
                 }
                 Ok(Claim::Ready(cached)) => {
-                    tx.send_modify(|s| {
-                        s.text = cached.text;
-                        s.model = cached.model;
-                        s.provider = cached.provider;
-                        s.phase = Phase::FromCache { age_secs: cached.age_secs };
-                    });
+                    tx.send_modify(|s| s.serve_cached(cached));
                     return;
                 }
                 Ok(Claim::Ours) => {
@@ -183,12 +188,7 @@ impl AnalysisHub {
                         let state = self.peek(&pool, &job).await;
                         match state {
                             Ok(Peek::Ready(cached)) => {
-                                tx.send_modify(|s| {
-                                    s.text = cached.text;
-                                    s.model = cached.model;
-                                    s.provider = cached.provider;
-                                    s.phase = Phase::FromCache { age_secs: cached.age_secs };
-                                });
+                                tx.send_modify(|s| s.serve_cached(cached));
                                 return;
                             }
                             Ok(Peek::Pending) if tokio::time::Instant::now() < deadline => continue,

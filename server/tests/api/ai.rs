@@ -59,15 +59,18 @@ pub async fn first_contact(app: &TestApp) -> Uuid {
     page.rows.first().expect("the demo workspace has contacts").id
 }
 
-pub async fn analyze(app: &TestApp, contact: Uuid, kind: AnalysisKind, refresh: bool) -> Vec<AnalysisEvent> {
-    let kind = kind.as_str().to_owned();
-    let res = app
-        .client
+/// Calls `analyze_contact` and returns the raw response (the body streams).
+async fn post_analyze(app: &TestApp, contact: Uuid, kind: AnalysisKind, refresh: bool) -> reqwest::Response {
+    app.client
         .post(app.url("/api/analyze_contact"))
-        .form(&[("contact_id", contact.to_string()), ("kind", kind), ("refresh", refresh.to_string())])
+        .form(&[("contact_id", contact.to_string()), ("kind", kind.as_str().to_owned()), ("refresh", refresh.to_string())])
         .send()
         .await
-        .expect("POST");
+        .expect("POST")
+}
+
+pub async fn analyze(app: &TestApp, contact: Uuid, kind: AnalysisKind, refresh: bool) -> Vec<AnalysisEvent> {
+    let res = post_analyze(app, contact, kind, refresh).await;
     assert_eq!(res.status(), 200, "analyze_contact");
     let body = res.text().await.expect("body");
     body.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}"))).collect()
@@ -395,13 +398,7 @@ async fn another_workspace_cannot_read_or_analyze_a_contact(_: PgPoolOptions, db
     globex.sign_in_as(TENANTS[GLOBEX].members[0].0).await;
     let res = globex.call("get_contact", &[("id", &acme_contact.to_string())]).await;
     assert_eq!(res.status(), 404);
-    let res = globex
-        .client
-        .post(globex.url("/api/analyze_contact"))
-        .form(&[("contact_id", acme_contact.to_string()), ("kind", "smart_engagement_tips".into()), ("refresh", "false".into())])
-        .send()
-        .await
-        .expect("POST");
+    let res = post_analyze(&globex, acme_contact, AnalysisKind::SmartEngagementTips, false).await;
     assert_eq!(res.status(), 404);
     // Globex's list holds only its own 40 contacts, none of Acme's.
     let mut seen = 0;
@@ -453,14 +450,7 @@ async fn tokens_reach_the_browser_while_the_model_is_still_writing(_: PgPoolOpti
     app.sign_in_as("rep@acme.test").await;
     let contact = first_contact(&app).await;
     let started = Instant::now();
-    let res = app
-        .client
-        .post(app.url("/api/analyze_contact"))
-        .form(&[("contact_id", contact.to_string()), ("kind", "smart_engagement_tips".into()), ("refresh", "false".into())])
-        .send()
-        .await
-        .expect("POST");
-    let mut body = res.bytes_stream();
+    let mut body = post_analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await.bytes_stream();
     let mut first_delta_at = None;
     let mut text = String::new();
     while let Some(chunk) = body.next().await {
