@@ -1,7 +1,9 @@
 import { defineConfig, devices } from '@playwright/test';
 
-// The app is started by scripts/test.sh; BASE_URL says where.
+// The apps are started by scripts/test.sh; BASE_URL says where. LOCAL_BASE_URL is a second
+// instance with no remote AI provider, answered by the built-in local model.
 const baseURL = process.env.BASE_URL ?? 'http://127.0.0.1:3100';
+const localURL = process.env.LOCAL_BASE_URL ?? 'http://127.0.0.1:3101';
 
 export default defineConfig({
   testDir: './tests',
@@ -26,7 +28,8 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: 'desktop', use: { ...devices['Desktop Chrome'], viewport: { width: 1280, height: 800 } } },
+    { name: 'desktop', use: { ...devices['Desktop Chrome'], viewport: { width: 1280, height: 800 } }, testIgnore: /local-ai\.spec\.ts/ },
+    { name: 'local-ai', use: { ...devices['Desktop Chrome'], viewport: { width: 1280, height: 800 }, baseURL: localURL }, testMatch: /local-ai\.spec\.ts/ },
     { name: 'mobile', use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }, testMatch: /layout\.spec\.ts/ },
   ],
 });

@@ -10,6 +10,8 @@ DB_PORT="${SMARTCRM_DB_PORT:-55432}"
 EMBEDDED=0
 
 build_site_release
+ensure_models
+export SMARTCRM_MODELS_DIR="$MODELS_DIR"
 
 if [ -z "${DATABASE_URL:-}" ]; then
   EMBEDDED=1
@@ -53,6 +55,8 @@ cat <<BANNER
   Demo sign-ins (password for all: smartcrm-demo)
     Acme Growth      admin@acme.test  manager@acme.test  rep@acme.test  qa@acme.test
     Globex Partners  admin@globex.test
+
+  AI: $(if [ -n "${OPENAI_API_KEY:-}${OPENAI_BASE_URL:-}" ]; then echo "remote provider ${OPENAI_BASE_URL:-OpenAI}, built-in local models beside it"; else echo "built-in local model (SmolLM2-135M, low quality); set OPENAI_API_KEY or OPENAI_BASE_URL for a real one"; fi)
 
   Press Ctrl-C to stop.
 

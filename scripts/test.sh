@@ -6,19 +6,23 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB_PORT="${SMARTCRM_TEST_DB_PORT:-55433}"
 APP_PORT="${SMARTCRM_TEST_APP_PORT:-3100}"
+LOCAL_APP_PORT="${SMARTCRM_TEST_LOCAL_APP_PORT:-3101}"
 PGDIR="$DATA/test-pg"
 MOCK_PORT="${SMARTCRM_TEST_MOCK_LLM_PORT:-3199}"
 SERVER_PID=""
+LOCAL_SERVER_PID=""
 MOCK_PID=""
 
 cleanup() {
   if [ -n "$MOCK_PID" ] && kill -0 "$MOCK_PID" 2>/dev/null; then
     kill -TERM "$MOCK_PID" 2>/dev/null || true
   fi
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  for pid in "$SERVER_PID" "$LOCAL_SERVER_PID"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   pg_stop "$PGDIR"
   rm -rf "$PGDIR"
 }
@@ -27,6 +31,9 @@ trap cleanup EXIT
 ensure_rust_tools
 ensure_node_deps
 ensure_apt chromium chromium
+ensure_models
+# Tests read the local models from here (the app, the HTTP tests and the model tests alike).
+export SMARTCRM_MODELS_DIR="$MODELS_DIR"
 if [ ! -x "$ROOT/end2end/node_modules/.bin/playwright" ] || [ "$ROOT/end2end/package-lock.json" -nt "$ROOT/end2end/node_modules/.package-lock.json" ]; then
   log "installing end2end npm packages"
   (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
@@ -79,6 +86,23 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+log "starting a second instance on 127.0.0.1:$LOCAL_APP_PORT with no remote AI provider (the local model answers)"
+pg_create_db "$DB_PORT" e2e_local
+env -u OPENAI_API_KEY -u OPENAI_BASE_URL \
+DATABASE_URL="$PGURL/e2e_local" SMARTCRM_ADDR="127.0.0.1:$LOCAL_APP_PORT" \
+LEPTOS_OUTPUT_NAME=smartcrm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
+RUST_LOG="${RUST_LOG:-warn}" \
+  "$ROOT/target/release/smartcrm" serve --seed-demo &
+LOCAL_SERVER_PID=$!
+for port in "$APP_PORT" "$LOCAL_APP_PORT"; do
+  for _ in $(seq 1 120); do
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null && kill -0 "$LOCAL_SERVER_PID" 2>/dev/null || die "an app instance exited during start-up"
+    sleep 0.5
+  done
+done
+
 log "Playwright (Debian chromium)"
-(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$APP_PORT" MOCK_LLM_URL="http://127.0.0.1:$MOCK_PORT" npx playwright test)
+(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$APP_PORT" LOCAL_BASE_URL="http://127.0.0.1:$LOCAL_APP_PORT" \
+  MOCK_LLM_URL="http://127.0.0.1:$MOCK_PORT" npx playwright test)
 log "all tests passed"

@@ -27,6 +27,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/contacts", label: "Contacts", roles: &Role::ALL },
     NavItem { href: "/team", label: "Team", roles: &[Role::Admin] },
     NavItem { href: "/audit", label: "Audit log", roles: &[Role::Admin] },
+    NavItem { href: "/settings/ai", label: "AI settings", roles: &[Role::Admin] },
 ];
 
 fn nav_for(role: Role) -> impl Iterator<Item = &'static NavItem> {
@@ -244,9 +245,9 @@ mod tests {
     }
 
     #[test]
-    fn admins_see_team_and_audit_log() {
+    fn admins_see_team_audit_log_and_ai_settings() {
         let labels: Vec<_> = nav_for(Role::Admin).map(|i| i.label).collect();
-        assert_eq!(labels, ["Dashboard", "Contacts", "Team", "Audit log"]);
+        assert_eq!(labels, ["Dashboard", "Contacts", "Team", "Audit log", "AI settings"]);
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     // Async: these wait for their data, so a refused visit answers 403.
                     <Route path=path!("/team") view=team::components::TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit::components::AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/ai") view=ai::settings::components::AiSettingsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -35,6 +35,12 @@ pub struct AiSettings {
     pub max_retries: u32,
     pub backoff_ms: u64,
     pub cache_ttl_secs: u64,
+    /// `SMARTCRM_EMBEDDING_MODEL`: the model every vector is made with (default: the local one).
+    pub embedding_model: Option<String>,
+    /// `SMARTCRM_MODELS_DIR`: where `scripts/fetch-models.sh` put the local models.
+    pub models_dir: std::path::PathBuf,
+    /// `SMARTCRM_LOCAL_QUEUE`: local chat requests that may wait for the model.
+    pub local_queue: usize,
 }
 
 impl AiSettings {
@@ -69,12 +75,15 @@ impl AiSettings {
                 1,
                 86_400,
             )?,
+            embedding_model: model("SMARTCRM_EMBEDDING_MODEL"),
+            models_dir: src.get("SMARTCRM_MODELS_DIR").map_or_else(|| ".data/models".into(), |d| d.trim().into()),
+            local_queue: ranged("SMARTCRM_LOCAL_QUEUE", parse(src, "SMARTCRM_LOCAL_QUEUE", 8, "a whole number")?, 1, 256)?,
         })
     }
 
     /// A remote provider is configured by a key (OpenAI) or a base URL (any compatible server).
     pub fn gateway_config(&self) -> app::ai::gateway::GatewayConfig {
-        use app::ai::{gateway::{GatewayConfig, RemoteConfig}, Tier};
+        use app::ai::{gateway::{GatewayConfig, RemoteConfig}, local::LocalConfig, Tier};
         use secrecy::ExposeSecret;
         let remote = (self.openai_api_key.is_some() || self.openai_base_url.is_some()).then(|| RemoteConfig {
             base_url: self.openai_base_url.clone(),
@@ -88,6 +97,8 @@ impl AiSettings {
         }
         GatewayConfig {
             remote,
+            local: LocalConfig { models_dir: self.models_dir.clone(), queue_capacity: self.local_queue },
+            embedding_model: self.embedding_model.clone(),
             tier_overrides,
             fallback_model: self.fallback_model.clone(),
             timeout: std::time::Duration::from_secs(self.timeout_secs),

@@ -119,20 +119,35 @@ async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
 }
 
 /// A migrated database, a pool and a router, ready to serve.
+/// The built-in local models start loading in the background, so the first click does not
+/// wait for them and start-up never does.
 pub async fn build(settings: &Settings, leptos_options: LeptosOptions) -> Result<(Router, PgPool), StartupError> {
-    build_with(state::connect_options(settings)?, settings, leptos_options).await
+    let (router, pool, state) = assemble(state::connect_options(settings)?, settings, leptos_options).await?;
+    let gateway = state.ai.clone();
+    tokio::spawn(async move { gateway.local().warm_up().await });
+    Ok((router, pool))
 }
 
-/// As `build`, with the connection given directly (tests use their own database).
+/// As `build`, with the connection given directly (tests use their own database). The local
+/// models load on first use.
 pub async fn build_with(
     options: PgConnectOptions,
     settings: &Settings,
     leptos_options: LeptosOptions,
 ) -> Result<(Router, PgPool), StartupError> {
+    let (router, pool, _) = assemble(options, settings, leptos_options).await?;
+    Ok((router, pool))
+}
+
+async fn assemble(
+    options: PgConnectOptions,
+    settings: &Settings,
+    leptos_options: LeptosOptions,
+) -> Result<(Router, PgPool, AppState), StartupError> {
     state::migrate(&options).await?;
     let pool = state::pool(options, settings.db_max_connections).await?;
     let app_state = state::app_state(leptos_options, pool.clone(), settings).await?;
-    Ok((router(app_state, SessionConfig::from(settings)), pool))
+    Ok((router(app_state.clone(), SessionConfig::from(settings)), pool, app_state))
 }
 
 /// Deletes expired sessions every minute.

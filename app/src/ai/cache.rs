@@ -43,6 +43,8 @@ pub enum Phase {
     Starting,
     /// Another instance holds the claim.
     Waiting,
+    /// The local model is busy with this many requests before ours.
+    Queued { ahead: u64 },
     Streaming,
     Done { latency_ms: u64, fallback_used: bool },
     /// Finished elsewhere while we waited; served like a cache hit.
@@ -72,7 +74,9 @@ impl Snapshot {
 
 struct Flight {
     fingerprint: String,
-    rx: watch::Receiver<Snapshot>,
+    /// Listeners subscribe here. The hub holds no receiver itself, so when the last listener
+    /// goes away the generation sees it and stops.
+    tx: Arc<watch::Sender<Snapshot>>,
 }
 
 pub struct AnalysisHub {
@@ -130,31 +134,31 @@ impl AnalysisHub {
     pub fn join_or_start(self: &Arc<Self>, gateway: Arc<Gateway>, pool: PgPool, job: Job) -> watch::Receiver<Snapshot> {
         let mut flights = self.flights();
         if let Some(flight) = flights.get(&job.key) {
-            if flight.fingerprint == job.fingerprint && !matches!(flight.rx.borrow().phase, Phase::Failed(_)) {
-                return flight.rx.clone();
+            if flight.fingerprint == job.fingerprint && !matches!(flight.tx.borrow().phase, Phase::Failed(_)) && !flight.tx.is_closed() {
+                return flight.tx.subscribe();
             }
         }
         let (tx, rx) = watch::channel(Snapshot::default());
-        flights.insert(job.key.clone(), Flight { fingerprint: job.fingerprint.clone(), rx: rx.clone() });
+        let tx = Arc::new(tx);
+        flights.insert(job.key.clone(), Flight { fingerprint: job.fingerprint.clone(), tx: Arc::clone(&tx) });
         drop(flights);
         let hub = Arc::clone(self);
-        let mine = rx.clone();
         tokio::spawn(async move {
             let key = job.key.clone();
-            hub.lead(gateway, pool, job, tx).await;
+            hub.lead(gateway, pool, job, &tx).await;
             let mut flights = hub.flights();
-            if flights.get(&key).is_some_and(|f| f.rx.same_channel(&mine)) {
+            if flights.get(&key).is_some_and(|f| Arc::ptr_eq(&f.tx, &tx)) {
                 flights.remove(&key);
             }
         });
         rx
     }
 
-    async fn lead(&self, gateway: Arc<Gateway>, pool: PgPool, job: Job, tx: watch::Sender<Snapshot>) {
+    async fn lead(&self, gateway: Arc<Gateway>, pool: PgPool, job: Job, tx: &watch::Sender<Snapshot>) {
         let fail = |message: String| {
             tx.send_modify(|s| {
                 s.phase = Phase::Failed(AiFailure {
-                    provider: gateway.provider().to_owned(),
+                    provider: gateway.provider_of(&job.request.model).to_owned(),
                     model: job.request.model.clone(),
                     message,
                     after_ms: 0,
@@ -175,7 +179,7 @@ impl AnalysisHub {
                     return;
                 }
                 Ok(Claim::Ours) => {
-                    self.generate(&gateway, &pool, &job, &tx).await;
+                    self.generate(&gateway, &pool, &job, tx).await;
                     return;
                 }
                 Ok(Claim::Busy) => {
@@ -185,6 +189,9 @@ impl AnalysisHub {
                     let deadline = tokio::time::Instant::now() + self.claim;
                     loop {
                         tokio::time::sleep(self.poll).await;
+                        if tx.is_closed() {
+                            return;
+                        }
                         let state = self.peek(&pool, &job).await;
                         match state {
                             Ok(Peek::Ready(cached)) => {
@@ -207,7 +214,21 @@ impl AnalysisHub {
 
     async fn generate(&self, gateway: &Arc<Gateway>, pool: &PgPool, job: &Job, tx: &watch::Sender<Snapshot>) {
         let mut events = gateway.stream(job.request.clone());
-        while let Some(event) = events.recv().await {
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => event,
+                () = tx.closed() => {
+                    // Every listener went away: stop the model (dropping the receiver cancels
+                    // the call) and free the claim for the next request.
+                    drop(events);
+                    tracing::info!(kind = job.key.kind.as_str(), "analysis cancelled: every listener left");
+                    if let Err(err) = self.release(pool, job).await {
+                        tracing::warn!(error = %err, "could not release the analysis claim");
+                    }
+                    return;
+                }
+            };
+            let Some(event) = event else { break };
             match event {
                 GatewayEvent::Attempt { model, provider, attempt } => tx.send_modify(|s| {
                     s.model = model;
@@ -215,7 +236,13 @@ impl AnalysisHub {
                     s.attempt = attempt;
                     s.phase = Phase::Streaming;
                 }),
-                GatewayEvent::Delta(text) => tx.send_modify(|s| s.text.push_str(&text)),
+                GatewayEvent::Queued { ahead } => tx.send_modify(|s| {
+                    s.phase = if ahead > 0 { Phase::Queued { ahead } } else { Phase::Streaming };
+                }),
+                GatewayEvent::Delta(text) => tx.send_modify(|s| {
+                    s.text.push_str(&text);
+                    s.phase = Phase::Streaming;
+                }),
                 GatewayEvent::Done(outcome) => {
                     let text = tx.borrow().text.clone();
                     if let Err(err) = self.store(pool, job, &text, &outcome.model, &outcome.provider).await {
@@ -244,7 +271,7 @@ impl AnalysisHub {
         let _ = self.release(pool, job).await;
         tx.send_modify(|s| {
             s.phase = Phase::Failed(AiFailure {
-                provider: gateway.provider().to_owned(),
+                provider: gateway.provider_of(&job.request.model).to_owned(),
                 model: job.request.model.clone(),
                 message: "the AI call stopped without an answer".into(),
                 after_ms: 0,
@@ -359,6 +386,7 @@ struct Sent {
     sent: usize,
     announced: Option<(String, u32)>,
     waiting_sent: bool,
+    queued_sent: Option<u64>,
     finished: bool,
 }
 
@@ -430,13 +458,19 @@ fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
             c.finished = true;
             return out;
         }
-        Phase::Streaming | Phase::Done { .. } | Phase::Failed(_) => {}
+        Phase::Queued { .. } | Phase::Streaming | Phase::Done { .. } | Phase::Failed(_) => {}
     }
-    if matches!(snap.phase, Phase::Streaming | Phase::Done { .. } | Phase::Failed(_)) && !snap.model.is_empty() {
+    if matches!(snap.phase, Phase::Queued { .. } | Phase::Streaming | Phase::Done { .. } | Phase::Failed(_)) && !snap.model.is_empty() {
         let current = (snap.model.clone(), snap.attempt);
         if c.announced.as_ref() != Some(&current) {
             out.push_str(&AnalysisEvent::Started { model: snap.model.clone(), provider: snap.provider.clone() }.to_line());
             c.announced = Some(current);
+        }
+    }
+    if let Phase::Queued { ahead } = snap.phase {
+        if c.queued_sent != Some(ahead) {
+            c.queued_sent = Some(ahead);
+            out.push_str(&AnalysisEvent::Queued { ahead }.to_line());
         }
     }
     if snap.text.len() > c.sent {

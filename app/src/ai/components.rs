@@ -1,5 +1,5 @@
 //! The AI Relationship Manager panel on the contact page.
-use super::{format_age, server_fns::analyze_contact, AiFailure, AnalysisEvent, AnalysisKind};
+use super::{format_age, server_fns::analyze_contact, AiFailure, AnalysisEvent, AnalysisKind, LOCAL_MODEL_NOTICE};
 use futures::StreamExt;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -10,6 +10,8 @@ enum Status {
     Idle,
     Connecting,
     Waiting(String),
+    /// The local model is answering this many requests before ours.
+    Queued(u64),
     Streaming,
     Done { latency_ms: u64, fallback_used: bool },
     Cached { age_secs: u64 },
@@ -21,7 +23,7 @@ enum Status {
 
 impl Status {
     fn busy(&self) -> bool {
-        matches!(self, Status::Connecting | Status::Waiting(_) | Status::Streaming)
+        matches!(self, Status::Connecting | Status::Waiting(_) | Status::Queued(_) | Status::Streaming)
     }
 }
 
@@ -47,6 +49,9 @@ impl Analysis {
                 self.model = model;
                 self.provider = provider;
                 self.status = Status::Streaming;
+            }
+            AnalysisEvent::Queued { ahead } => {
+                self.status = if ahead > 0 { Status::Queued(ahead) } else { Status::Streaming };
             }
             AnalysisEvent::Delta { text } => {
                 self.text.push_str(&text);
@@ -168,6 +173,10 @@ fn AnalysisCard(
             Status::Idle => String::new(),
             Status::Connecting => "Preparing the contact's context…".to_owned(),
             Status::Waiting(message) => message.clone(),
+            Status::Queued(ahead) => format!(
+                "Queued: {} runs one request at a time and has {ahead} ahead of this one…",
+                s.model
+            ),
             Status::Streaming => format!("Writing with {} ({})…", s.model, s.provider),
             Status::Done { latency_ms, fallback_used } => {
                 let fallback = if *fallback_used { " — the fallback model answered after the routed one failed" } else { "" };
@@ -197,6 +206,13 @@ fn AnalysisCard(
                         </Show>
                     </div>
                 </div>
+                <Show when=move || state.with(|s| {
+                    s.provider == "local" && matches!(s.status, Status::Streaming | Status::Done { .. } | Status::Cached { .. })
+                })>
+                    <p data-testid=format!("ai-notice-{key}") class="mt-2 rounded bg-amber-50 px-2 py-1 text-xs text-amber-900">
+                        {LOCAL_MODEL_NOTICE}
+                    </p>
+                </Show>
                 {move || state.with(|s| match &s.status {
                     Status::Failed(failure) => {
                         let failure = failure.clone();

@@ -6,7 +6,10 @@
 //! then tries the fallback model, and records every call in `ai_calls` with a tracing span
 //! holding model, task, latency, tokens and cost. It never makes up an answer: when every
 //! attempt fails the caller gets the real failure.
-use super::{AiFailure, TaskKind, Tier};
+use super::{
+    local::{self, LocalConfig, LocalEvent, LocalProvider},
+    AiFailure, TaskKind, Tier,
+};
 use crate::ssr::tenancy::{self, Scope};
 use async_openai::{config::OpenAIConfig, error::OpenAIError};
 use futures::StreamExt;
@@ -61,7 +64,11 @@ impl RemoteConfig {
 
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
+    /// `None`: only the built-in local provider answers.
     pub remote: Option<RemoteConfig>,
+    pub local: LocalConfig,
+    /// `SMARTCRM_EMBEDDING_MODEL`; `None` means the local embedding model.
+    pub embedding_model: Option<String>,
     /// `SMARTCRM_MODEL`, `SMARTCRM_FAST_MODEL`, `SMARTCRM_THINKING_MODEL`.
     pub tier_overrides: HashMap<Tier, String>,
     /// `LLM_FALLBACK_MODEL`: tried once the routed model has failed every retry.
@@ -79,6 +86,8 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         Self {
             remote: None,
+            local: LocalConfig::default(),
+            embedding_model: None,
             tier_overrides: HashMap::new(),
             fallback_model: None,
             timeout: Duration::from_secs(60),
@@ -101,6 +110,9 @@ pub struct ModelInfo {
     pub tier: String,
     pub recommended: bool,
     pub active: bool,
+    /// `chat` or `embedding`.
+    pub kind: String,
+    pub dimensions: Option<i32>,
 }
 
 impl ModelInfo {
@@ -118,7 +130,8 @@ impl Catalog {
     pub async fn load(pool: &PgPool) -> Result<Catalog, sqlx::Error> {
         let models = sqlx::query_as!(
             ModelInfo,
-            "select id, provider, display_name, input_cost_per_1k, output_cost_per_1k, context_window, tier, recommended, active
+            "select id, provider, display_name, input_cost_per_1k, output_cost_per_1k, context_window, tier, recommended, active,
+                    kind, dimensions
              from ai_models"
         )
         .fetch_all(pool)
@@ -134,13 +147,18 @@ impl Catalog {
         self.models.get(id).filter(|m| m.active)
     }
 
-    pub fn recommended(&self, tier: Tier) -> Option<&ModelInfo> {
-        self.models.values().find(|m| m.active && m.recommended && m.tier == tier.as_str())
+    /// An active model of this kind (`chat` or `embedding`).
+    pub fn active_of(&self, id: &str, kind: &str) -> Option<&ModelInfo> {
+        self.active(id).filter(|m| m.kind == kind)
     }
 
-    /// Active model ids, sorted, for error messages.
-    pub fn known_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.models.values().filter(|m| m.active).map(|m| m.id.clone()).collect();
+    pub fn recommended(&self, tier: Tier) -> Option<&ModelInfo> {
+        self.models.values().find(|m| m.active && m.recommended && m.kind == "chat" && m.tier == tier.as_str())
+    }
+
+    /// Active model ids of one kind, sorted, for error messages.
+    pub fn known_ids(&self, kind: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self.models.values().filter(|m| m.active && m.kind == kind).map(|m| m.id.clone()).collect();
         ids.sort();
         ids
     }
@@ -148,8 +166,8 @@ impl Catalog {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("{var}: unknown model {model:?}; the catalog's active models are: {}", known.join(", "))]
-    UnknownModel { var: &'static str, model: String, known: Vec<String> },
+    #[error("{var}: unknown model {model:?}; the catalog's active {kind} models are: {}", known.join(", "))]
+    UnknownModel { var: &'static str, model: String, kind: &'static str, known: Vec<String> },
     #[error("cannot read the model catalog: {0}")]
     Catalog(#[from] sqlx::Error),
     #[error("cannot build the HTTP client: {0}")]
@@ -195,6 +213,9 @@ pub struct CallOutcome {
 pub enum GatewayEvent {
     /// An attempt began (the first, a retry, or the fallback model).
     Attempt { model: String, provider: String, attempt: u32 },
+    /// The local model runs one request at a time: this many must finish before ours starts
+    /// (0: ours has started).
+    Queued { ahead: u64 },
     Delta(String),
     Done(CallOutcome),
     Failed(AiFailure),
@@ -324,31 +345,48 @@ struct Progress {
 pub struct Gateway {
     config: GatewayConfig,
     client: Option<async_openai::Client<OpenAIConfig>>,
+    /// The remote provider's name, or "none".
     provider: String,
+    local: LocalProvider,
     catalog: RwLock<Arc<Catalog>>,
     pool: PgPool,
     recorder: CallRecorder,
 }
 
-pub const NOT_CONFIGURED: &str = "No AI provider is configured. Set OPENAI_API_KEY to use OpenAI, or OPENAI_BASE_URL \
-     for an OpenAI-compatible server (Ollama: http://localhost:11434/v1; vLLM, llama.cpp server and LiteLLM work too), \
-     then restart SmartCRM.";
+/// How to configure a remote provider, for messages that need one.
+pub const REMOTE_HINT: &str = "To use a remote model, set OPENAI_API_KEY for OpenAI, or OPENAI_BASE_URL for an \
+     OpenAI-compatible server (Ollama: http://localhost:11434/v1; vLLM, llama.cpp server and LiteLLM work too), then \
+     restart SmartCRM.";
+
+/// The local provider's name in records and messages.
+pub const LOCAL_PROVIDER: &str = "local";
+
+/// The vectors one embedding call made, tagged with the model that made them: vectors from
+/// different models are never compared.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    pub model: String,
+    pub vectors: Vec<Vec<f32>>,
+}
 
 impl Gateway {
     /// Loads the catalog and checks every configured model name against it.
     pub async fn new(pool: PgPool, config: GatewayConfig) -> Result<Gateway, GatewayError> {
         let catalog = Catalog::load(&pool).await?;
-        let check = |var: &'static str, model: &str| -> Result<(), GatewayError> {
-            if catalog.active(model).is_none() {
-                return Err(GatewayError::UnknownModel { var, model: model.to_owned(), known: catalog.known_ids() });
+        let check = |var: &'static str, model: &str, kind: &'static str| -> Result<(), GatewayError> {
+            if catalog.active_of(model, kind).is_none() {
+                return Err(GatewayError::UnknownModel { var, model: model.to_owned(), kind, known: catalog.known_ids(kind) });
             }
             Ok(())
         };
         for (tier, model) in &config.tier_overrides {
-            check(tier.env_var(), model)?;
+            check(tier.env_var(), model, "chat")?;
         }
         if let Some(model) = &config.fallback_model {
-            check("LLM_FALLBACK_MODEL", model)?;
+            check("LLM_FALLBACK_MODEL", model, "chat")?;
+        }
+        if let Some(model) = &config.embedding_model {
+            check("SMARTCRM_EMBEDDING_MODEL", model, "embedding")?;
         }
         let (client, provider) = match &config.remote {
             None => (None, "none".to_owned()),
@@ -374,15 +412,35 @@ impl Gateway {
             }
         };
         let recorder = CallRecorder::spawn(pool.clone());
-        Ok(Gateway { config, client, provider, catalog: RwLock::new(Arc::new(catalog)), pool, recorder })
+        let local = LocalProvider::new(config.local.clone());
+        Ok(Gateway { config, client, provider, local, catalog: RwLock::new(Arc::new(catalog)), pool, recorder })
     }
 
-    pub fn is_configured(&self) -> bool {
+    /// Whether a remote (OpenAI-compatible) provider is configured.
+    pub fn has_remote(&self) -> bool {
         self.client.is_some()
     }
 
-    pub fn provider(&self) -> &str {
+    /// The remote provider's name ("openai", "ollama", "openai-compatible@host"), or "none".
+    pub fn remote_provider(&self) -> &str {
         &self.provider
+    }
+
+    pub fn remote_base_url(&self) -> Option<&str> {
+        self.config.remote.as_ref().map(|r| r.base_url.as_deref().unwrap_or("https://api.openai.com/v1"))
+    }
+
+    /// The provider that serves a model.
+    pub fn provider_of(&self, model: &str) -> &str {
+        if local::is_local(model) {
+            LOCAL_PROVIDER
+        } else {
+            &self.provider
+        }
+    }
+
+    pub fn local(&self) -> &LocalProvider {
+        &self.local
     }
 
     pub fn recorder(&self) -> &CallRecorder {
@@ -407,7 +465,8 @@ impl Gateway {
     }
 
     /// The model for a task: the environment's override for the task's tier, else the prompt's
-    /// own model, else the tier's recommended model.
+    /// own model, else the tier's recommended model. With no remote provider configured, a
+    /// remote model is answered by the built-in local model instead.
     pub fn route(&self, task: TaskKind, prompt_model: Option<&str>) -> Result<String, String> {
         let catalog = self.catalog();
         let chosen = self
@@ -419,10 +478,135 @@ impl Gateway {
             .map(str::to_owned)
             .or_else(|| catalog.recommended(task.tier()).map(|m| m.id.clone()));
         match chosen {
-            Some(id) if catalog.active(&id).is_some() => Ok(id),
-            Some(id) => Err(format!("model {id:?} is not an active model in the catalog")),
+            Some(id) if catalog.active_of(&id, "chat").is_some() => {
+                if !local::is_local(&id) && !self.has_remote() {
+                    return Ok(local::CHAT_MODEL.to_owned());
+                }
+                Ok(id)
+            }
+            Some(id) => Err(format!("model {id:?} is not an active chat model in the catalog")),
             None => Err(format!("no model is recommended for the {} tier", task.tier().as_str())),
         }
+    }
+
+    /// The model every vector is made with.
+    pub fn embedding_model(&self) -> &str {
+        self.config.embedding_model.as_deref().unwrap_or(local::EMBEDDING_MODEL)
+    }
+
+    /// Embeds texts with the configured embedding model, recorded in `ai_calls` like any call.
+    /// Remote models are asked for 384 dimensions so one `vector(384)` column serves both.
+    pub async fn embed(&self, meta: &CallMeta, texts: &[String]) -> Result<Embedded, AiFailure> {
+        self.embed_with(self.embedding_model(), meta, texts).await
+    }
+
+    /// Embeds with a given embedding model (the settings page tests each one).
+    pub async fn embed_with(&self, model: &str, meta: &CallMeta, texts: &[String]) -> Result<Embedded, AiFailure> {
+        let model = model.to_owned();
+        let provider = self.provider_of(&model).to_owned();
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "ai_call", task = "embedding", tenant_id = %meta.scope.tenant_id, model = %model, provider = %provider,
+            texts = texts.len(), status = Empty, latency_ms = Empty, prompt_tokens = Empty, cost_usd = Empty,
+        );
+        let result = async {
+            if self.catalog().active_of(&model, "embedding").is_none() {
+                return Err(format!("{model} is not an active embedding model in the catalog"));
+            }
+            if local::is_local(&model) {
+                let embedder = self.local.embedder().await.map_err(|e| e.to_string())?;
+                let texts = texts.to_vec();
+                let out = tokio::task::spawn_blocking(move || embedder.embed(&texts))
+                    .await
+                    .map_err(|e| format!("the embedding thread failed: {e}"))??;
+                Ok::<_, String>((out.vectors, out.tokens as u32))
+            } else {
+                self.embed_remote(&model, texts).await
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        let latency_ms = started.elapsed().as_millis() as i32;
+        span.record("latency_ms", latency_ms);
+        let mut record = CallRecord::new(meta, &model, &provider, "ok");
+        record.latency_ms = latency_ms;
+        record.attempts = 1;
+        let outcome = match result {
+            Ok((vectors, tokens)) => {
+                let cost = self.catalog().get(&model).map(|m| m.cost(tokens, 0));
+                span.record("status", "ok");
+                span.record("prompt_tokens", tokens);
+                if let Some(c) = cost {
+                    span.record("cost_usd", c);
+                }
+                record.model = Some(model.clone());
+                record.prompt_tokens = Some(tokens as i32);
+                record.cost_usd = cost;
+                Ok(Embedded { model, vectors })
+            }
+            Err(message) => {
+                span.record("status", "error");
+                tracing::warn!(parent: &span, error = %message, "embedding failed");
+                record.status = "error";
+                record.error = Some(message.clone());
+                Err(AiFailure { provider, model, message, after_ms: latency_ms as u64, attempts: 1 })
+            }
+        };
+        self.recorder.record(record);
+        outcome
+    }
+
+    async fn embed_remote(&self, model: &str, texts: &[String]) -> Result<(Vec<Vec<f32>>, u32), String> {
+        let Some(client) = &self.client else {
+            return Err(format!("{model} is a remote model and no remote provider is configured. {REMOTE_HINT}"));
+        };
+        #[derive(Serialize)]
+        struct Body<'a> {
+            model: &'a str,
+            input: &'a [String],
+            dimensions: usize,
+            encoding_format: &'static str,
+        }
+        #[derive(Deserialize)]
+        struct Item {
+            index: usize,
+            embedding: Vec<f32>,
+        }
+        #[derive(Deserialize)]
+        struct EmbedUsage {
+            #[serde(default)]
+            prompt_tokens: u32,
+        }
+        #[derive(Deserialize)]
+        struct Response {
+            data: Vec<Item>,
+            #[serde(default)]
+            usage: Option<EmbedUsage>,
+        }
+        let body = Body { model, input: texts, dimensions: local::EMBEDDING_DIMS, encoding_format: "float" };
+        let timeout = self.config.timeout;
+        let response: Response = tokio::time::timeout(timeout, client.embeddings().create_byot(body))
+            .await
+            .map_err(|_| format!("timed out after {:.1} s", timeout.as_secs_f64()))?
+            .map_err(|e| AttemptError::from_openai(e).message)?;
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for item in response.data {
+            if item.embedding.len() != local::EMBEDDING_DIMS {
+                return Err(format!(
+                    "the provider returned {}-dimensional vectors; SmartCRM stores {}",
+                    item.embedding.len(),
+                    local::EMBEDDING_DIMS
+                ));
+            }
+            match vectors.get_mut(item.index) {
+                Some(slot) => *slot = item.embedding,
+                None => return Err(format!("the provider returned a vector for input {} of {}", item.index, texts.len())),
+            }
+        }
+        if vectors.iter().any(Vec::is_empty) {
+            return Err("the provider returned fewer vectors than texts".into());
+        }
+        Ok((vectors, response.usage.map_or(0, |u| u.prompt_tokens)))
     }
 
     /// Starts a streamed call. Events arrive on the receiver; dropping it cancels the call.
@@ -434,7 +618,7 @@ impl Gateway {
             prompt = req.meta.prompt_name.as_deref().unwrap_or("-"),
             tenant_id = %req.meta.scope.tenant_id,
             requested_model = %req.model,
-            provider = %self.provider,
+            provider = Empty,
             model = Empty,
             status = Empty,
             attempts = Empty,
@@ -468,18 +652,25 @@ impl Gateway {
                     tokio::time::sleep(backoff(self.config.backoff_base, self.config.backoff_max, retry)).await;
                 }
                 attempts += 1;
-                let attempt_event = GatewayEvent::Attempt { model: model.clone(), provider: self.provider.clone(), attempt: attempts };
+                let provider = self.provider_of(model).to_owned();
+                tracing::Span::current().record("provider", provider.as_str());
+                let attempt_event = GatewayEvent::Attempt { model: model.clone(), provider: provider.clone(), attempt: attempts };
                 if tx.send(attempt_event).await.is_err() {
                     cancelled = true;
                     break 'models;
                 }
                 let mut progress = Progress::default();
-                match self.attempt(model, &req, &tx, &mut progress, started).await {
+                let result = if local::is_local(model) {
+                    self.attempt_local(&req, &tx, &mut progress, started).await
+                } else {
+                    self.attempt(model, &req, &tx, &mut progress, started).await
+                };
+                match result {
                     Ok(()) => {
                         let usage = progress.usage;
                         let outcome = CallOutcome {
                             model: model.clone(),
-                            provider: self.provider.clone(),
+                            provider,
                             attempts,
                             latency: started.elapsed(),
                             ttft: progress.ttft,
@@ -516,7 +707,7 @@ impl Gateway {
             return;
         }
         let failure = AiFailure {
-            provider: self.provider.clone(),
+            provider: self.provider_of(&last_model).to_owned(),
             model: last_model.clone(),
             message: last_error,
             after_ms: started.elapsed().as_millis() as u64,
@@ -536,7 +727,7 @@ impl Gateway {
         call_started: Instant,
     ) -> Result<(), Option<AttemptError>> {
         let Some(client) = &self.client else {
-            return Err(Some(AttemptError::new(NOT_CONFIGURED, false)));
+            return Err(Some(AttemptError::new(format!("{model} is a remote model and no remote provider is configured. {REMOTE_HINT}"), false)));
         };
         let openai = self.config.remote.as_ref().is_some_and(RemoteConfig::speaks_openai);
         let body = ChatBody {
@@ -587,6 +778,78 @@ impl Gateway {
         Ok(())
     }
 
+    /// One generation by the built-in local model. The attempt's time limit starts when the
+    /// model takes the request, not while it waits in the queue; the queue is bounded instead.
+    async fn attempt_local(
+        &self,
+        req: &ChatRequest,
+        tx: &mpsc::Sender<GatewayEvent>,
+        progress: &mut Progress,
+        call_started: Instant,
+    ) -> Result<(), Option<AttemptError>> {
+        let chat = self.local.chat().await.map_err(|e| Some(AttemptError::new(format!("the local model is {e}"), false)))?;
+        let prompt = chat.prompt_tokens(&req.system, &req.user).map_err(|e| Some(AttemptError::new(e, false)))?;
+        let seed = rand::rng().random::<u64>();
+        let mut sub = chat
+            .submit(prompt, req.max_tokens as usize, f64::from(req.temperature), seed)
+            .map_err(|e| Some(AttemptError::new(e.clone(), e.starts_with("the local model is busy"))))?;
+        let timeout = self.config.timeout;
+        let mut deadline: Option<tokio::time::Instant> = None;
+        let mut last_ahead = None;
+        let mut finished = sub.finished.clone();
+        loop {
+            if deadline.is_none() {
+                let ahead = sub.ahead();
+                if last_ahead != Some(ahead) {
+                    last_ahead = Some(ahead);
+                    if tx.send(GatewayEvent::Queued { ahead }).await.is_err() {
+                        return Err(None);
+                    }
+                }
+            }
+            let far = tokio::time::Instant::now() + Duration::from_secs(86_400);
+            let event = tokio::select! {
+                event = sub.events.recv() => event,
+                changed = finished.changed(), if deadline.is_none() => {
+                    if changed.is_err() {
+                        return Err(Some(AttemptError::new("the local model stopped", false)));
+                    }
+                    continue;
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or(far)) => {
+                    return Err(Some(AttemptError::new(format!("timed out after {:.1} s", timeout.as_secs_f64()), false)));
+                }
+                _ = tx.closed() => return Err(None),
+            };
+            match event {
+                None => return Err(Some(AttemptError::new("the local model stopped without an answer", false))),
+                Some(LocalEvent::Started) => {
+                    deadline = Some(tokio::time::Instant::now() + timeout);
+                    if last_ahead != Some(0) && tx.send(GatewayEvent::Queued { ahead: 0 }).await.is_err() {
+                        return Err(None);
+                    }
+                }
+                Some(LocalEvent::Text(text)) => {
+                    if !progress.emitted {
+                        progress.emitted = true;
+                        progress.ttft = Some(call_started.elapsed());
+                    }
+                    if tx.send(GatewayEvent::Delta(text)).await.is_err() {
+                        return Err(None);
+                    }
+                }
+                Some(LocalEvent::Done { prompt_tokens, completion_tokens }) => {
+                    progress.usage = Some(Usage { prompt_tokens, completion_tokens });
+                    if !progress.emitted {
+                        return Err(Some(AttemptError::new("the model returned an empty answer", false)));
+                    }
+                    return Ok(());
+                }
+                Some(LocalEvent::Failed(message)) => return Err(Some(AttemptError::new(message, false))),
+            }
+        }
+    }
+
     /// Records the call in `ai_calls` and on the span. A failure to record is logged, never
     /// turned into a failure of the call.
     fn finish(&self, req: &ChatRequest, result: Result<&CallOutcome, (&str, &str, bool)>, attempts: u32, started: Instant) {
@@ -631,7 +894,11 @@ impl Gateway {
         } else {
             tracing::warn!(error = error.as_deref().unwrap_or(""), "AI call did not complete");
         }
-        let mut record = CallRecord::new(&req.meta, &req.model, &self.provider, status);
+        let provider = match result {
+            Ok(o) => o.provider.clone(),
+            Err((_, model, _)) => self.provider_of(model).to_owned(),
+        };
+        let mut record = CallRecord::new(&req.meta, &req.model, &provider, status);
         record.model = model;
         record.error = error;
         record.attempts = i16::try_from(attempts).unwrap_or(i16::MAX);
@@ -835,6 +1102,8 @@ mod tests {
             tier: "default".into(),
             recommended: true,
             active: true,
+            kind: "chat".into(),
+            dimensions: None,
         };
         assert!((m.cost(1500, 500) - 0.008).abs() < 1e-12);
     }

@@ -10,8 +10,13 @@ pub mod local;
 #[cfg(feature = "ssr")]
 pub mod prompts;
 pub mod server_fns;
+pub mod settings;
 
 use serde::{Deserialize, Serialize};
+
+/// What the panel says under an answer from the built-in local model.
+pub const LOCAL_MODEL_NOTICE: &str =
+    "local SmolLM2-135M: fast and free, low quality — configure a remote model for production";
 
 /// The three buttons of the AI panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,6 +158,8 @@ pub enum AnalysisEvent {
     Waiting { message: String },
     /// The model started answering.
     Started { model: String, provider: String },
+    /// The local model answers one request at a time; this many are ahead of ours.
+    Queued { ahead: u64 },
     Delta { text: String },
     Done { model: String, provider: String, latency_ms: u64, fallback_used: bool },
     Failed { failure: AiFailure },

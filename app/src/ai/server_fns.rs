@@ -11,7 +11,8 @@ use uuid::Uuid;
 pub async fn analyze_contact(contact_id: Uuid, kind: AnalysisKind, refresh: bool) -> Result<ByteStream<AppError>, AppError> {
     use super::{
         cache::{ndjson, Job, Key},
-        gateway::{CallMeta, CallRecord, ChatRequest, NOT_CONFIGURED},
+        gateway::{CallMeta, CallRecord, ChatRequest, REMOTE_HINT},
+        local,
         prompts, AiFailure, AnalysisEvent,
     };
     use crate::{auth::guard::authorize, crm::context, domain::Role, error::current_request_id, ssr::{app_state, respond}};
@@ -29,10 +30,6 @@ pub async fn analyze_contact(contact_id: Uuid, kind: AnalysisKind, refresh: bool
             let scope = auth.scope();
             let state = app_state()?;
             let gateway = state.ai.clone();
-            if !gateway.is_configured() {
-                auth.tx.commit().await?;
-                return Ok(one(AnalysisEvent::NotConfigured { message: NOT_CONFIGURED.to_owned() }));
-            }
             let now = time::OffsetDateTime::now_utc();
             let (built, prompt) = tokio::join!(
                 context::build(&state.pool, scope, contact_id, now),
@@ -46,7 +43,7 @@ pub async fn analyze_contact(contact_id: Uuid, kind: AnalysisKind, refresh: bool
             let fail = |model: &str, message: String| {
                 one(AnalysisEvent::Failed {
                     failure: AiFailure {
-                        provider: gateway.provider().to_owned(),
+                        provider: gateway.provider_of(model).to_owned(),
                         model: model.to_owned(),
                         message,
                         after_ms: started.elapsed().as_millis() as u64,
@@ -58,6 +55,13 @@ pub async fn analyze_contact(contact_id: Uuid, kind: AnalysisKind, refresh: bool
                 Ok(model) => model,
                 Err(why) => return Ok(fail(&prompt.ai_model, format!("cannot choose a model: {why}"))),
             };
+            if local::is_local(&model) {
+                if let Err(why) = gateway.local().chat().await {
+                    auth.tx.commit().await?;
+                    let message = format!("The built-in local model is {why}. {REMOTE_HINT}");
+                    return Ok(one(AnalysisEvent::NotConfigured { message }));
+                }
+            }
             let sections = prompts::sections(&built.context);
             let user = match prompts::render(&prompt.template, &sections) {
                 Ok(text) => text,

@@ -357,12 +357,17 @@ async fn two_app_instances_share_the_cache_and_one_model_call(_: PgPoolOptions, 
 }
 
 #[sqlx::test(migrations = false)]
-async fn without_a_provider_the_panel_says_how_to_configure_one(_: PgPoolOptions, db: PgConnectOptions) {
-    let app = spawn_app_with(db, &[]).await;
+async fn without_a_remote_provider_or_local_model_files_the_panel_says_why_and_how_to_fix_it(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_with(db, &[("SMARTCRM_MODELS_DIR", "/nonexistent/models")]).await;
     app.sign_in_as("rep@acme.test").await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
     let [AnalysisEvent::NotConfigured { message }] = events.as_slice() else { panic!("{events:?}") };
+    assert!(message.starts_with("The built-in local model is unavailable: /nonexistent/models/smollm2/"), "{message}");
+    assert!(message.contains("scripts/fetch-models.sh"), "{message}");
     assert!(message.contains("OPENAI_API_KEY") && message.contains("OPENAI_BASE_URL"), "{message}");
 }
 

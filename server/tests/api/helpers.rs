@@ -25,7 +25,9 @@ pub async fn spawn_app(db: PgConnectOptions) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestApp {
-    let mut vars = vec![("DATABASE_URL", "postgres://given-by-the-test@localhost/unused")];
+    // The local models the test command fetched; a test may point elsewhere to see them missing.
+    let models = models_dir();
+    let mut vars = vec![("DATABASE_URL", "postgres://given-by-the-test@localhost/unused"), ("SMARTCRM_MODELS_DIR", models.as_str())];
     vars.extend_from_slice(env);
     let settings = Settings::from_source(&Vars(vars)).expect("settings");
     let leptos_options = LeptosOptions::builder().output_name("smartcrm").site_root("target/site").build();
@@ -37,6 +39,11 @@ pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestA
         axum::serve(listener, router.into_make_service()).await.expect("serve");
     });
     TestApp { base: format!("http://{addr}"), client: client(), pool }
+}
+
+/// `SMARTCRM_MODELS_DIR`, else the repository's `.data/models`.
+pub fn models_dir() -> String {
+    std::env::var("SMARTCRM_MODELS_DIR").unwrap_or_else(|_| format!("{}/../.data/models", env!("CARGO_MANIFEST_DIR")))
 }
 
 struct Vars<'a>(Vec<(&'a str, &'a str)>);

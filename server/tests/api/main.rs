@@ -2,6 +2,7 @@
 mod ai;
 mod auth;
 mod health;
+mod local_ai;
 mod helpers;
 mod pages;
 mod roles;

@@ -11,8 +11,9 @@ pub mod chat;
 pub mod embed;
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Mutex, Weak},
     time::Instant,
 };
 use tokio::sync::OnceCell;
@@ -23,8 +24,6 @@ pub use embed::LocalEmbedder;
 /// The catalog ids of the two local models.
 pub const CHAT_MODEL: &str = "local/smollm2-135m-instruct";
 pub const EMBEDDING_MODEL: &str = "local/all-minilm-l6-v2";
-/// What the panel says when the local model answered.
-pub const CHAT_NOTICE: &str = "local SmolLM2-135M: fast and free, low quality — configure a remote model for production";
 /// The dimension of every stored vector (`vector(384)`); remote embeddings are asked for it too.
 pub const EMBEDDING_DIMS: usize = 384;
 /// Paths inside the models folder.
@@ -95,24 +94,42 @@ impl LocalProvider {
         self.config.models_dir.join(EMBEDDING_DIR)
     }
 
-    /// The chat model, loading it on first use.
+    /// The chat model, loading it on first use. Providers in one process that read the same
+    /// file share one loaded model and one queue: the machine's cores serve one generation at
+    /// a time either way.
     pub async fn chat(&self) -> Result<Arc<LocalChat>, Unavailable> {
         self.chat
-            .get_or_init(|| {
+            .get_or_init(|| async {
                 let path = self.chat_path();
                 let capacity = self.config.queue_capacity;
-                load_blocking("chat model", move || LocalChat::load(&path, capacity))
+                if let Some(shared) = shared(&LOADED_CHATS, &path) {
+                    return Ok(shared);
+                }
+                let loaded = load_blocking("chat model", {
+                    let path = path.clone();
+                    move || LocalChat::load(&path, capacity)
+                })
+                .await?;
+                Ok(remember(&LOADED_CHATS, path, loaded))
             })
             .await
             .clone()
     }
 
-    /// The embedding model, loading it on first use.
+    /// The embedding model, loading it on first use (shared in the process, as the chat model).
     pub async fn embedder(&self) -> Result<Arc<LocalEmbedder>, Unavailable> {
         self.embedder
-            .get_or_init(|| {
+            .get_or_init(|| async {
                 let dir = self.embedding_dir();
-                load_blocking("embedding model", move || LocalEmbedder::load(&dir))
+                if let Some(shared) = shared(&LOADED_EMBEDDERS, &dir) {
+                    return Ok(shared);
+                }
+                let loaded = load_blocking("embedding model", {
+                    let dir = dir.clone();
+                    move || LocalEmbedder::load(&dir)
+                })
+                .await?;
+                Ok(remember(&LOADED_EMBEDDERS, dir, loaded))
             })
             .await
             .clone()
@@ -146,6 +163,26 @@ impl LocalProvider {
             Some(Err(err)) => Status::Unavailable(err.to_string()),
         }
     }
+}
+
+type Registry<T> = Mutex<Option<HashMap<PathBuf, Weak<T>>>>;
+static LOADED_CHATS: Registry<LocalChat> = Mutex::new(None);
+static LOADED_EMBEDDERS: Registry<LocalEmbedder> = Mutex::new(None);
+
+fn shared<T>(registry: &Registry<T>, path: &Path) -> Option<Arc<T>> {
+    let guard = registry.lock().unwrap_or_else(|p| p.into_inner());
+    guard.as_ref().and_then(|m| m.get(path)).and_then(Weak::upgrade)
+}
+
+/// Keeps the first model loaded for a path (two providers may load at once; one copy wins).
+fn remember<T>(registry: &Registry<T>, path: PathBuf, loaded: Arc<T>) -> Arc<T> {
+    let mut guard = registry.lock().unwrap_or_else(|p| p.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    if let Some(existing) = map.get(&path).and_then(Weak::upgrade) {
+        return existing;
+    }
+    map.insert(path, Arc::downgrade(&loaded));
+    loaded
 }
 
 /// Runs a loader on a blocking thread; a loader that panics (a malformed file can make a

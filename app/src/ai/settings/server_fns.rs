@@ -1,0 +1,226 @@
+use super::{AiOverview, ProviderCheck, ProviderTest};
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Providers, their state and the routing table (admins only). Loads the local models if they
+/// have not loaded yet, so the page reports what they really do.
+#[server(endpoint = "load_ai_overview")]
+pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
+    use super::{ProviderState, ProviderStatus, Route};
+    use crate::{
+        ai::{gateway::REMOTE_HINT, local, TaskKind},
+        auth::guard::authorize,
+        domain::Role,
+        ssr::{app_state, respond},
+    };
+    respond(
+        async move {
+            let auth = authorize(&[Role::Admin]).await?;
+            auth.tx.commit().await?;
+            let gateway = app_state()?.ai;
+            let local_provider = gateway.local();
+            let (chat, embedder) = tokio::join!(local_provider.chat(), local_provider.embedder());
+            let mut providers = vec![
+                match chat {
+                    Ok(chat) => ProviderStatus {
+                        check: ProviderCheck::LocalChat,
+                        name: "Built-in chat model".into(),
+                        provider: "local".into(),
+                        model: local::CHAT_MODEL.into(),
+                        state: ProviderState::Ready,
+                        detail: format!(
+                            "{}, {}-token context window, loaded in {} ms; {} request(s) waiting",
+                            chat.info.display_name,
+                            chat.info.context_window,
+                            chat.info.load_ms,
+                            chat.queued()
+                        ),
+                    },
+                    Err(why) => ProviderStatus {
+                        check: ProviderCheck::LocalChat,
+                        name: "Built-in chat model".into(),
+                        provider: "local".into(),
+                        model: local::CHAT_MODEL.into(),
+                        state: ProviderState::Unavailable,
+                        detail: why.to_string(),
+                    },
+                },
+                match embedder {
+                    Ok(e) => ProviderStatus {
+                        check: ProviderCheck::LocalEmbedding,
+                        name: "Built-in embedding model".into(),
+                        provider: "local".into(),
+                        model: local::EMBEDDING_MODEL.into(),
+                        state: ProviderState::Ready,
+                        detail: format!("all-MiniLM-L6-v2, {} dimensions, loaded in {} ms", local::EMBEDDING_DIMS, e.load_ms),
+                    },
+                    Err(why) => ProviderStatus {
+                        check: ProviderCheck::LocalEmbedding,
+                        name: "Built-in embedding model".into(),
+                        provider: "local".into(),
+                        model: local::EMBEDDING_MODEL.into(),
+                        state: ProviderState::Unavailable,
+                        detail: why.to_string(),
+                    },
+                },
+            ];
+            let remote_chat_model = gateway
+                .route(TaskKind::UiHelper, None)
+                .ok()
+                .filter(|m| !local::is_local(m))
+                .or_else(|| gateway.catalog().recommended(crate::ai::Tier::Fast).map(|m| m.id.clone()))
+                .unwrap_or_default();
+            providers.push(ProviderStatus {
+                check: ProviderCheck::RemoteChat,
+                name: "Remote chat provider".into(),
+                provider: gateway.remote_provider().to_owned(),
+                model: remote_chat_model,
+                state: if gateway.has_remote() { ProviderState::Configured } else { ProviderState::NotConfigured },
+                detail: match gateway.remote_base_url() {
+                    Some(url) => format!("OpenAI-compatible endpoint {url}"),
+                    None => "No remote provider: every AI task uses the built-in local model.".into(),
+                },
+            });
+            let embedding_model = gateway.embedding_model().to_owned();
+            if !local::is_local(&embedding_model) {
+                providers.push(ProviderStatus {
+                    check: ProviderCheck::RemoteEmbedding,
+                    name: "Remote embedding model".into(),
+                    provider: gateway.remote_provider().to_owned(),
+                    model: embedding_model.clone(),
+                    state: if gateway.has_remote() { ProviderState::Configured } else { ProviderState::NotConfigured },
+                    detail: format!("Asked for {} dimensions", local::EMBEDDING_DIMS),
+                });
+            }
+            let routes = [crate::ai::Tier::Fast, crate::ai::Tier::Default, crate::ai::Tier::Thinking]
+                .into_iter()
+                .map(|tier| {
+                    let task = match tier {
+                        crate::ai::Tier::Fast => TaskKind::Summary,
+                        crate::ai::Tier::Default => TaskKind::Communication,
+                        crate::ai::Tier::Thinking => TaskKind::Research,
+                    };
+                    let model = gateway.route(task, None).unwrap_or_else(|why| format!("(none: {why})"));
+                    Route { tier: tier.as_str().to_owned(), provider: gateway.provider_of(&model).to_owned(), model }
+                })
+                .collect();
+            Ok(AiOverview {
+                providers,
+                routes,
+                embedding_model,
+                remote_hint: (!gateway.has_remote()).then(|| REMOTE_HINT.to_owned()),
+            })
+        }
+        .await,
+    )
+}
+
+/// One real round trip to a provider: a tiny chat answer or one embedding. Recorded in
+/// `ai_calls` like any call. Returns the latency and the reply, or the real error.
+#[server(endpoint = "test_provider")]
+pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppError> {
+    use crate::{
+        ai::{
+            gateway::{CallMeta, ChatRequest, GatewayEvent},
+            local, TaskKind,
+        },
+        auth::guard::authorize,
+        domain::Role,
+        error::current_request_id,
+        ssr::{app_state, respond},
+    };
+    use std::time::Instant;
+    respond(
+        async move {
+            let auth = authorize(&[Role::Admin]).await?;
+            let scope = auth.scope();
+            auth.tx.commit().await?;
+            let gateway = app_state()?.ai;
+            let meta = CallMeta {
+                scope,
+                task: TaskKind::UiHelper,
+                prompt_name: Some(format!("provider_test:{}", check.as_str())),
+                prompt_version: None,
+                subject_id: None,
+                request_id: Some(current_request_id()),
+            };
+            let started = Instant::now();
+            let chat_model = match check {
+                ProviderCheck::LocalChat => Some(local::CHAT_MODEL.to_owned()),
+                ProviderCheck::RemoteChat => {
+                    if !gateway.has_remote() {
+                        return Err(AppError::validation("check", "No remote provider is configured, so there is nothing to test."));
+                    }
+                    Some(gateway.route(TaskKind::UiHelper, None).map_err(|why| AppError::validation("check", why))?)
+                }
+                ProviderCheck::LocalEmbedding | ProviderCheck::RemoteEmbedding => None,
+            };
+            if let Some(model) = chat_model {
+                let provider = gateway.provider_of(&model).to_owned();
+                let request = ChatRequest {
+                    model: model.clone(),
+                    system: "You are a connectivity check. Answer in one word.".into(),
+                    user: "Reply with the single word: ready".into(),
+                    max_tokens: 48,
+                    temperature: 0.0,
+                    meta,
+                };
+                let mut events = gateway.stream(request);
+                let mut reply = String::new();
+                while let Some(event) = events.recv().await {
+                    match event {
+                        GatewayEvent::Delta(text) => reply.push_str(&text),
+                        GatewayEvent::Done(outcome) => {
+                            return Ok(ProviderTest {
+                                ok: true,
+                                latency_ms: outcome.latency.as_millis() as u64,
+                                model: outcome.model,
+                                provider: outcome.provider,
+                                detail: format!("Replied {:?}", reply.trim().chars().take(80).collect::<String>()),
+                            })
+                        }
+                        GatewayEvent::Failed(failure) => {
+                            return Ok(ProviderTest {
+                                ok: false,
+                                latency_ms: failure.after_ms,
+                                model: failure.model.clone(),
+                                provider: failure.provider.clone(),
+                                detail: failure.to_string(),
+                            })
+                        }
+                        GatewayEvent::Attempt { .. } | GatewayEvent::Queued { .. } => {}
+                    }
+                }
+                return Ok(ProviderTest {
+                    ok: false,
+                    latency_ms: started.elapsed().as_millis() as u64,
+                    model,
+                    provider,
+                    detail: "the call stopped without an answer".into(),
+                });
+            }
+            let model = match check {
+                ProviderCheck::LocalEmbedding => local::EMBEDDING_MODEL.to_owned(),
+                _ => gateway.embedding_model().to_owned(),
+            };
+            let texts = vec!["SmartCRM provider check".to_owned()];
+            Ok(match gateway.embed_with(&model, &meta, &texts).await {
+                Ok(embedded) => ProviderTest {
+                    ok: true,
+                    latency_ms: started.elapsed().as_millis() as u64,
+                    provider: gateway.provider_of(&embedded.model).to_owned(),
+                    detail: format!("Returned a {}-dimensional vector", embedded.vectors.first().map_or(0, Vec::len)),
+                    model: embedded.model,
+                },
+                Err(failure) => ProviderTest {
+                    ok: false,
+                    latency_ms: failure.after_ms,
+                    model: failure.model.clone(),
+                    provider: failure.provider.clone(),
+                    detail: failure.to_string(),
+                },
+            })
+        }
+        .await,
+    )
+}
