@@ -1,9 +1,9 @@
 //! The one error type that crosses server functions: only what the browser needs to show.
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
+use serde::{Deserialize, Serialize};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -32,11 +32,16 @@ pub enum AppError {
 
 impl AppError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        AppError::Validation { field: field.to_owned(), message: message.into() }
+        AppError::Validation {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     pub fn forbidden(reason: impl Into<String>) -> Self {
-        AppError::Forbidden { reason: reason.into() }
+        AppError::Forbidden {
+            reason: reason.into(),
+        }
     }
 
     /// The HTTP status a server function answers with for this error.
@@ -84,7 +89,11 @@ mod server {
     pub fn current_request_id() -> String {
         leptos::prelude::use_context::<http::request::Parts>()
             .and_then(|parts| {
-                parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+                parts
+                    .headers
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
             })
             .unwrap_or_else(|| "none".to_owned())
     }
@@ -127,7 +136,9 @@ mod tests {
 
     #[test]
     fn errors_round_trip_through_json_so_the_browser_sees_the_same_variant() {
-        let err = AppError::TooManyAttempts { retry_after_secs: 42 };
+        let err = AppError::TooManyAttempts {
+            retry_after_secs: 42,
+        };
         let json = serde_json::to_string(&err).expect("serialize");
         let back: AppError = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(back, err);
@@ -135,7 +146,10 @@ mod tests {
 
     #[test]
     fn forbidden_maps_to_403_and_validation_to_422() {
-        assert_eq!(AppError::forbidden("x").status(), http::StatusCode::FORBIDDEN);
+        assert_eq!(
+            AppError::forbidden("x").status(),
+            http::StatusCode::FORBIDDEN
+        );
         assert_eq!(AppError::validation("email", "bad").status().as_u16(), 422);
     }
 
@@ -148,7 +162,10 @@ mod tests {
     #[test]
     fn field_message_only_answers_for_its_own_field() {
         let err = AppError::validation("email", "Enter an email address.");
-        assert_eq!(err.field_message("email").as_deref(), Some("Enter an email address."));
+        assert_eq!(
+            err.field_message("email").as_deref(),
+            Some("Enter an email address.")
+        );
         assert_eq!(err.field_message("password"), None);
     }
 }

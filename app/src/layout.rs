@@ -23,11 +23,31 @@ struct NavItem {
 }
 
 const NAV: &[NavItem] = &[
-    NavItem { href: "/dashboard", label: "Dashboard", roles: &Role::ALL },
-    NavItem { href: "/contacts", label: "Contacts", roles: &Role::ALL },
-    NavItem { href: "/team", label: "Team", roles: &[Role::Admin] },
-    NavItem { href: "/audit", label: "Audit log", roles: &[Role::Admin] },
-    NavItem { href: "/settings/ai", label: "AI settings", roles: &[Role::Admin] },
+    NavItem {
+        href: "/dashboard",
+        label: "Dashboard",
+        roles: &Role::ALL,
+    },
+    NavItem {
+        href: "/contacts",
+        label: "Contacts",
+        roles: &Role::ALL,
+    },
+    NavItem {
+        href: "/team",
+        label: "Team",
+        roles: &[Role::Admin],
+    },
+    NavItem {
+        href: "/audit",
+        label: "Audit log",
+        roles: &[Role::Admin],
+    },
+    NavItem {
+        href: "/settings/ai",
+        label: "AI settings",
+        roles: &[Role::Admin],
+    },
 ];
 
 fn nav_for(role: Role) -> impl Iterator<Item = &'static NavItem> {
@@ -58,7 +78,11 @@ pub fn AppLayout() -> impl IntoView {
 /// The sign-in page, coming back to where the user is now.
 fn sign_in_href() -> String {
     let location = use_location();
-    let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+    let here = format!(
+        "{}{}",
+        location.pathname.get_untracked(),
+        location.search.get_untracked()
+    );
     sign_in_path(&here)
 }
 
@@ -124,7 +148,10 @@ fn Header(user: SessionUser) -> impl IntoView {
 
 /// A page's title row.
 #[component]
-pub fn PageHeader(title: &'static str, #[prop(optional)] subtitle: Option<&'static str>) -> impl IntoView {
+pub fn PageHeader(
+    title: &'static str,
+    #[prop(optional)] subtitle: Option<&'static str>,
+) -> impl IntoView {
     view! {
         <Title text=title/>
         <div class="mb-6">
@@ -138,11 +165,27 @@ pub fn PageHeader(title: &'static str, #[prop(optional)] subtitle: Option<&'stat
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
     let (title, body, action) = match &error {
-        AppError::Forbidden { reason } => ("Not allowed", format!("You are not allowed to view this: {reason}"), Some(("/dashboard", "Back to the dashboard"))),
-        AppError::Unauthorized => ("Signed out", error.to_string(), Some(("/sign-in", "Sign in"))),
-        AppError::NotFound => ("Not found", error.to_string(), Some(("/dashboard", "Back to the dashboard"))),
-        AppError::Validation { .. } | AppError::Conflict { .. } | AppError::TooManyAttempts { .. } => ("Check your input", error.to_string(), None),
-        AppError::Internal { .. } | AppError::Transport(_) => ("Something went wrong", error.to_string(), None),
+        AppError::Forbidden { reason } => (
+            "Not allowed",
+            format!("You are not allowed to view this: {reason}"),
+            Some(("/dashboard", "Back to the dashboard")),
+        ),
+        AppError::Unauthorized => (
+            "Signed out",
+            error.to_string(),
+            Some(("/sign-in", "Sign in")),
+        ),
+        AppError::NotFound => (
+            "Not found",
+            error.to_string(),
+            Some(("/dashboard", "Back to the dashboard")),
+        ),
+        AppError::Validation { .. }
+        | AppError::Conflict { .. }
+        | AppError::TooManyAttempts { .. } => ("Check your input", error.to_string(), None),
+        AppError::Internal { .. } | AppError::Transport(_) => {
+            ("Something went wrong", error.to_string(), None)
+        }
     };
     view! {
         <div role="alert" class="rounded-lg border border-rose-200 bg-rose-50 p-4 text-rose-900">
@@ -247,7 +290,10 @@ mod tests {
     #[test]
     fn admins_see_team_audit_log_and_ai_settings() {
         let labels: Vec<_> = nav_for(Role::Admin).map(|i| i.label).collect();
-        assert_eq!(labels, ["Dashboard", "Contacts", "Team", "Audit log", "AI settings"]);
+        assert_eq!(
+            labels,
+            ["Dashboard", "Contacts", "Team", "Audit log", "AI settings"]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@ import { signInFresh, waitForHydration } from './helpers';
 
 // Runs against a second app instance with no remote provider configured (LOCAL_BASE_URL, started
 // by scripts/test.sh): the built-in local model (SmolLM2-135M, real inference) answers.
-test.describe.configure({ mode: 'serial', timeout: 180_000 });
+test.describe.configure({ mode: 'serial', timeout: 300_000 });
 
 test('with no remote provider, Smart Engagement Tips streams real text from the local model', async ({ page }) => {
   await signInFresh(page, 'rep@acme.test');
@@ -25,7 +25,7 @@ test('with no remote provider, Smart Engagement Tips streams real text from the 
   await expect(page.getByTestId('ai-notice-smart_engagement_tips')).toHaveText(
     'local SmolLM2-135M: fast and free, low quality — configure a remote model for production',
   );
-  await expect(status).toContainText('Answered by local/smollm2-135m-instruct (local)', { timeout: 150_000 });
+  await expect(status).toContainText('Answered by local/smollm2-135m-instruct (local)', { timeout: 240_000 });
   const full = (await text.innerText()).trim();
   expect(full.length).toBeGreaterThan(partial);
   expect(full.length).toBeGreaterThan(20);

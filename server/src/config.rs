@@ -60,44 +60,99 @@ impl AiSettings {
         };
         let model = |var: &'static str| src.get(var).map(|m| m.trim().to_owned());
         Ok(AiSettings {
-            openai_api_key: src.get("OPENAI_API_KEY").map(|k| SecretString::from(k.trim().to_owned())),
+            openai_api_key: src
+                .get("OPENAI_API_KEY")
+                .map(|k| SecretString::from(k.trim().to_owned())),
             openai_base_url,
             default_model: model("SMARTCRM_MODEL"),
             fast_model: model("SMARTCRM_FAST_MODEL"),
             thinking_model: model("SMARTCRM_THINKING_MODEL"),
             fallback_model: model("LLM_FALLBACK_MODEL"),
-            timeout_secs: ranged("SMARTCRM_AI_TIMEOUT_SECS", parse(src, "SMARTCRM_AI_TIMEOUT_SECS", 60, "a whole number of seconds")?, 1, 600)?,
-            max_retries: ranged("SMARTCRM_AI_MAX_RETRIES", parse(src, "SMARTCRM_AI_MAX_RETRIES", 2, "a whole number")?, 0, 10)?,
-            backoff_ms: ranged("SMARTCRM_AI_BACKOFF_MS", parse(src, "SMARTCRM_AI_BACKOFF_MS", 250, "a whole number of milliseconds")?, 1, 60_000)?,
+            timeout_secs: ranged(
+                "SMARTCRM_AI_TIMEOUT_SECS",
+                parse(
+                    src,
+                    "SMARTCRM_AI_TIMEOUT_SECS",
+                    60,
+                    "a whole number of seconds",
+                )?,
+                1,
+                600,
+            )?,
+            max_retries: ranged(
+                "SMARTCRM_AI_MAX_RETRIES",
+                parse(src, "SMARTCRM_AI_MAX_RETRIES", 2, "a whole number")?,
+                0,
+                10,
+            )?,
+            backoff_ms: ranged(
+                "SMARTCRM_AI_BACKOFF_MS",
+                parse(
+                    src,
+                    "SMARTCRM_AI_BACKOFF_MS",
+                    250,
+                    "a whole number of milliseconds",
+                )?,
+                1,
+                60_000,
+            )?,
             cache_ttl_secs: ranged(
                 "SMARTCRM_AI_CACHE_TTL_SECS",
-                parse(src, "SMARTCRM_AI_CACHE_TTL_SECS", 300, "a whole number of seconds")?,
+                parse(
+                    src,
+                    "SMARTCRM_AI_CACHE_TTL_SECS",
+                    300,
+                    "a whole number of seconds",
+                )?,
                 1,
                 86_400,
             )?,
             embedding_model: model("SMARTCRM_EMBEDDING_MODEL"),
-            models_dir: src.get("SMARTCRM_MODELS_DIR").map_or_else(|| ".data/models".into(), |d| d.trim().into()),
-            local_queue: ranged("SMARTCRM_LOCAL_QUEUE", parse(src, "SMARTCRM_LOCAL_QUEUE", 8, "a whole number")?, 1, 256)?,
+            models_dir: src
+                .get("SMARTCRM_MODELS_DIR")
+                .map_or_else(|| ".data/models".into(), |d| d.trim().into()),
+            local_queue: ranged(
+                "SMARTCRM_LOCAL_QUEUE",
+                parse(src, "SMARTCRM_LOCAL_QUEUE", 8, "a whole number")?,
+                1,
+                256,
+            )?,
         })
     }
 
     /// A remote provider is configured by a key (OpenAI) or a base URL (any compatible server).
     pub fn gateway_config(&self) -> app::ai::gateway::GatewayConfig {
-        use app::ai::{gateway::{GatewayConfig, RemoteConfig}, local::LocalConfig, Tier};
+        use app::ai::{
+            gateway::{GatewayConfig, RemoteConfig},
+            local::LocalConfig,
+            Tier,
+        };
         use secrecy::ExposeSecret;
-        let remote = (self.openai_api_key.is_some() || self.openai_base_url.is_some()).then(|| RemoteConfig {
-            base_url: self.openai_base_url.clone(),
-            api_key: self.openai_api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+        let remote = (self.openai_api_key.is_some() || self.openai_base_url.is_some()).then(|| {
+            RemoteConfig {
+                base_url: self.openai_base_url.clone(),
+                api_key: self
+                    .openai_api_key
+                    .as_ref()
+                    .map(|k| k.expose_secret().to_owned()),
+            }
         });
         let mut tier_overrides = std::collections::HashMap::new();
-        for (tier, model) in [(Tier::Default, &self.default_model), (Tier::Fast, &self.fast_model), (Tier::Thinking, &self.thinking_model)] {
+        for (tier, model) in [
+            (Tier::Default, &self.default_model),
+            (Tier::Fast, &self.fast_model),
+            (Tier::Thinking, &self.thinking_model),
+        ] {
             if let Some(m) = model {
                 tier_overrides.insert(tier, m.clone());
             }
         }
         GatewayConfig {
             remote,
-            local: LocalConfig { models_dir: self.models_dir.clone(), queue_capacity: self.local_queue },
+            local: LocalConfig {
+                models_dir: self.models_dir.clone(),
+                queue_capacity: self.local_queue,
+            },
             embedding_model: self.embedding_model.clone(),
             tier_overrides,
             fallback_model: self.fallback_model.clone(),
@@ -131,26 +186,41 @@ impl Source for Env {
 
 impl<const N: usize> Source for [(&str, &str); N] {
     fn get(&self, key: &str) -> Option<String> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+        self.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| (*v).to_owned())
     }
 }
 
-fn parse<T: FromStr>(src: &impl Source, var: &'static str, default: T, what: &str) -> Result<T, ConfigError>
+fn parse<T: FromStr>(
+    src: &impl Source,
+    var: &'static str,
+    default: T,
+    what: &str,
+) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
 {
     match src.get(var) {
         None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|e| ConfigError { var, message: format!("expected {what}, got {raw:?} ({e})") }),
+        Some(raw) => raw.trim().parse().map_err(|e| ConfigError {
+            var,
+            message: format!("expected {what}, got {raw:?} ({e})"),
+        }),
     }
 }
 
-fn ranged<T: PartialOrd + std::fmt::Display + Copy>(var: &'static str, value: T, min: T, max: T) -> Result<T, ConfigError> {
+fn ranged<T: PartialOrd + std::fmt::Display + Copy>(
+    var: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
     if value < min || value > max {
-        return Err(ConfigError { var, message: format!("must be between {min} and {max}, got {value}") });
+        return Err(ConfigError {
+            var,
+            message: format!("must be between {min} and {max}, got {value}"),
+        });
     }
     Ok(value)
 }
@@ -166,7 +236,10 @@ impl Settings {
             message: "is not set; use postgres://user@host:port/database (scripts/run.sh sets it for the embedded database)".into(),
         })?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError { var: "DATABASE_URL", message: "must start with postgres:// or postgresql://".into() });
+            return Err(ConfigError {
+                var: "DATABASE_URL",
+                message: "must start with postgres:// or postgresql://".into(),
+            });
         }
         let addr = match src.get("SMARTCRM_ADDR") {
             None => None,
@@ -179,7 +252,10 @@ impl Settings {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(ConfigError { var: "SMARTCRM_LOG_FORMAT", message: format!("expected pretty or json, got {other:?}") })
+                return Err(ConfigError {
+                    var: "SMARTCRM_LOG_FORMAT",
+                    message: format!("expected pretty or json, got {other:?}"),
+                })
             }
         };
         Ok(Settings {
@@ -194,7 +270,12 @@ impl Settings {
             log_format,
             session_idle_minutes: ranged(
                 "SMARTCRM_SESSION_IDLE_MINUTES",
-                parse(src, "SMARTCRM_SESSION_IDLE_MINUTES", 480, "a whole number of minutes")?,
+                parse(
+                    src,
+                    "SMARTCRM_SESSION_IDLE_MINUTES",
+                    480,
+                    "a whole number of minutes",
+                )?,
                 1,
                 60 * 24 * 30,
             )?,
@@ -207,13 +288,23 @@ impl Settings {
             )?,
             signin_window_secs: ranged(
                 "SMARTCRM_SIGNIN_WINDOW_SECS",
-                parse(src, "SMARTCRM_SIGNIN_WINDOW_SECS", 900, "a whole number of seconds")?,
+                parse(
+                    src,
+                    "SMARTCRM_SIGNIN_WINDOW_SECS",
+                    900,
+                    "a whole number of seconds",
+                )?,
                 1,
                 86_400,
             )?,
             signin_lockout_secs: ranged(
                 "SMARTCRM_SIGNIN_LOCKOUT_SECS",
-                parse(src, "SMARTCRM_SIGNIN_LOCKOUT_SECS", 300, "a whole number of seconds")?,
+                parse(
+                    src,
+                    "SMARTCRM_SIGNIN_LOCKOUT_SECS",
+                    300,
+                    "a whole number of seconds",
+                )?,
                 1,
                 86_400,
             )?,
@@ -247,26 +338,30 @@ mod tests {
 
     #[test]
     fn a_bad_address_names_the_variable_and_the_value() {
-        let err = Settings::from_source(&[URL, ("SMARTCRM_ADDR", "localhost")]).expect_err("must fail");
+        let err =
+            Settings::from_source(&[URL, ("SMARTCRM_ADDR", "localhost")]).expect_err("must fail");
         assert_eq!(err.var, "SMARTCRM_ADDR");
         assert!(err.to_string().contains("\"localhost\""), "{err}");
     }
 
     #[test]
     fn a_non_numeric_idle_timeout_is_refused() {
-        let err = Settings::from_source(&[URL, ("SMARTCRM_SESSION_IDLE_MINUTES", "soon")]).expect_err("must fail");
+        let err = Settings::from_source(&[URL, ("SMARTCRM_SESSION_IDLE_MINUTES", "soon")])
+            .expect_err("must fail");
         assert_eq!(err.var, "SMARTCRM_SESSION_IDLE_MINUTES");
     }
 
     #[test]
     fn out_of_range_values_are_refused() {
-        let err = Settings::from_source(&[URL, ("SMARTCRM_DB_MAX_CONNECTIONS", "0")]).expect_err("must fail");
+        let err = Settings::from_source(&[URL, ("SMARTCRM_DB_MAX_CONNECTIONS", "0")])
+            .expect_err("must fail");
         assert_eq!(err.var, "SMARTCRM_DB_MAX_CONNECTIONS");
     }
 
     #[test]
     fn unknown_log_format_is_refused() {
-        let err = Settings::from_source(&[URL, ("SMARTCRM_LOG_FORMAT", "xml")]).expect_err("must fail");
+        let err =
+            Settings::from_source(&[URL, ("SMARTCRM_LOG_FORMAT", "xml")]).expect_err("must fail");
         assert_eq!(err.var, "SMARTCRM_LOG_FORMAT");
     }
 
@@ -280,23 +375,34 @@ mod tests {
 
     #[test]
     fn a_base_url_alone_configures_a_keyless_provider() {
-        let s = Settings::from_source(&[URL, ("OPENAI_BASE_URL", "http://localhost:11434/v1/")]).expect("valid");
+        let s = Settings::from_source(&[URL, ("OPENAI_BASE_URL", "http://localhost:11434/v1/")])
+            .expect("valid");
         let remote = s.ai.gateway_config().remote.expect("configured");
-        assert_eq!(remote.base_url.as_deref(), Some("http://localhost:11434/v1"));
+        assert_eq!(
+            remote.base_url.as_deref(),
+            Some("http://localhost:11434/v1")
+        );
         assert_eq!(remote.provider_name(), "ollama");
     }
 
     #[test]
     fn a_base_url_without_a_scheme_is_refused() {
-        let err = Settings::from_source(&[URL, ("OPENAI_BASE_URL", "localhost:11434")]).expect_err("must fail");
+        let err = Settings::from_source(&[URL, ("OPENAI_BASE_URL", "localhost:11434")])
+            .expect_err("must fail");
         assert_eq!(err.var, "OPENAI_BASE_URL");
     }
 
     #[test]
     fn tier_models_come_from_their_variables() {
-        let s = Settings::from_source(&[URL, ("SMARTCRM_THINKING_MODEL", "gpt-5.1-thinking")]).expect("valid");
+        let s = Settings::from_source(&[URL, ("SMARTCRM_THINKING_MODEL", "gpt-5.1-thinking")])
+            .expect("valid");
         let cfg = s.ai.gateway_config();
-        assert_eq!(cfg.tier_overrides.get(&app::ai::Tier::Thinking).map(String::as_str), Some("gpt-5.1-thinking"));
+        assert_eq!(
+            cfg.tier_overrides
+                .get(&app::ai::Tier::Thinking)
+                .map(String::as_str),
+            Some("gpt-5.1-thinking")
+        );
         assert_eq!(cfg.tier_overrides.len(), 1);
     }
 

@@ -52,7 +52,9 @@ pub enum SeedError {
     Password(#[from] password::PasswordError),
     #[error("no demo workspace {0:?}; choose one of: acme, globex")]
     UnknownWorkspace(String),
-    #[error("workspace {0:?} already has CRM records; pass --replace to delete them and generate anew")]
+    #[error(
+        "workspace {0:?} already has CRM records; pass --replace to delete them and generate anew"
+    )]
     HasRecords(String),
 }
 
@@ -60,7 +62,10 @@ pub enum SeedError {
 pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
     let mut created = 0;
     for tenant in TENANTS {
-        let scope = tenancy::Scope { tenant_id: tenant.id, user_id: Uuid::nil() };
+        let scope = tenancy::Scope {
+            tenant_id: tenant.id,
+            user_id: Uuid::nil(),
+        };
         let mut tx = tenancy::begin(pool, scope).await?;
         let inserted = sqlx::query!(
             "insert into tenants (id, name, slug) values ($1, $2, $3) on conflict do nothing",
@@ -97,29 +102,54 @@ pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
             .await?;
         }
         tx.commit().await?;
-        let plan = Plan { seed: tenant.seed, contacts: tenant.contacts, activities_per_contact: 10 };
+        let plan = Plan {
+            seed: tenant.seed,
+            contacts: tenant.contacts,
+            activities_per_contact: 10,
+        };
         let made = generate::generate(pool, tenant.id, plan).await?;
         created += 1;
-        tracing::info!(workspace = tenant.name, contacts = made.contacts, activities = made.activities, "seeded demo workspace");
+        tracing::info!(
+            workspace = tenant.name,
+            contacts = made.contacts,
+            activities = made.activities,
+            "seeded demo workspace"
+        );
     }
     Ok(created)
 }
 
 /// Generates CRM records for a demo workspace (`smartcrm generate-demo`), seeding the
 /// workspaces first if needed. With `replace`, the workspace's records are deleted first.
-pub async fn generate_for(pool: &PgPool, slug: &str, plan: Plan, replace: bool) -> Result<generate::Generated, SeedError> {
+pub async fn generate_for(
+    pool: &PgPool,
+    slug: &str,
+    plan: Plan,
+    replace: bool,
+) -> Result<generate::Generated, SeedError> {
     seed(pool).await?;
-    let tenant = TENANTS.iter().find(|t| t.slug == slug).ok_or_else(|| SeedError::UnknownWorkspace(slug.to_owned()))?;
-    let scope = tenancy::Scope { tenant_id: tenant.id, user_id: Uuid::nil() };
+    let tenant = TENANTS
+        .iter()
+        .find(|t| t.slug == slug)
+        .ok_or_else(|| SeedError::UnknownWorkspace(slug.to_owned()))?;
+    let scope = tenancy::Scope {
+        tenant_id: tenant.id,
+        user_id: Uuid::nil(),
+    };
     let mut tx = tenancy::begin(pool, scope).await?;
-    let existing = sqlx::query_scalar!(r#"select count(*) as "n!" from customers where tenant_id = $1"#, tenant.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let existing = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from customers where tenant_id = $1"#,
+        tenant.id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     if existing > 0 {
         if !replace {
             return Err(SeedError::HasRecords(slug.to_owned()));
         }
-        sqlx::query!("delete from customers where tenant_id = $1", tenant.id).execute(&mut *tx).await?;
+        sqlx::query!("delete from customers where tenant_id = $1", tenant.id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(generate::generate(pool, tenant.id, plan).await?)

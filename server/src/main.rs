@@ -5,7 +5,10 @@ use server::{config::Settings, demo, startup, telemetry};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "smartcrm", about = "SmartCRM, the AI-first CRM operations console")]
+#[command(
+    name = "smartcrm",
+    about = "SmartCRM, the AI-first CRM operations console"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -52,7 +55,12 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init_subscriber(telemetry::get_subscriber(settings.log_format));
-    match run(cli.command.unwrap_or(Command::Serve { seed_demo: false }), settings).await {
+    match run(
+        cli.command.unwrap_or(Command::Serve { seed_demo: false }),
+        settings,
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err}");
@@ -75,16 +83,30 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             demo::seed(&pool).await?;
             return Ok(());
         }
-        Command::GenerateDemo { workspace, contacts, activities_per_contact, seed, replace } => {
+        Command::GenerateDemo {
+            workspace,
+            contacts,
+            activities_per_contact,
+            seed,
+            replace,
+        } => {
             let started = std::time::Instant::now();
-            let plan = app::crm::generate::Plan { seed, contacts, activities_per_contact };
+            let plan = app::crm::generate::Plan {
+                seed,
+                contacts,
+                activities_per_contact,
+            };
             let made = demo::generate_for(&pool, &workspace, plan, replace).await?;
             // Fresh statistics (as the owner; the pool's role may not analyze), so the planner
             // sees the new table sizes at once.
             {
                 use sqlx::{Connection, Executor};
-                let mut owner = sqlx::PgConnection::connect_with(&server::state::connect_options(&settings)?).await?;
-                owner.execute("analyze customers, contacts, deals, activities").await?;
+                let mut owner =
+                    sqlx::PgConnection::connect_with(&server::state::connect_options(&settings)?)
+                        .await?;
+                owner
+                    .execute("analyze customers, contacts, deals, activities")
+                    .await?;
             }
             println!(
                 "generated {} customers, {} contacts, {} deals, {} activities in {:.1} s",
@@ -102,9 +124,9 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         demo::seed(&pool).await?;
     }
     let cleanup = startup::spawn_session_cleanup(pool.clone());
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr} (set SMARTCRM_ADDR to another address): {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        format!("cannot listen on {addr} (set SMARTCRM_ADDR to another address): {e}")
+    })?;
     tracing::info!("listening on http://{addr}");
     axum::serve(listener, router.into_make_service())
         .with_graceful_shutdown(shutdown_signal())

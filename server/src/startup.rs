@@ -37,7 +37,10 @@ pub struct SessionConfig {
 
 impl From<&Settings> for SessionConfig {
     fn from(s: &Settings) -> Self {
-        Self { idle_minutes: s.session_idle_minutes, secure_cookie: s.secure_cookie }
+        Self {
+            idle_minutes: s.session_idle_minutes,
+            secure_cookie: s.secure_cookie,
+        }
     }
 }
 
@@ -58,7 +61,9 @@ pub fn router(state: AppState, sessions: SessionConfig) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(sessions.secure_cookie)
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(sessions.idle_minutes)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            sessions.idle_minutes,
+        )));
 
     Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard") }))
@@ -121,8 +126,12 @@ async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
 /// A migrated database, a pool and a router, ready to serve.
 /// The built-in local models start loading in the background, so the first click does not
 /// wait for them and start-up never does.
-pub async fn build(settings: &Settings, leptos_options: LeptosOptions) -> Result<(Router, PgPool), StartupError> {
-    let (router, pool, state) = assemble(state::connect_options(settings)?, settings, leptos_options).await?;
+pub async fn build(
+    settings: &Settings,
+    leptos_options: LeptosOptions,
+) -> Result<(Router, PgPool), StartupError> {
+    let (router, pool, state) =
+        assemble(state::connect_options(settings)?, settings, leptos_options).await?;
     let gateway = state.ai.clone();
     tokio::spawn(async move { gateway.local().warm_up().await });
     Ok((router, pool))
@@ -147,7 +156,11 @@ async fn assemble(
     state::migrate(&options).await?;
     let pool = state::pool(options, settings.db_max_connections).await?;
     let app_state = state::app_state(leptos_options, pool.clone(), settings).await?;
-    Ok((router(app_state.clone(), SessionConfig::from(settings)), pool, app_state))
+    Ok((
+        router(app_state.clone(), SessionConfig::from(settings)),
+        pool,
+        app_state,
+    ))
 }
 
 /// Deletes expired sessions every minute.
@@ -155,7 +168,10 @@ pub fn spawn_session_cleanup(pool: PgPool) -> tokio::task::JoinHandle<()> {
     use tower_sessions::ExpiredDeletion;
     let store = PostgresStore::new(pool);
     tokio::spawn(async move {
-        if let Err(err) = store.continuously_delete_expired(tokio::time::Duration::from_secs(60)).await {
+        if let Err(err) = store
+            .continuously_delete_expired(tokio::time::Duration::from_secs(60))
+            .await
+        {
             tracing::error!(error = %err, "session clean-up stopped");
         }
     })

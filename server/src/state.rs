@@ -33,26 +33,32 @@ pub enum StartupError {
 }
 
 pub fn connect_options(settings: &Settings) -> Result<PgConnectOptions, StartupError> {
-    Ok(PgConnectOptions::from_str(settings.database_url.expose_secret())
-        .map_err(StartupError::BadUrl)?
-        .application_name("smartcrm")
-        .log_statements(tracing::log::LevelFilter::Trace))
+    Ok(
+        PgConnectOptions::from_str(settings.database_url.expose_secret())
+            .map_err(StartupError::BadUrl)?
+            .application_name("smartcrm")
+            .log_statements(tracing::log::LevelFilter::Trace),
+    )
 }
 
 /// Checks pgvector, applies migrations as the owner, and lets the app role read the ledger.
 pub async fn migrate(options: &PgConnectOptions) -> Result<(), StartupError> {
-    let mut conn = PgConnection::connect_with(options).await.map_err(StartupError::Connect)?;
-    let available: Option<String> =
-        sqlx::query_scalar("select default_version from pg_available_extensions where name = 'vector'")
-            .fetch_optional(&mut conn)
-            .await?;
+    let mut conn = PgConnection::connect_with(options)
+        .await
+        .map_err(StartupError::Connect)?;
+    let available: Option<String> = sqlx::query_scalar(
+        "select default_version from pg_available_extensions where name = 'vector'",
+    )
+    .fetch_optional(&mut conn)
+    .await?;
     let version = available.ok_or(StartupError::NoPgvector)?;
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     if (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) < (0, 7) {
         return Err(StartupError::OldPgvector(version));
     }
     MIGRATOR.run(&mut conn).await?;
-    conn.execute("grant select on _sqlx_migrations to smartcrm_app").await?;
+    conn.execute("grant select on _sqlx_migrations to smartcrm_app")
+        .await?;
     conn.close().await?;
     Ok(())
 }
@@ -75,15 +81,28 @@ pub async fn pool(options: PgConnectOptions, max: u32) -> Result<PgPool, Startup
 }
 
 /// The shared state, with the AI gateway checked against the model catalog.
-pub async fn app_state(leptos_options: LeptosOptions, pool: PgPool, settings: &Settings) -> Result<AppState, StartupError> {
+pub async fn app_state(
+    leptos_options: LeptosOptions,
+    pool: PgPool,
+    settings: &Settings,
+) -> Result<AppState, StartupError> {
     use app::ai::{cache::AnalysisHub, gateway::Gateway};
     use std::sync::Arc;
     let gateway_config = settings.ai.gateway_config();
     // A claim outlives the longest possible generation: every attempt timing out, plus backoff.
-    let attempts = u64::from(gateway_config.max_retries + 1) * if gateway_config.fallback_model.is_some() { 2 } else { 1 };
-    let claim = gateway_config.timeout.saturating_mul(attempts as u32) + gateway_config.backoff_max.saturating_mul(attempts as u32);
+    let attempts = u64::from(gateway_config.max_retries + 1)
+        * if gateway_config.fallback_model.is_some() {
+            2
+        } else {
+            1
+        };
+    let claim = gateway_config.timeout.saturating_mul(attempts as u32)
+        + gateway_config.backoff_max.saturating_mul(attempts as u32);
     let ai = Arc::new(Gateway::new(pool.clone(), gateway_config).await?);
-    let analyses = Arc::new(AnalysisHub::new(Duration::from_secs(settings.ai.cache_ttl_secs), claim));
+    let analyses = Arc::new(AnalysisHub::new(
+        Duration::from_secs(settings.ai.cache_ttl_secs),
+        claim,
+    ));
     Ok(AppState {
         leptos_options,
         pool,

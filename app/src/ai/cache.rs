@@ -44,11 +44,18 @@ pub enum Phase {
     /// Another instance holds the claim.
     Waiting,
     /// The local model is busy with this many requests before ours.
-    Queued { ahead: u64 },
+    Queued {
+        ahead: u64,
+    },
     Streaming,
-    Done { latency_ms: u64, fallback_used: bool },
+    Done {
+        latency_ms: u64,
+        fallback_used: bool,
+    },
     /// Finished elsewhere while we waited; served like a cache hit.
-    FromCache { age_secs: u64 },
+    FromCache {
+        age_secs: u64,
+    },
     Failed(AiFailure),
 }
 
@@ -68,7 +75,9 @@ impl Snapshot {
         self.text = cached.text;
         self.model = cached.model;
         self.provider = cached.provider;
-        self.phase = Phase::FromCache { age_secs: cached.age_secs };
+        self.phase = Phase::FromCache {
+            age_secs: cached.age_secs,
+        };
     }
 }
 
@@ -104,15 +113,27 @@ enum Claim {
 
 impl AnalysisHub {
     pub fn new(ttl: Duration, claim: Duration) -> Self {
-        Self { inflight: Mutex::new(HashMap::new()), ttl, claim, poll: Duration::from_millis(200) }
+        Self {
+            inflight: Mutex::new(HashMap::new()),
+            ttl,
+            claim,
+            poll: Duration::from_millis(200),
+        }
     }
 
     fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Flight>> {
-        self.inflight.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inflight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The cached analysis for this fingerprint, if it is younger than the TTL.
-    pub async fn lookup(&self, tx: &mut Tx, key: &Key, fingerprint: &str) -> Result<Option<Cached>, sqlx::Error> {
+    pub async fn lookup(
+        &self,
+        tx: &mut Tx,
+        key: &Key,
+        fingerprint: &str,
+    ) -> Result<Option<Cached>, sqlx::Error> {
         let row = sqlx::query!(
             r#"select content as "content!", coalesce(model, '') as "model!", coalesce(provider, '') as "provider!",
                       greatest(extract(epoch from now() - created_at), 0)::float8 as "age!"
@@ -127,20 +148,39 @@ impl AnalysisHub {
         )
         .fetch_optional(&mut **tx)
         .await?;
-        Ok(row.map(|r| Cached { text: r.content, model: r.model, provider: r.provider, age_secs: r.age as u64 }))
+        Ok(row.map(|r| Cached {
+            text: r.content,
+            model: r.model,
+            provider: r.provider,
+            age_secs: r.age as u64,
+        }))
     }
 
     /// Joins the generation of this analysis in flight in this process, or starts one.
-    pub fn join_or_start(self: &Arc<Self>, gateway: Arc<Gateway>, pool: PgPool, job: Job) -> watch::Receiver<Snapshot> {
+    pub fn join_or_start(
+        self: &Arc<Self>,
+        gateway: Arc<Gateway>,
+        pool: PgPool,
+        job: Job,
+    ) -> watch::Receiver<Snapshot> {
         let mut flights = self.flights();
         if let Some(flight) = flights.get(&job.key) {
-            if flight.fingerprint == job.fingerprint && !matches!(flight.tx.borrow().phase, Phase::Failed(_)) && !flight.tx.is_closed() {
+            if flight.fingerprint == job.fingerprint
+                && !matches!(flight.tx.borrow().phase, Phase::Failed(_))
+                && !flight.tx.is_closed()
+            {
                 return flight.tx.subscribe();
             }
         }
         let (tx, rx) = watch::channel(Snapshot::default());
         let tx = Arc::new(tx);
-        flights.insert(job.key.clone(), Flight { fingerprint: job.fingerprint.clone(), tx: Arc::clone(&tx) });
+        flights.insert(
+            job.key.clone(),
+            Flight {
+                fingerprint: job.fingerprint.clone(),
+                tx: Arc::clone(&tx),
+            },
+        );
         drop(flights);
         let hub = Arc::clone(self);
         tokio::spawn(async move {
@@ -154,7 +194,13 @@ impl AnalysisHub {
         rx
     }
 
-    async fn lead(&self, gateway: Arc<Gateway>, pool: PgPool, job: Job, tx: &watch::Sender<Snapshot>) {
+    async fn lead(
+        &self,
+        gateway: Arc<Gateway>,
+        pool: PgPool,
+        job: Job,
+        tx: &watch::Sender<Snapshot>,
+    ) {
         let fail = |message: String| {
             tx.send_modify(|s| {
                 s.phase = Phase::Failed(AiFailure {
@@ -212,7 +258,13 @@ impl AnalysisHub {
         }
     }
 
-    async fn generate(&self, gateway: &Arc<Gateway>, pool: &PgPool, job: &Job, tx: &watch::Sender<Snapshot>) {
+    async fn generate(
+        &self,
+        gateway: &Arc<Gateway>,
+        pool: &PgPool,
+        job: &Job,
+        tx: &watch::Sender<Snapshot>,
+    ) {
         let mut events = gateway.stream(job.request.clone());
         loop {
             let event = tokio::select! {
@@ -230,14 +282,22 @@ impl AnalysisHub {
             };
             let Some(event) = event else { break };
             match event {
-                GatewayEvent::Attempt { model, provider, attempt } => tx.send_modify(|s| {
+                GatewayEvent::Attempt {
+                    model,
+                    provider,
+                    attempt,
+                } => tx.send_modify(|s| {
                     s.model = model;
                     s.provider = provider;
                     s.attempt = attempt;
                     s.phase = Phase::Streaming;
                 }),
                 GatewayEvent::Queued { ahead } => tx.send_modify(|s| {
-                    s.phase = if ahead > 0 { Phase::Queued { ahead } } else { Phase::Streaming };
+                    s.phase = if ahead > 0 {
+                        Phase::Queued { ahead }
+                    } else {
+                        Phase::Streaming
+                    };
                 }),
                 GatewayEvent::Delta(text) => tx.send_modify(|s| {
                     s.text.push_str(&text);
@@ -245,7 +305,10 @@ impl AnalysisHub {
                 }),
                 GatewayEvent::Done(outcome) => {
                     let text = tx.borrow().text.clone();
-                    if let Err(err) = self.store(pool, job, &text, &outcome.model, &outcome.provider).await {
+                    if let Err(err) = self
+                        .store(pool, job, &text, &outcome.model, &outcome.provider)
+                        .await
+                    {
                         tracing::warn!(error = %err, "could not store the analysis in the cache");
                     }
                     tx.send_modify(|s| {
@@ -331,10 +394,21 @@ impl AnalysisHub {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(if pending.is_some() { Peek::Pending } else { Peek::Gone })
+        Ok(if pending.is_some() {
+            Peek::Pending
+        } else {
+            Peek::Gone
+        })
     }
 
-    async fn store(&self, pool: &PgPool, job: &Job, text: &str, model: &str, provider: &str) -> Result<(), sqlx::Error> {
+    async fn store(
+        &self,
+        pool: &PgPool,
+        job: &Job,
+        text: &str,
+        model: &str,
+        provider: &str,
+    ) -> Result<(), sqlx::Error> {
         let mut tx = tenancy::begin(pool, job.scope).await?;
         sqlx::query!(
             "update ai_analysis_cache
@@ -393,7 +467,10 @@ struct Sent {
 /// The events of a generation as newline-delimited JSON, from wherever it has got to: a late
 /// joiner first receives the text so far, then the rest as it streams.
 pub fn ndjson(rx: watch::Receiver<Snapshot>) -> impl Stream<Item = String> + Send {
-    let cursor = Cursor { rx, sent: Sent::default() };
+    let cursor = Cursor {
+        rx,
+        sent: Sent::default(),
+    };
     futures::stream::unfold(cursor, |mut c| async move {
         loop {
             if c.sent.finished {
@@ -440,8 +517,12 @@ fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
             if !c.waiting_sent {
                 c.waiting_sent = true;
                 out.push_str(
-                    &AnalysisEvent::Waiting { message: "Another request is already generating this analysis; waiting for it.".into() }
-                        .to_line(),
+                    &AnalysisEvent::Waiting {
+                        message:
+                            "Another request is already generating this analysis; waiting for it."
+                                .into(),
+                    }
+                    .to_line(),
                 );
             }
         }
@@ -460,10 +541,20 @@ fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
         }
         Phase::Queued { .. } | Phase::Streaming | Phase::Done { .. } | Phase::Failed(_) => {}
     }
-    if matches!(snap.phase, Phase::Queued { .. } | Phase::Streaming | Phase::Done { .. } | Phase::Failed(_)) && !snap.model.is_empty() {
+    if matches!(
+        snap.phase,
+        Phase::Queued { .. } | Phase::Streaming | Phase::Done { .. } | Phase::Failed(_)
+    ) && !snap.model.is_empty()
+    {
         let current = (snap.model.clone(), snap.attempt);
         if c.announced.as_ref() != Some(&current) {
-            out.push_str(&AnalysisEvent::Started { model: snap.model.clone(), provider: snap.provider.clone() }.to_line());
+            out.push_str(
+                &AnalysisEvent::Started {
+                    model: snap.model.clone(),
+                    provider: snap.provider.clone(),
+                }
+                .to_line(),
+            );
             c.announced = Some(current);
         }
     }
@@ -474,11 +565,19 @@ fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
         }
     }
     if snap.text.len() > c.sent {
-        out.push_str(&AnalysisEvent::Delta { text: snap.text[c.sent..].to_owned() }.to_line());
+        out.push_str(
+            &AnalysisEvent::Delta {
+                text: snap.text[c.sent..].to_owned(),
+            }
+            .to_line(),
+        );
         c.sent = snap.text.len();
     }
     match &snap.phase {
-        Phase::Done { latency_ms, fallback_used } => {
+        Phase::Done {
+            latency_ms,
+            fallback_used,
+        } => {
             out.push_str(
                 &AnalysisEvent::Done {
                     model: snap.model.clone(),
@@ -491,7 +590,12 @@ fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
             c.finished = true;
         }
         Phase::Failed(failure) => {
-            out.push_str(&AnalysisEvent::Failed { failure: failure.clone() }.to_line());
+            out.push_str(
+                &AnalysisEvent::Failed {
+                    failure: failure.clone(),
+                }
+                .to_line(),
+            );
             c.finished = true;
         }
         _ => {}

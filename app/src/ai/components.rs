@@ -1,5 +1,8 @@
 //! The AI Relationship Manager panel on the contact page.
-use super::{format_age, server_fns::analyze_contact, AiFailure, AnalysisEvent, AnalysisKind, LOCAL_MODEL_NOTICE};
+use super::{
+    format_age, server_fns::analyze_contact, AiFailure, AnalysisEvent, AnalysisKind,
+    LOCAL_MODEL_NOTICE,
+};
 use futures::StreamExt;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -13,8 +16,13 @@ enum Status {
     /// The local model is answering this many requests before ours.
     Queued(u64),
     Streaming,
-    Done { latency_ms: u64, fallback_used: bool },
-    Cached { age_secs: u64 },
+    Done {
+        latency_ms: u64,
+        fallback_used: bool,
+    },
+    Cached {
+        age_secs: u64,
+    },
     Failed(AiFailure),
     NotConfigured(String),
     /// The request itself failed (signed out, not found, network down).
@@ -23,7 +31,10 @@ enum Status {
 
 impl Status {
     fn busy(&self) -> bool {
-        matches!(self, Status::Connecting | Status::Waiting(_) | Status::Queued(_) | Status::Streaming)
+        matches!(
+            self,
+            Status::Connecting | Status::Waiting(_) | Status::Queued(_) | Status::Streaming
+        )
     }
 }
 
@@ -38,7 +49,12 @@ struct Analysis {
 impl Analysis {
     fn apply(&mut self, event: AnalysisEvent) {
         match event {
-            AnalysisEvent::Cached { text, model, provider, age_secs } => {
+            AnalysisEvent::Cached {
+                text,
+                model,
+                provider,
+                age_secs,
+            } => {
                 self.text = text;
                 self.model = model;
                 self.provider = provider;
@@ -51,22 +67,36 @@ impl Analysis {
                 self.status = Status::Streaming;
             }
             AnalysisEvent::Queued { ahead } => {
-                self.status = if ahead > 0 { Status::Queued(ahead) } else { Status::Streaming };
+                self.status = if ahead > 0 {
+                    Status::Queued(ahead)
+                } else {
+                    Status::Streaming
+                };
             }
             AnalysisEvent::Delta { text } => {
                 self.text.push_str(&text);
                 self.status = Status::Streaming;
             }
-            AnalysisEvent::Done { model, provider, latency_ms, fallback_used } => {
+            AnalysisEvent::Done {
+                model,
+                provider,
+                latency_ms,
+                fallback_used,
+            } => {
                 self.model = model;
                 self.provider = provider;
-                self.status = Status::Done { latency_ms, fallback_used };
+                self.status = Status::Done {
+                    latency_ms,
+                    fallback_used,
+                };
             }
             AnalysisEvent::Failed { failure } => {
                 self.text.clear();
                 self.status = Status::Failed(failure);
             }
-            AnalysisEvent::NotConfigured { message } => self.status = Status::NotConfigured(message),
+            AnalysisEvent::NotConfigured { message } => {
+                self.status = Status::NotConfigured(message)
+            }
         }
     }
 }
@@ -74,7 +104,10 @@ impl Analysis {
 /// Reads the newline-delimited events of one analysis into `state`.
 async fn run(contact_id: Uuid, kind: AnalysisKind, refresh: bool, state: RwSignal<Analysis>) {
     state.try_update(|s| {
-        *s = Analysis { status: Status::Connecting, ..Analysis::default() };
+        *s = Analysis {
+            status: Status::Connecting,
+            ..Analysis::default()
+        };
     });
     let stream = match analyze_contact(contact_id, kind, refresh).await {
         Ok(stream) => stream,
@@ -89,7 +122,9 @@ async fn run(contact_id: Uuid, kind: AnalysisKind, refresh: bool, state: RwSigna
         let bytes = match chunk {
             Ok(bytes) => bytes,
             Err(err) => {
-                state.try_update(|s| s.status = Status::Error(format!("The connection broke: {err}")));
+                state.try_update(|s| {
+                    s.status = Status::Error(format!("The connection broke: {err}"))
+                });
                 return;
             }
         };
@@ -103,7 +138,10 @@ async fn run(contact_id: Uuid, kind: AnalysisKind, refresh: bool, state: RwSigna
                     }
                 }
                 Err(err) => {
-                    state.try_update(|s| s.status = Status::Error(format!("Unreadable answer from the server: {err}")));
+                    state.try_update(|s| {
+                        s.status =
+                            Status::Error(format!("Unreadable answer from the server: {err}"))
+                    });
                     return;
                 }
             }
@@ -121,8 +159,10 @@ pub fn AiPanel(contact_id: Uuid) -> impl IntoView {
     // The buttons work once the page is interactive; until then they are visibly disabled.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
-    let states: Vec<(AnalysisKind, RwSignal<Analysis>)> =
-        AnalysisKind::ALL.into_iter().map(|k| (k, RwSignal::new(Analysis::default()))).collect();
+    let states: Vec<(AnalysisKind, RwSignal<Analysis>)> = AnalysisKind::ALL
+        .into_iter()
+        .map(|k| (k, RwSignal::new(Analysis::default())))
+        .collect();
     let start = move |kind: AnalysisKind, state: RwSignal<Analysis>, refresh: bool| {
         if state.with_untracked(|s| s.status.busy()) {
             return;
@@ -178,11 +218,28 @@ fn AnalysisCard(
                 s.model
             ),
             Status::Streaming => format!("Writing with {} ({})…", s.model, s.provider),
-            Status::Done { latency_ms, fallback_used } => {
-                let fallback = if *fallback_used { " — the fallback model answered after the routed one failed" } else { "" };
-                format!("Answered by {} ({}) in {:.1} s{fallback}", s.model, s.provider, *latency_ms as f64 / 1000.0)
+            Status::Done {
+                latency_ms,
+                fallback_used,
+            } => {
+                let fallback = if *fallback_used {
+                    " — the fallback model answered after the routed one failed"
+                } else {
+                    ""
+                };
+                format!(
+                    "Answered by {} ({}) in {:.1} s{fallback}",
+                    s.model,
+                    s.provider,
+                    *latency_ms as f64 / 1000.0
+                )
             }
-            Status::Cached { age_secs } => format!("Cached {} · {} ({})", format_age(*age_secs), s.model, s.provider),
+            Status::Cached { age_secs } => format!(
+                "Cached {} · {} ({})",
+                format_age(*age_secs),
+                s.model,
+                s.provider
+            ),
             Status::Failed(_) | Status::NotConfigured(_) | Status::Error(_) => String::new(),
         })
     };

@@ -45,8 +45,16 @@ impl std::fmt::Debug for RemoteConfig {
 impl RemoteConfig {
     /// The name calls are recorded under: `openai`, `ollama`, or the endpoint's host.
     pub fn provider_name(&self) -> String {
-        let Some(url) = self.base_url.as_deref() else { return "openai".to_owned() };
-        let host = url.split("://").nth(1).unwrap_or(url).split('/').next().unwrap_or(url);
+        let Some(url) = self.base_url.as_deref() else {
+            return "openai".to_owned();
+        };
+        let host = url
+            .split("://")
+            .nth(1)
+            .unwrap_or(url)
+            .split('/')
+            .next()
+            .unwrap_or(url);
         if host.contains("api.openai.com") {
             "openai".to_owned()
         } else if host.ends_with(":11434") {
@@ -58,7 +66,9 @@ impl RemoteConfig {
 
     /// OpenAI's current models take `max_completion_tokens`; other servers know `max_tokens`.
     fn speaks_openai(&self) -> bool {
-        self.base_url.as_deref().is_none_or(|u| u.contains("api.openai.com"))
+        self.base_url
+            .as_deref()
+            .is_none_or(|u| u.contains("api.openai.com"))
     }
 }
 
@@ -117,7 +127,9 @@ pub struct ModelInfo {
 
 impl ModelInfo {
     pub fn cost(&self, prompt_tokens: u32, completion_tokens: u32) -> f64 {
-        (f64::from(prompt_tokens) * self.input_cost_per_1k + f64::from(completion_tokens) * self.output_cost_per_1k) / 1000.0
+        (f64::from(prompt_tokens) * self.input_cost_per_1k
+            + f64::from(completion_tokens) * self.output_cost_per_1k)
+            / 1000.0
     }
 }
 
@@ -136,7 +148,9 @@ impl Catalog {
         )
         .fetch_all(pool)
         .await?;
-        Ok(Catalog { models: models.into_iter().map(|m| (m.id.clone(), m)).collect() })
+        Ok(Catalog {
+            models: models.into_iter().map(|m| (m.id.clone(), m)).collect(),
+        })
     }
 
     pub fn get(&self, id: &str) -> Option<&ModelInfo> {
@@ -153,12 +167,19 @@ impl Catalog {
     }
 
     pub fn recommended(&self, tier: Tier) -> Option<&ModelInfo> {
-        self.models.values().find(|m| m.active && m.recommended && m.kind == "chat" && m.tier == tier.as_str())
+        self.models
+            .values()
+            .find(|m| m.active && m.recommended && m.kind == "chat" && m.tier == tier.as_str())
     }
 
     /// Active model ids of one kind, sorted, for error messages.
     pub fn known_ids(&self, kind: &str) -> Vec<String> {
-        let mut ids: Vec<String> = self.models.values().filter(|m| m.active && m.kind == kind).map(|m| m.id.clone()).collect();
+        let mut ids: Vec<String> = self
+            .models
+            .values()
+            .filter(|m| m.active && m.kind == kind)
+            .map(|m| m.id.clone())
+            .collect();
         ids.sort();
         ids
     }
@@ -167,7 +188,12 @@ impl Catalog {
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("{var}: unknown model {model:?}; the catalog's active {kind} models are: {}", known.join(", "))]
-    UnknownModel { var: &'static str, model: String, kind: &'static str, known: Vec<String> },
+    UnknownModel {
+        var: &'static str,
+        model: String,
+        kind: &'static str,
+        known: Vec<String>,
+    },
     #[error("cannot read the model catalog: {0}")]
     Catalog(#[from] sqlx::Error),
     #[error("cannot build the HTTP client: {0}")]
@@ -212,10 +238,16 @@ pub struct CallOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum GatewayEvent {
     /// An attempt began (the first, a retry, or the fallback model).
-    Attempt { model: String, provider: String, attempt: u32 },
+    Attempt {
+        model: String,
+        provider: String,
+        attempt: u32,
+    },
     /// The local model runs one request at a time: this many must finish before ours starts
     /// (0: ours has started).
-    Queued { ahead: u64 },
+    Queued {
+        ahead: u64,
+    },
     Delta(String),
     Done(CallOutcome),
     Failed(AiFailure),
@@ -230,7 +262,10 @@ struct AttemptError {
 
 impl AttemptError {
     fn new(message: impl Into<String>, retryable: bool) -> Self {
-        Self { message: message.into(), retryable }
+        Self {
+            message: message.into(),
+            retryable,
+        }
     }
 
     fn from_openai(err: OpenAIError) -> Self {
@@ -240,12 +275,24 @@ impl AttemptError {
                 // Server errors arrive as raw bodies; most are still OpenAI-shaped JSON.
                 let message = serde_json::from_str::<serde_json::Value>(&resp.api_error.message)
                     .ok()
-                    .and_then(|v| v.pointer("/error/message").and_then(|m| m.as_str()).map(str::to_owned))
+                    .and_then(|v| {
+                        v.pointer("/error/message")
+                            .and_then(|m| m.as_str())
+                            .map(str::to_owned)
+                    })
                     .unwrap_or_else(|| resp.api_error.message.clone());
                 if resp.api_error.code.as_deref() == Some("insufficient_quota") {
-                    return Self::new(format!("quota exhausted (HTTP {}): {}", status.as_u16(), message.trim()), false);
+                    return Self::new(
+                        format!(
+                            "quota exhausted (HTTP {}): {}",
+                            status.as_u16(),
+                            message.trim()
+                        ),
+                        false,
+                    );
                 }
-                let retryable = status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error();
+                let retryable =
+                    status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error();
                 let what = match status.as_u16() {
                     429 => "rate limited",
                     s if s >= 500 => "provider error",
@@ -254,17 +301,29 @@ impl AttemptError {
                     _ => "request refused",
                 };
                 let detail: String = message.chars().take(300).collect();
-                Self::new(format!("{what} (HTTP {}): {}", status.as_u16(), detail.trim()), retryable)
+                Self::new(
+                    format!("{what} (HTTP {}): {}", status.as_u16(), detail.trim()),
+                    retryable,
+                )
             }
             OpenAIError::Reqwest(e) => {
-                let what = if e.is_connect() { "could not connect to the provider" } else { "network error" };
+                let what = if e.is_connect() {
+                    "could not connect to the provider"
+                } else {
+                    "network error"
+                };
                 Self::new(format!("{what}: {}", error_chain(&e)), true)
             }
             OpenAIError::JSONDeserialize(e, content) => {
                 let sample: String = content.chars().take(120).collect();
-                Self::new(format!("malformed response from the provider ({e}): {sample:?}"), false)
+                Self::new(
+                    format!("malformed response from the provider ({e}): {sample:?}"),
+                    false,
+                )
             }
-            OpenAIError::StreamError(e) => Self::new(format!("the response stream broke: {e}"), true),
+            OpenAIError::StreamError(e) => {
+                Self::new(format!("the response stream broke: {e}"), true)
+            }
             other => Self::new(other.to_string(), false),
         }
     }
@@ -373,12 +432,18 @@ impl Gateway {
     /// Loads the catalog and checks every configured model name against it.
     pub async fn new(pool: PgPool, config: GatewayConfig) -> Result<Gateway, GatewayError> {
         let catalog = Catalog::load(&pool).await?;
-        let check = |var: &'static str, model: &str, kind: &'static str| -> Result<(), GatewayError> {
-            if catalog.active_of(model, kind).is_none() {
-                return Err(GatewayError::UnknownModel { var, model: model.to_owned(), kind, known: catalog.known_ids(kind) });
-            }
-            Ok(())
-        };
+        let check =
+            |var: &'static str, model: &str, kind: &'static str| -> Result<(), GatewayError> {
+                if catalog.active_of(model, kind).is_none() {
+                    return Err(GatewayError::UnknownModel {
+                        var,
+                        model: model.to_owned(),
+                        kind,
+                        known: catalog.known_ids(kind),
+                    });
+                }
+                Ok(())
+            };
         for (tier, model) in &config.tier_overrides {
             check(tier.env_var(), model, "chat")?;
         }
@@ -413,7 +478,15 @@ impl Gateway {
         };
         let recorder = CallRecorder::spawn(pool.clone());
         let local = LocalProvider::new(config.local.clone());
-        Ok(Gateway { config, client, provider, local, catalog: RwLock::new(Arc::new(catalog)), pool, recorder })
+        Ok(Gateway {
+            config,
+            client,
+            provider,
+            local,
+            catalog: RwLock::new(Arc::new(catalog)),
+            pool,
+            recorder,
+        })
     }
 
     /// Whether a remote (OpenAI-compatible) provider is configured.
@@ -427,7 +500,10 @@ impl Gateway {
     }
 
     pub fn remote_base_url(&self) -> Option<&str> {
-        self.config.remote.as_ref().map(|r| r.base_url.as_deref().unwrap_or("https://api.openai.com/v1"))
+        self.config
+            .remote
+            .as_ref()
+            .map(|r| r.base_url.as_deref().unwrap_or("https://api.openai.com/v1"))
     }
 
     /// The provider that serves a model.
@@ -484,14 +560,22 @@ impl Gateway {
                 }
                 Ok(id)
             }
-            Some(id) => Err(format!("model {id:?} is not an active chat model in the catalog")),
-            None => Err(format!("no model is recommended for the {} tier", task.tier().as_str())),
+            Some(id) => Err(format!(
+                "model {id:?} is not an active chat model in the catalog"
+            )),
+            None => Err(format!(
+                "no model is recommended for the {} tier",
+                task.tier().as_str()
+            )),
         }
     }
 
     /// The model every vector is made with.
     pub fn embedding_model(&self) -> &str {
-        self.config.embedding_model.as_deref().unwrap_or(local::EMBEDDING_MODEL)
+        self.config
+            .embedding_model
+            .as_deref()
+            .unwrap_or(local::EMBEDDING_MODEL)
     }
 
     /// Embeds texts with the configured embedding model, recorded in `ai_calls` like any call.
@@ -501,7 +585,12 @@ impl Gateway {
     }
 
     /// Embeds with a given embedding model (the settings page tests each one).
-    pub async fn embed_with(&self, model: &str, meta: &CallMeta, texts: &[String]) -> Result<Embedded, AiFailure> {
+    pub async fn embed_with(
+        &self,
+        model: &str,
+        meta: &CallMeta,
+        texts: &[String],
+    ) -> Result<Embedded, AiFailure> {
         let model = model.to_owned();
         let provider = self.provider_of(&model).to_owned();
         let started = Instant::now();
@@ -511,7 +600,9 @@ impl Gateway {
         );
         let result = async {
             if self.catalog().active_of(&model, "embedding").is_none() {
-                return Err(format!("{model} is not an active embedding model in the catalog"));
+                return Err(format!(
+                    "{model} is not an active embedding model in the catalog"
+                ));
             }
             if local::is_local(&model) {
                 let embedder = self.local.embedder().await.map_err(|e| e.to_string())?;
@@ -549,16 +640,28 @@ impl Gateway {
                 tracing::warn!(parent: &span, error = %message, "embedding failed");
                 record.status = "error";
                 record.error = Some(message.clone());
-                Err(AiFailure { provider, model, message, after_ms: latency_ms as u64, attempts: 1 })
+                Err(AiFailure {
+                    provider,
+                    model,
+                    message,
+                    after_ms: latency_ms as u64,
+                    attempts: 1,
+                })
             }
         };
         self.recorder.record(record);
         outcome
     }
 
-    async fn embed_remote(&self, model: &str, texts: &[String]) -> Result<(Vec<Vec<f32>>, u32), String> {
+    async fn embed_remote(
+        &self,
+        model: &str,
+        texts: &[String],
+    ) -> Result<(Vec<Vec<f32>>, u32), String> {
         let Some(client) = &self.client else {
-            return Err(format!("{model} is a remote model and no remote provider is configured. {REMOTE_HINT}"));
+            return Err(format!(
+                "{model} is a remote model and no remote provider is configured. {REMOTE_HINT}"
+            ));
         };
         #[derive(Serialize)]
         struct Body<'a> {
@@ -583,12 +686,18 @@ impl Gateway {
             #[serde(default)]
             usage: Option<EmbedUsage>,
         }
-        let body = Body { model, input: texts, dimensions: local::EMBEDDING_DIMS, encoding_format: "float" };
+        let body = Body {
+            model,
+            input: texts,
+            dimensions: local::EMBEDDING_DIMS,
+            encoding_format: "float",
+        };
         let timeout = self.config.timeout;
-        let response: Response = tokio::time::timeout(timeout, client.embeddings().create_byot(body))
-            .await
-            .map_err(|_| format!("timed out after {:.1} s", timeout.as_secs_f64()))?
-            .map_err(|e| AttemptError::from_openai(e).message)?;
+        let response: Response =
+            tokio::time::timeout(timeout, client.embeddings().create_byot(body))
+                .await
+                .map_err(|_| format!("timed out after {:.1} s", timeout.as_secs_f64()))?
+                .map_err(|e| AttemptError::from_openai(e).message)?;
         let mut vectors = vec![Vec::new(); texts.len()];
         for item in response.data {
             if item.embedding.len() != local::EMBEDDING_DIMS {
@@ -600,7 +709,13 @@ impl Gateway {
             }
             match vectors.get_mut(item.index) {
                 Some(slot) => *slot = item.embedding,
-                None => return Err(format!("the provider returned a vector for input {} of {}", item.index, texts.len())),
+                None => {
+                    return Err(format!(
+                        "the provider returned a vector for input {} of {}",
+                        item.index,
+                        texts.len()
+                    ))
+                }
             }
         }
         if vectors.iter().any(Vec::is_empty) {
@@ -649,12 +764,21 @@ impl Gateway {
             last_model = model.clone();
             for retry in 0..=self.config.max_retries {
                 if retry > 0 {
-                    tokio::time::sleep(backoff(self.config.backoff_base, self.config.backoff_max, retry)).await;
+                    tokio::time::sleep(backoff(
+                        self.config.backoff_base,
+                        self.config.backoff_max,
+                        retry,
+                    ))
+                    .await;
                 }
                 attempts += 1;
                 let provider = self.provider_of(model).to_owned();
                 tracing::Span::current().record("provider", provider.as_str());
-                let attempt_event = GatewayEvent::Attempt { model: model.clone(), provider: provider.clone(), attempt: attempts };
+                let attempt_event = GatewayEvent::Attempt {
+                    model: model.clone(),
+                    provider: provider.clone(),
+                    attempt: attempts,
+                };
                 if tx.send(attempt_event).await.is_err() {
                     cancelled = true;
                     break 'models;
@@ -676,7 +800,11 @@ impl Gateway {
                             ttft: progress.ttft,
                             prompt_tokens: usage.map(|u| u.prompt_tokens),
                             completion_tokens: usage.map(|u| u.completion_tokens),
-                            cost_usd: usage.and_then(|u| self.catalog().get(model).map(|m| m.cost(u.prompt_tokens, u.completion_tokens))),
+                            cost_usd: usage.and_then(|u| {
+                                self.catalog()
+                                    .get(model)
+                                    .map(|m| m.cost(u.prompt_tokens, u.completion_tokens))
+                            }),
                             fallback_used: index > 0,
                         };
                         // The answer goes out first; recording it is not the caller's wait.
@@ -703,7 +831,12 @@ impl Gateway {
             }
         }
         if cancelled {
-            self.finish(&req, Err(("cancelled: the caller went away", &last_model, true)), attempts, started);
+            self.finish(
+                &req,
+                Err(("cancelled: the caller went away", &last_model, true)),
+                attempts,
+                started,
+            );
             return;
         }
         let failure = AiFailure {
@@ -714,7 +847,12 @@ impl Gateway {
             attempts,
         };
         let _ = tx.send(GatewayEvent::Failed(failure.clone())).await;
-        self.finish(&req, Err((&failure.message, &last_model, false)), attempts, started);
+        self.finish(
+            &req,
+            Err((&failure.message, &last_model, false)),
+            attempts,
+            started,
+        );
     }
 
     /// One request to one model. `Err(None)`: the caller went away.
@@ -727,22 +865,52 @@ impl Gateway {
         call_started: Instant,
     ) -> Result<(), Option<AttemptError>> {
         let Some(client) = &self.client else {
-            return Err(Some(AttemptError::new(format!("{model} is a remote model and no remote provider is configured. {REMOTE_HINT}"), false)));
+            return Err(Some(AttemptError::new(
+                format!(
+                    "{model} is a remote model and no remote provider is configured. {REMOTE_HINT}"
+                ),
+                false,
+            )));
         };
-        let openai = self.config.remote.as_ref().is_some_and(RemoteConfig::speaks_openai);
+        let openai = self
+            .config
+            .remote
+            .as_ref()
+            .is_some_and(RemoteConfig::speaks_openai);
         let body = ChatBody {
             model,
-            messages: [Message { role: "system", content: &req.system }, Message { role: "user", content: &req.user }],
+            messages: [
+                Message {
+                    role: "system",
+                    content: &req.system,
+                },
+                Message {
+                    role: "user",
+                    content: &req.user,
+                },
+            ],
             max_tokens: (!openai).then_some(req.max_tokens),
             max_completion_tokens: openai.then_some(req.max_tokens),
             temperature: req.temperature,
             stream: true,
-            stream_options: StreamOptions { include_usage: true },
+            stream_options: StreamOptions {
+                include_usage: true,
+            },
         };
         let timeout = self.config.timeout;
         let deadline = tokio::time::Instant::now() + timeout;
-        let timed_out = || Some(AttemptError::new(format!("timed out after {:.1} s", timeout.as_secs_f64()), true));
-        let mut stream = match tokio::time::timeout_at(deadline, client.chat().create_stream_byot::<_, Chunk>(body)).await {
+        let timed_out = || {
+            Some(AttemptError::new(
+                format!("timed out after {:.1} s", timeout.as_secs_f64()),
+                true,
+            ))
+        };
+        let mut stream = match tokio::time::timeout_at(
+            deadline,
+            client.chat().create_stream_byot::<_, Chunk>(body),
+        )
+        .await
+        {
             Err(_) => return Err(timed_out()),
             Ok(Err(e)) => return Err(Some(AttemptError::from_openai(e))),
             Ok(Ok(stream)) => stream,
@@ -755,14 +923,27 @@ impl Gateway {
                 Ok(Some(Ok(chunk))) => chunk,
             };
             if let Some(error) = chunk.error {
-                let message = error.get("message").and_then(|m| m.as_str()).map(str::to_owned).unwrap_or_else(|| error.to_string());
-                return Err(Some(AttemptError::new(format!("the provider reported an error mid-stream: {message}"), !progress.emitted)));
+                let message = error
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| error.to_string());
+                return Err(Some(AttemptError::new(
+                    format!("the provider reported an error mid-stream: {message}"),
+                    !progress.emitted,
+                )));
             }
             if let Some(usage) = chunk.usage {
                 progress.usage = Some(usage);
             }
             for choice in chunk.choices {
-                let Some(text) = choice.delta.and_then(|d| d.content).filter(|t| !t.is_empty()) else { continue };
+                let Some(text) = choice
+                    .delta
+                    .and_then(|d| d.content)
+                    .filter(|t| !t.is_empty())
+                else {
+                    continue;
+                };
                 if !progress.emitted {
                     progress.emitted = true;
                     progress.ttft = Some(call_started.elapsed());
@@ -773,13 +954,20 @@ impl Gateway {
             }
         }
         if !progress.emitted {
-            return Err(Some(AttemptError::new("the model returned an empty answer", false)));
+            return Err(Some(AttemptError::new(
+                "the model returned an empty answer",
+                false,
+            )));
         }
         Ok(())
     }
 
-    /// One generation by the built-in local model. The attempt's time limit starts when the
-    /// model takes the request, not while it waits in the queue; the queue is bounded instead.
+    /// One generation by the built-in local model. Its progress is observable, so the time
+    /// limit is a stall limit: it starts when the model takes the request (not while it waits
+    /// in the queue, which is bounded instead) and restarts with every chunk of prompt read and
+    /// every piece of text. The
+    /// length is bounded by `max_tokens` and the context window. On a busy 2-core machine a
+    /// 600-token answer can take longer than the per-call limit while streaming steadily.
     async fn attempt_local(
         &self,
         req: &ChatRequest,
@@ -787,12 +975,28 @@ impl Gateway {
         progress: &mut Progress,
         call_started: Instant,
     ) -> Result<(), Option<AttemptError>> {
-        let chat = self.local.chat().await.map_err(|e| Some(AttemptError::new(format!("the local model is {e}"), false)))?;
-        let prompt = chat.prompt_tokens(&req.system, &req.user).map_err(|e| Some(AttemptError::new(e, false)))?;
+        let chat = self
+            .local
+            .chat()
+            .await
+            .map_err(|e| Some(AttemptError::new(format!("the local model is {e}"), false)))?;
+        let prompt = chat
+            .prompt_tokens(&req.system, &req.user)
+            .map_err(|e| Some(AttemptError::new(e, false)))?;
         let seed = rand::rng().random::<u64>();
         let mut sub = chat
-            .submit(prompt, req.max_tokens as usize, f64::from(req.temperature), seed)
-            .map_err(|e| Some(AttemptError::new(e.clone(), e.starts_with("the local model is busy"))))?;
+            .submit(
+                prompt,
+                req.max_tokens as usize,
+                f64::from(req.temperature),
+                seed,
+            )
+            .map_err(|e| {
+                Some(AttemptError::new(
+                    e.clone(),
+                    e.starts_with("the local model is busy"),
+                ))
+            })?;
         let timeout = self.config.timeout;
         let mut deadline: Option<tokio::time::Instant> = None;
         let mut last_ahead = None;
@@ -817,19 +1021,31 @@ impl Gateway {
                     continue;
                 }
                 _ = tokio::time::sleep_until(deadline.unwrap_or(far)) => {
-                    return Err(Some(AttemptError::new(format!("timed out after {:.1} s", timeout.as_secs_f64()), false)));
+                    let what = if progress.emitted { "stalled: no new text" } else { "timed out: no text" };
+                    return Err(Some(AttemptError::new(format!("{what} for {:.1} s", timeout.as_secs_f64()), false)));
                 }
                 _ = tx.closed() => return Err(None),
             };
             match event {
-                None => return Err(Some(AttemptError::new("the local model stopped without an answer", false))),
+                None => {
+                    return Err(Some(AttemptError::new(
+                        "the local model stopped without an answer",
+                        false,
+                    )))
+                }
                 Some(LocalEvent::Started) => {
                     deadline = Some(tokio::time::Instant::now() + timeout);
-                    if last_ahead != Some(0) && tx.send(GatewayEvent::Queued { ahead: 0 }).await.is_err() {
+                    if last_ahead != Some(0)
+                        && tx.send(GatewayEvent::Queued { ahead: 0 }).await.is_err()
+                    {
                         return Err(None);
                     }
                 }
+                Some(LocalEvent::Reading { .. }) => {
+                    deadline = Some(tokio::time::Instant::now() + timeout)
+                }
                 Some(LocalEvent::Text(text)) => {
+                    deadline = Some(tokio::time::Instant::now() + timeout);
                     if !progress.emitted {
                         progress.emitted = true;
                         progress.ttft = Some(call_started.elapsed());
@@ -838,21 +1054,38 @@ impl Gateway {
                         return Err(None);
                     }
                 }
-                Some(LocalEvent::Done { prompt_tokens, completion_tokens }) => {
-                    progress.usage = Some(Usage { prompt_tokens, completion_tokens });
+                Some(LocalEvent::Done {
+                    prompt_tokens,
+                    completion_tokens,
+                }) => {
+                    progress.usage = Some(Usage {
+                        prompt_tokens,
+                        completion_tokens,
+                    });
                     if !progress.emitted {
-                        return Err(Some(AttemptError::new("the model returned an empty answer", false)));
+                        return Err(Some(AttemptError::new(
+                            "the model returned an empty answer",
+                            false,
+                        )));
                     }
                     return Ok(());
                 }
-                Some(LocalEvent::Failed(message)) => return Err(Some(AttemptError::new(message, false))),
+                Some(LocalEvent::Failed(message)) => {
+                    return Err(Some(AttemptError::new(message, false)))
+                }
             }
         }
     }
 
     /// Records the call in `ai_calls` and on the span. A failure to record is logged, never
     /// turned into a failure of the call.
-    fn finish(&self, req: &ChatRequest, result: Result<&CallOutcome, (&str, &str, bool)>, attempts: u32, started: Instant) {
+    fn finish(
+        &self,
+        req: &ChatRequest,
+        result: Result<&CallOutcome, (&str, &str, bool)>,
+        attempts: u32,
+        started: Instant,
+    ) {
         let span = tracing::Span::current();
         let latency_ms = started.elapsed().as_millis() as i32;
         span.record("attempts", attempts);
@@ -885,14 +1118,25 @@ impl Gateway {
             Err((message, model, cancelled)) => {
                 span.record("model", model);
                 let status = if cancelled { "cancelled" } else { "error" };
-                (status, None, Some(message.to_owned()), None, None, None, None)
+                (
+                    status,
+                    None,
+                    Some(message.to_owned()),
+                    None,
+                    None,
+                    None,
+                    None,
+                )
             }
         };
         span.record("status", status);
         if status == "ok" {
             tracing::info!("AI call completed");
         } else {
-            tracing::warn!(error = error.as_deref().unwrap_or(""), "AI call did not complete");
+            tracing::warn!(
+                error = error.as_deref().unwrap_or(""),
+                "AI call did not complete"
+            );
         }
         let provider = match result {
             Ok(o) => o.provider.clone(),
@@ -951,7 +1195,12 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
-    pub fn new(meta: &CallMeta, requested_model: &str, provider: &str, status: &'static str) -> Self {
+    pub fn new(
+        meta: &CallMeta,
+        requested_model: &str,
+        provider: &str,
+        status: &'static str,
+    ) -> Self {
         CallRecord {
             tenant_id: meta.scope.tenant_id,
             user_id: Some(meta.scope.user_id).filter(|u| !u.is_nil()),
@@ -1021,8 +1270,16 @@ async fn write_calls(pool: &PgPool, records: &[CallRecord]) -> Result<(), sqlx::
     tenants.dedup();
     for tenant in tenants {
         let rows: Vec<&CallRecord> = records.iter().filter(|r| r.tenant_id == tenant).collect();
-        let col = |f: fn(&CallRecord) -> Option<String>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
-        let mut tx = tenancy::begin(pool, Scope { tenant_id: tenant, user_id: Uuid::nil() }).await?;
+        let col =
+            |f: fn(&CallRecord) -> Option<String>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+        let mut tx = tenancy::begin(
+            pool,
+            Scope {
+                tenant_id: tenant,
+                user_id: Uuid::nil(),
+            },
+        )
+        .await?;
         sqlx::query(
             "insert into ai_calls (tenant_id, user_id, task_kind, prompt_name, prompt_version, subject_id, requested_model,
                                    model, provider, status, error, attempts, latency_ms, ttft_ms, prompt_tokens,
@@ -1063,11 +1320,20 @@ mod tests {
 
     #[test]
     fn provider_names_come_from_the_endpoint() {
-        let r = |u: Option<&str>| RemoteConfig { base_url: u.map(str::to_owned), api_key: None }.provider_name();
+        let r = |u: Option<&str>| {
+            RemoteConfig {
+                base_url: u.map(str::to_owned),
+                api_key: None,
+            }
+            .provider_name()
+        };
         assert_eq!(r(None), "openai");
         assert_eq!(r(Some("https://api.openai.com/v1")), "openai");
         assert_eq!(r(Some("http://localhost:11434/v1")), "ollama");
-        assert_eq!(r(Some("http://10.0.0.5:8000/v1")), "openai-compatible@10.0.0.5:8000");
+        assert_eq!(
+            r(Some("http://10.0.0.5:8000/v1")),
+            "openai-compatible@10.0.0.5:8000"
+        );
     }
 
     #[test]
@@ -1076,9 +1342,15 @@ mod tests {
         let max = Duration::from_millis(1000);
         for _ in 0..50 {
             let first = backoff(base, max, 1);
-            assert!(first >= Duration::from_millis(50) && first <= base, "{first:?}");
+            assert!(
+                first >= Duration::from_millis(50) && first <= base,
+                "{first:?}"
+            );
             let third = backoff(base, max, 3);
-            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400), "{third:?}");
+            assert!(
+                third >= Duration::from_millis(200) && third <= Duration::from_millis(400),
+                "{third:?}"
+            );
             let late = backoff(base, max, 30);
             assert!(late >= max / 2 && late <= max, "{late:?}");
         }
@@ -1086,7 +1358,10 @@ mod tests {
 
     #[test]
     fn the_api_key_is_never_printed() {
-        let r = RemoteConfig { base_url: None, api_key: Some("sk-secret".into()) };
+        let r = RemoteConfig {
+            base_url: None,
+            api_key: Some("sk-secret".into()),
+        };
         assert!(!format!("{r:?}").contains("sk-secret"));
     }
 

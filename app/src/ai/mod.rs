@@ -1,8 +1,8 @@
 //! The AI Relationship Manager: three analyses of a contact, streamed from the AI gateway and
 //! shared through a cache every app instance reads.
-pub mod components;
 #[cfg(feature = "ssr")]
 pub mod cache;
+pub mod components;
 #[cfg(feature = "ssr")]
 pub mod gateway;
 #[cfg(feature = "ssr")]
@@ -28,8 +28,11 @@ pub enum AnalysisKind {
 }
 
 impl AnalysisKind {
-    pub const ALL: [AnalysisKind; 3] =
-        [AnalysisKind::SmartEngagementTips, AnalysisKind::RelationshipHealth, AnalysisKind::ContextualResearch];
+    pub const ALL: [AnalysisKind; 3] = [
+        AnalysisKind::SmartEngagementTips,
+        AnalysisKind::RelationshipHealth,
+        AnalysisKind::ContextualResearch,
+    ];
 
     /// The prompt name and the cache kind.
     pub fn as_str(self) -> &'static str {
@@ -50,9 +53,15 @@ impl AnalysisKind {
 
     pub fn blurb(self) -> &'static str {
         match self {
-            AnalysisKind::SmartEngagementTips => "Next best action, talking points and an opener in their brand voice.",
-            AnalysisKind::RelationshipHealth => "How healthy the relationship is, and why, from the activity record.",
-            AnalysisKind::ContextualResearch => "A research brief on the contact and their business before you talk.",
+            AnalysisKind::SmartEngagementTips => {
+                "Next best action, talking points and an opener in their brand voice."
+            }
+            AnalysisKind::RelationshipHealth => {
+                "How healthy the relationship is, and why, from the activity record."
+            }
+            AnalysisKind::ContextualResearch => {
+                "A research brief on the contact and their business before you talk."
+            }
         }
     }
 
@@ -153,18 +162,41 @@ impl std::fmt::Display for AiFailure {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AnalysisEvent {
     /// Served from the shared cache.
-    Cached { text: String, model: String, provider: String, age_secs: u64 },
+    Cached {
+        text: String,
+        model: String,
+        provider: String,
+        age_secs: u64,
+    },
     /// Another request (possibly on another app instance) is generating this analysis.
-    Waiting { message: String },
+    Waiting {
+        message: String,
+    },
     /// The model started answering.
-    Started { model: String, provider: String },
+    Started {
+        model: String,
+        provider: String,
+    },
     /// The local model answers one request at a time; this many are ahead of ours.
-    Queued { ahead: u64 },
-    Delta { text: String },
-    Done { model: String, provider: String, latency_ms: u64, fallback_used: bool },
-    Failed { failure: AiFailure },
+    Queued {
+        ahead: u64,
+    },
+    Delta {
+        text: String,
+    },
+    Done {
+        model: String,
+        provider: String,
+        latency_ms: u64,
+        fallback_used: bool,
+    },
+    Failed {
+        failure: AiFailure,
+    },
     /// No provider is configured; `message` says how to configure one.
-    NotConfigured { message: String },
+    NotConfigured {
+        message: String,
+    },
 }
 
 impl AnalysisEvent {
@@ -193,10 +225,18 @@ mod tests {
 
     #[test]
     fn events_are_one_json_object_per_line() {
-        let line = AnalysisEvent::Delta { text: "a\nb".into() }.to_line();
+        let line = AnalysisEvent::Delta {
+            text: "a\nb".into(),
+        }
+        .to_line();
         assert_eq!(line, "{\"type\":\"delta\",\"text\":\"a\\nb\"}\n");
         let back: AnalysisEvent = serde_json::from_str(line.trim_end()).expect("decodes");
-        assert_eq!(back, AnalysisEvent::Delta { text: "a\nb".into() });
+        assert_eq!(
+            back,
+            AnalysisEvent::Delta {
+                text: "a\nb".into()
+            }
+        );
     }
 
     #[test]
@@ -209,14 +249,29 @@ mod tests {
 
     #[test]
     fn failures_name_provider_model_and_time() {
-        let f = AiFailure { provider: "openai".into(), model: "gpt-5.2".into(), message: "timed out".into(), after_ms: 1500, attempts: 3 };
-        assert_eq!(f.to_string(), "timed out (provider openai, model gpt-5.2, after 1.5 s, 3 attempts)");
+        let f = AiFailure {
+            provider: "openai".into(),
+            model: "gpt-5.2".into(),
+            message: "timed out".into(),
+            after_ms: 1500,
+            attempts: 3,
+        };
+        assert_eq!(
+            f.to_string(),
+            "timed out (provider openai, model gpt-5.2, after 1.5 s, 3 attempts)"
+        );
     }
 
     #[test]
     fn research_routes_to_the_thinking_tier() {
-        assert_eq!(AnalysisKind::ContextualResearch.task().tier(), Tier::Thinking);
+        assert_eq!(
+            AnalysisKind::ContextualResearch.task().tier(),
+            Tier::Thinking
+        );
         assert_eq!(AnalysisKind::RelationshipHealth.task().tier(), Tier::Fast);
-        assert_eq!(AnalysisKind::SmartEngagementTips.task().tier(), Tier::Default);
+        assert_eq!(
+            AnalysisKind::SmartEngagementTips.task().tier(),
+            Tier::Default
+        );
     }
 }

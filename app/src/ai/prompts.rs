@@ -17,7 +17,11 @@ pub struct Prompt {
 
 /// The active prompt called `name`: the workspace's own version if it has one, else the
 /// built-in one.
-pub async fn active(tx: &mut Tx, tenant_id: Uuid, name: &str) -> Result<Option<Prompt>, sqlx::Error> {
+pub async fn active(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    name: &str,
+) -> Result<Option<Prompt>, sqlx::Error> {
     sqlx::query_as!(
         Prompt,
         "select name, version, system_prompt, template, ai_model, max_tokens, temperature
@@ -54,7 +58,11 @@ fn list(items: &[String]) -> String {
 
 pub fn sections(ctx: &ContactContext) -> Sections {
     let c = &ctx.contact;
-    let mut contact = format!("Name: {}\nLifecycle stage: {}", c.full_name(), humanize(&c.lifecycle_stage));
+    let mut contact = format!(
+        "Name: {}\nLifecycle stage: {}",
+        c.full_name(),
+        humanize(&c.lifecycle_stage)
+    );
     if let Some(t) = &c.title {
         contact.push_str(&format!("\nTitle: {t}"));
     }
@@ -66,12 +74,19 @@ pub fn sections(ctx: &ContactContext) -> Sections {
     }
 
     let cu = &ctx.customer;
-    let mut customer = format!("Company: {}{}", cu.name, if cu.is_vip { " (VIP customer)" } else { "" });
-    let industry = [cu.industry_category.as_str(), cu.industry_subcategory.as_str()]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" / ");
+    let mut customer = format!(
+        "Company: {}{}",
+        cu.name,
+        if cu.is_vip { " (VIP customer)" } else { "" }
+    );
+    let industry = [
+        cu.industry_category.as_str(),
+        cu.industry_subcategory.as_str(),
+    ]
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join(" / ");
     if !industry.is_empty() {
         customer.push_str(&format!("\nIndustry: {industry}"));
     }
@@ -81,27 +96,56 @@ pub fn sections(ctx: &ContactContext) -> Sections {
     if !cu.business_description.is_empty() {
         customer.push_str(&format!("\nWhat they do: {}", cu.business_description));
     }
-    customer.push_str(&format!("\nUnique selling points: {}", list(&cu.unique_selling_points)));
+    customer.push_str(&format!(
+        "\nUnique selling points: {}",
+        list(&cu.unique_selling_points)
+    ));
     let offerings: Vec<String> = cu
         .products_services
         .iter()
-        .map(|o| if o.description.is_empty() { o.name.clone() } else { format!("{} ({})", o.name, o.description) })
+        .map(|o| {
+            if o.description.is_empty() {
+                o.name.clone()
+            } else {
+                format!("{} ({})", o.name, o.description)
+            }
+        })
         .collect();
     customer.push_str(&format!("\nProducts and services: {}", list(&offerings)));
     let ta = &cu.target_audience;
     if !ta.description.is_empty() || !ta.segments.is_empty() {
-        customer.push_str(&format!("\nTarget audience: {} Segments: {}.", ta.description, list(&ta.segments)));
+        customer.push_str(&format!(
+            "\nTarget audience: {} Segments: {}.",
+            ta.description,
+            list(&ta.segments)
+        ));
     }
     if !ta.pain_points.is_empty() {
-        customer.push_str(&format!("\nTheir customers' pain points: {}", list(&ta.pain_points)));
+        customer.push_str(&format!(
+            "\nTheir customers' pain points: {}",
+            list(&ta.pain_points)
+        ));
     }
     if !cu.business_hours.weekly.is_empty() {
-        let hours: Vec<String> = cu.business_hours.weekly.iter().map(|(d, h)| format!("{d} {h}")).collect();
-        customer.push_str(&format!("\nBusiness hours ({}): {}", cu.business_hours.timezone, hours.join(", ")));
+        let hours: Vec<String> = cu
+            .business_hours
+            .weekly
+            .iter()
+            .map(|(d, h)| format!("{d} {h}"))
+            .collect();
+        customer.push_str(&format!(
+            "\nBusiness hours ({}): {}",
+            cu.business_hours.timezone,
+            hours.join(", ")
+        ));
     }
     let bv = &cu.brand_voice;
     if !bv.tone.is_empty() {
-        customer.push_str(&format!("\nBrand voice: {} ({})", bv.tone, list(&bv.personality)));
+        customer.push_str(&format!(
+            "\nBrand voice: {} ({})",
+            bv.tone,
+            list(&bv.personality)
+        ));
     }
     customer.push_str(&format!(
         "\nPhrases to use: {}\nPhrases to avoid: {}",
@@ -113,9 +157,17 @@ pub fn sections(ctx: &ContactContext) -> Sections {
         customer.push_str(&format!(
             "\nContent preferences: formats {}; length {}; emoji {}; calls to action {}",
             list(&cp.formats),
-            if cp.length.is_empty() { "unspecified" } else { &cp.length },
+            if cp.length.is_empty() {
+                "unspecified"
+            } else {
+                &cp.length
+            },
             if cp.emoji { "welcome" } else { "avoid" },
-            if cp.cta_style.is_empty() { "unspecified" } else { &cp.cta_style }
+            if cp.cta_style.is_empty() {
+                "unspecified"
+            } else {
+                &cp.cta_style
+            }
         ));
     }
 
@@ -125,8 +177,17 @@ pub fn sections(ctx: &ContactContext) -> Sections {
         ctx.deals
             .iter()
             .map(|d| {
-                let close = d.expected_close.map(|c| format!(", expected close {c}")).unwrap_or_default();
-                format!("- {}: {}, {}{}", d.name, humanize(&d.stage), d.amount(), close)
+                let close = d
+                    .expected_close
+                    .map(|c| format!(", expected close {c}"))
+                    .unwrap_or_default();
+                format!(
+                    "- {}: {}, {}{}",
+                    d.name,
+                    humanize(&d.stage),
+                    d.amount(),
+                    close
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -138,9 +199,24 @@ pub fn sections(ctx: &ContactContext) -> Sections {
         ctx.recent_activities
             .iter()
             .map(|a| {
-                let dir = a.direction.as_deref().map(|d| format!(" {d}")).unwrap_or_default();
-                let outcome = a.outcome.as_deref().map(|o| format!(" ({})", humanize(o).to_lowercase())).unwrap_or_default();
-                format!("- {} {}{}{}: {}", a.occurred_at.date(), a.kind, dir, outcome, a.summary)
+                let dir = a
+                    .direction
+                    .as_deref()
+                    .map(|d| format!(" {d}"))
+                    .unwrap_or_default();
+                let outcome = a
+                    .outcome
+                    .as_deref()
+                    .map(|o| format!(" ({})", humanize(o).to_lowercase()))
+                    .unwrap_or_default();
+                format!(
+                    "- {} {}{}{}: {}",
+                    a.occurred_at.date(),
+                    a.kind,
+                    dir,
+                    outcome,
+                    a.summary
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -152,7 +228,10 @@ pub fn sections(ctx: &ContactContext) -> Sections {
             Some(d) => format!("- Days since last touch: {d}"),
             None => "- Days since last touch: never contacted".to_owned(),
         },
-        format!("- Inbound/outbound activities, last 90 days: {}", f.balance()),
+        format!(
+            "- Inbound/outbound activities, last 90 days: {}",
+            f.balance()
+        ),
         match f.reply_rate() {
             Some(r) => format!(
                 "- Email reply rate, last 90 days: {:.0}% ({} of {} outbound emails replied)",
@@ -171,9 +250,21 @@ pub fn sections(ctx: &ContactContext) -> Sections {
         format!("- Open pipeline: {}", f.open_pipeline),
     ];
     for d in &f.open_deals {
-        facts.push(format!("- Open deal {:?}: {} for {} days, {}", d.name, humanize(&d.stage), d.days_in_stage, d.amount));
+        facts.push(format!(
+            "- Open deal {:?}: {} for {} days, {}",
+            d.name,
+            humanize(&d.stage),
+            d.days_in_stage,
+            d.amount
+        ));
     }
-    Sections { contact, customer, deals, activities, facts: facts.join("\n") }
+    Sections {
+        contact,
+        customer,
+        deals,
+        activities,
+        facts: facts.join("\n"),
+    }
 }
 
 /// Fills `{{placeholder}}`s. An unknown placeholder is an error, so a broken template is
@@ -184,7 +275,9 @@ pub fn render(template: &str, s: &Sections) -> Result<String, String> {
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or_else(|| "a {{ in the template is never closed".to_owned())?;
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "a {{ in the template is never closed".to_owned())?;
         let value = match after[..end].trim() {
             "contact" => &s.contact,
             "customer" => &s.customer,
@@ -192,7 +285,10 @@ pub fn render(template: &str, s: &Sections) -> Result<String, String> {
             "activities" => &s.activities,
             "facts" => &s.facts,
             other => {
-                return Err(format!("unknown placeholder {{{{{other}}}}}; use one of {}", PLACEHOLDERS.join(", ")))
+                return Err(format!(
+                    "unknown placeholder {{{{{other}}}}}; use one of {}",
+                    PLACEHOLDERS.join(", ")
+                ))
             }
         };
         out.push_str(value);
@@ -206,11 +302,21 @@ pub fn render(template: &str, s: &Sections) -> Result<String, String> {
 /// Any new activity, deal change or prompt edit gives a new fingerprint.
 pub fn fingerprint(prompt: &Prompt, model: &str, rendered: &str) -> String {
     let mut h = Blake2b512::new();
-    for part in [prompt.name.as_str(), &prompt.version.to_string(), model, &prompt.system_prompt, rendered] {
+    for part in [
+        prompt.name.as_str(),
+        &prompt.version.to_string(),
+        model,
+        &prompt.system_prompt,
+        rendered,
+    ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -229,12 +335,17 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        assert_eq!(render("x {{contact}} y {{ facts }}!", &s()).expect("ok"), "x C y F!");
+        assert_eq!(
+            render("x {{contact}} y {{ facts }}!", &s()).expect("ok"),
+            "x C y F!"
+        );
     }
 
     #[test]
     fn unknown_or_unclosed_placeholders_are_refused() {
-        assert!(render("{{nope}}", &s()).expect_err("unknown").contains("unknown placeholder {{nope}}"));
+        assert!(render("{{nope}}", &s())
+            .expect_err("unknown")
+            .contains("unknown placeholder {{nope}}"));
         assert!(render("{{contact", &s()).is_err());
     }
 

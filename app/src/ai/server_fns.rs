@@ -8,19 +8,30 @@ use uuid::Uuid;
 /// from the shared cache when a fresh answer for the same context exists (unless `refresh`),
 /// otherwise from the model as it writes.
 #[server(endpoint = "analyze_contact", output = Streaming)]
-pub async fn analyze_contact(contact_id: Uuid, kind: AnalysisKind, refresh: bool) -> Result<ByteStream<AppError>, AppError> {
+pub async fn analyze_contact(
+    contact_id: Uuid,
+    kind: AnalysisKind,
+    refresh: bool,
+) -> Result<ByteStream<AppError>, AppError> {
     use super::{
         cache::{ndjson, Job, Key},
         gateway::{CallMeta, CallRecord, ChatRequest, REMOTE_HINT},
-        local,
-        prompts, AiFailure, AnalysisEvent,
+        local, prompts, AiFailure, AnalysisEvent,
     };
-    use crate::{auth::guard::authorize, crm::context, domain::Role, error::current_request_id, ssr::{app_state, respond}};
+    use crate::{
+        auth::guard::authorize,
+        crm::context,
+        domain::Role,
+        error::current_request_id,
+        ssr::{app_state, respond},
+    };
     use futures::StreamExt;
     use std::time::Instant;
 
     fn one(event: AnalysisEvent) -> ByteStream<AppError> {
-        ByteStream::new(futures::stream::once(async move { Ok::<_, AppError>(event.to_line()) }))
+        ByteStream::new(futures::stream::once(async move {
+            Ok::<_, AppError>(event.to_line())
+        }))
     }
 
     respond(

@@ -7,7 +7,12 @@ use leptos_router::{components::A, hooks::use_query_map};
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
     let query = use_query_map();
-    let before = move || query.read().get("before").and_then(|b| b.parse::<i64>().ok());
+    let before = move || {
+        query
+            .read()
+            .get("before")
+            .and_then(|b| b.parse::<i64>().ok())
+    };
     let page = Resource::new(before, list_audit);
     view! {
         <PageHeader title="Audit log" subtitle="Sign-ins and configuration changes in this workspace"/>

@@ -23,7 +23,12 @@ pub async fn record(
 }
 
 /// Newest first, `limit` rows with an id below `before` (keyset pagination on the primary key).
-pub async fn page(tx: &mut Tx, tenant_id: Uuid, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
+pub async fn page(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
     sqlx::query_as!(
         AuditEntry,
         r#"select a.id, a.at, u.display_name as "actor_name?", a.action, a.target
@@ -40,13 +45,24 @@ pub async fn page(tx: &mut Tx, tenant_id: Uuid, before: Option<i64>, limit: i64)
     .await
 }
 
-pub async fn list(tx: &mut Tx, tenant_id: Uuid, before: Option<i64>) -> Result<AuditPage, sqlx::Error> {
+pub async fn list(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    before: Option<i64>,
+) -> Result<AuditPage, sqlx::Error> {
     // one extra row tells whether another page follows
     let mut entries = page(tx, tenant_id, before, PAGE_SIZE + 1).await?;
     let more = entries.len() as i64 > PAGE_SIZE;
     entries.truncate(PAGE_SIZE as usize);
-    let next_before = if more { entries.last().map(|e| e.id) } else { None };
-    Ok(AuditPage { entries, next_before })
+    let next_before = if more {
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(AuditPage {
+        entries,
+        next_before,
+    })
 }
 
 #[cfg(test)]
@@ -58,20 +74,38 @@ mod tests {
     #[sqlx::test(migrations = "../migrations")]
     async fn the_audit_log_pages_newest_first_without_gaps_or_repeats(pool: PgPool) {
         let tenant = Uuid::from_u128(7);
-        sqlx::query!("insert into tenants (id, name, slug) values ($1, 'T', 't')", tenant)
-            .execute(&pool)
-            .await
-            .expect("tenant");
-        let mut tx = tenancy::begin(&pool, Scope { tenant_id: tenant, user_id: Uuid::nil() }).await.expect("tx");
+        sqlx::query!(
+            "insert into tenants (id, name, slug) values ($1, 'T', 't')",
+            tenant
+        )
+        .execute(&pool)
+        .await
+        .expect("tenant");
+        let mut tx = tenancy::begin(
+            &pool,
+            Scope {
+                tenant_id: tenant,
+                user_id: Uuid::nil(),
+            },
+        )
+        .await
+        .expect("tx");
         for i in 0..(PAGE_SIZE + 5) {
-            record(&mut tx, tenant, None, "test.event", Some(&format!("#{i}"))).await.expect("record");
+            record(&mut tx, tenant, None, "test.event", Some(&format!("#{i}")))
+                .await
+                .expect("record");
         }
         let first = list(&mut tx, tenant, None).await.expect("page 1");
         assert_eq!(first.entries.len(), PAGE_SIZE as usize);
         assert_eq!(first.entries[0].target.as_deref(), Some("#29"));
-        let second = list(&mut tx, tenant, first.next_before).await.expect("page 2");
+        let second = list(&mut tx, tenant, first.next_before)
+            .await
+            .expect("page 2");
         assert_eq!(second.entries.len(), 5);
         assert_eq!(second.next_before, None);
-        assert_eq!(second.entries.last().and_then(|e| e.target.as_deref()), Some("#0"));
+        assert_eq!(
+            second.entries.last().and_then(|e| e.target.as_deref()),
+            Some("#0")
+        );
     }
 }

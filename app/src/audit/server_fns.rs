@@ -9,7 +9,10 @@ pub async fn list_audit(before: Option<i64>) -> Result<AuditPage, AppError> {
     respond(
         async move {
             if before.is_some_and(|b| b < 1) {
-                return Err(AppError::validation("before", "The page cursor must be a positive entry id."));
+                return Err(AppError::validation(
+                    "before",
+                    "The page cursor must be a positive entry id.",
+                ));
             }
             let mut auth = authorize(&[Role::Admin]).await?;
             let page = super::db::list(&mut auth.tx, auth.user.tenant_id, before).await?;

@@ -11,7 +11,8 @@ pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     let error = move || action.value().get().and_then(Result::err);
-    let field_error = move |field: &'static str| move || error().and_then(|e| e.field_message(field));
+    let field_error =
+        move |field: &'static str| move || error().and_then(|e| e.field_message(field));
     let form_error = move || {
         error().and_then(|e| match e {
             AppError::Validation { ref field, .. } if !field.is_empty() => None,

@@ -13,7 +13,10 @@ pub struct Credentials {
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn find_credentials(tx: &mut Tx, email: &str) -> Result<Option<Credentials>, sqlx::Error> {
+pub async fn find_credentials(
+    tx: &mut Tx,
+    email: &str,
+) -> Result<Option<Credentials>, sqlx::Error> {
     sqlx::query_as!(
         Credentials,
         r#"select id as user_id, password_hash from users where email = $1"#,
@@ -96,7 +99,11 @@ pub async fn default_membership(tx: &mut Tx, user_id: Uuid) -> Result<Option<Uui
 
 /// The member behind a session, if the membership still exists.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn session_user(tx: &mut Tx, tenant_id: Uuid, user_id: Uuid) -> Result<Option<SessionUser>, sqlx::Error> {
+pub async fn session_user(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<SessionUser>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select u.email, u.display_name, m.role, t.name as tenant_name
            from memberships m
@@ -128,19 +135,35 @@ mod tests {
     use sqlx::PgPool;
 
     fn settings(max_failures: i32) -> AuthSettings {
-        AuthSettings { max_failures, failure_window_secs: 900, lockout_secs: 60 }
+        AuthSettings {
+            max_failures,
+            failure_window_secs: 900,
+            lockout_secs: 60,
+        }
     }
 
     #[sqlx::test(migrations = "../migrations")]
     async fn the_email_locks_after_the_configured_number_of_failures(pool: PgPool) {
         let mut tx = tenancy::begin_anonymous(&pool).await.expect("tx");
         let s = settings(3);
-        assert_eq!(record_failure(&mut tx, "a@b.co", &s).await.expect("1"), None);
-        assert_eq!(record_failure(&mut tx, "a@b.co", &s).await.expect("2"), None);
-        let until = record_failure(&mut tx, "a@b.co", &s).await.expect("3").expect("locked");
+        assert_eq!(
+            record_failure(&mut tx, "a@b.co", &s).await.expect("1"),
+            None
+        );
+        assert_eq!(
+            record_failure(&mut tx, "a@b.co", &s).await.expect("2"),
+            None
+        );
+        let until = record_failure(&mut tx, "a@b.co", &s)
+            .await
+            .expect("3")
+            .expect("locked");
         assert!(until > OffsetDateTime::now_utc());
         assert!(locked_until(&mut tx, "a@b.co").await.expect("q").is_some());
-        assert!(locked_until(&mut tx, "other@b.co").await.expect("q").is_none());
+        assert!(locked_until(&mut tx, "other@b.co")
+            .await
+            .expect("q")
+            .is_none());
     }
 
     #[sqlx::test(migrations = "../migrations")]
@@ -149,7 +172,12 @@ mod tests {
         let s = settings(2);
         record_failure(&mut tx, "a@b.co", &s).await.expect("1");
         clear_failures(&mut tx, "a@b.co").await.expect("clear");
-        assert_eq!(record_failure(&mut tx, "a@b.co", &s).await.expect("after clear"), None);
+        assert_eq!(
+            record_failure(&mut tx, "a@b.co", &s)
+                .await
+                .expect("after clear"),
+            None
+        );
     }
 
     #[sqlx::test(migrations = "../migrations")]
@@ -161,6 +189,11 @@ mod tests {
             .execute(&mut *tx)
             .await
             .expect("age the window");
-        assert_eq!(record_failure(&mut tx, "a@b.co", &s).await.expect("fresh window"), None);
+        assert_eq!(
+            record_failure(&mut tx, "a@b.co", &s)
+                .await
+                .expect("fresh window"),
+            None
+        );
     }
 }

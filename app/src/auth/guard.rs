@@ -38,7 +38,10 @@ pub struct Authorized {
 
 impl Authorized {
     pub fn scope(&self) -> tenancy::Scope {
-        tenancy::Scope { tenant_id: self.user.tenant_id, user_id: self.user.user_id }
+        tenancy::Scope {
+            tenant_id: self.user.tenant_id,
+            user_id: self.user.user_id,
+        }
     }
 }
 
@@ -52,7 +55,10 @@ pub async fn authorize(allowed: &[Role]) -> Result<Authorized, AppError> {
         .await?
         .ok_or(AppError::Unauthorized)?;
     let state = app_state()?;
-    let scope = tenancy::Scope { tenant_id: auth.tenant_id, user_id: auth.user_id };
+    let scope = tenancy::Scope {
+        tenant_id: auth.tenant_id,
+        user_id: auth.user_id,
+    };
     let mut tx = tenancy::begin(&state.pool, scope).await?;
     let user = super::db::session_user(&mut tx, auth.tenant_id, auth.user_id)
         .await?
@@ -100,6 +106,10 @@ pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Resp
     if is_public(path) || signed_in {
         return next.run(req).await;
     }
-    let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let wanted = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     Redirect::to(&sign_in_path(wanted)).into_response()
 }

@@ -6,7 +6,11 @@ use leptos::prelude::*;
 /// Signs in with email and password; on success the session id is rotated and the browser is
 /// sent to `next` (a local path) or the dashboard.
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     use super::{
         db,
         guard::{session, SessionAuth, SESSION_KEY},
@@ -76,8 +80,12 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
 
 #[cfg(feature = "ssr")]
 fn too_many(until: time::OffsetDateTime) -> AppError {
-    let secs = (until - time::OffsetDateTime::now_utc()).whole_seconds().max(1);
-    AppError::TooManyAttempts { retry_after_secs: secs.unsigned_abs() }
+    let secs = (until - time::OffsetDateTime::now_utc())
+        .whole_seconds()
+        .max(1);
+    AppError::TooManyAttempts {
+        retry_after_secs: secs.unsigned_abs(),
+    }
 }
 
 /// Ends the session and returns to the sign-in page.
@@ -91,7 +99,14 @@ pub async fn sign_out() -> Result<(), AppError> {
             if let Ok(mut auth) = authorize(&Role::ALL).await {
                 let tenant_id = auth.user.tenant_id;
                 let user_id = auth.user.user_id;
-                audit::db::record(&mut auth.tx, tenant_id, Some(user_id), "auth.sign_out", None).await?;
+                audit::db::record(
+                    &mut auth.tx,
+                    tenant_id,
+                    Some(user_id),
+                    "auth.sign_out",
+                    None,
+                )
+                .await?;
                 auth.tx.commit().await?;
             }
             session().await?.flush().await?;

@@ -64,7 +64,9 @@ fn contacts_href(filter: &ContactFilter, after: Option<Uuid>) -> String {
 fn urlencode(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             b' ' => "+".to_owned(),
             other => format!("%{other:02X}"),
         })
@@ -75,7 +77,10 @@ fn urlencode(raw: &str) -> String {
 pub fn ContactsPage() -> impl IntoView {
     let query = use_query_map();
     let filter = Memo::new(move |_| query.with(filter_from_query));
-    let page = Resource::new(move || filter.get(), |f| list_contacts(f.q, f.stage, Some(f.mine), f.after));
+    let page = Resource::new(
+        move || filter.get(),
+        |f| list_contacts(f.q, f.stage, Some(f.mine), f.after),
+    );
     view! {
         <PageHeader title="Contacts" subtitle="Everyone at the businesses you work with"/>
         <Form method="GET" action="" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search">
@@ -170,13 +175,17 @@ pub fn ContactsPage() -> impl IntoView {
 #[component]
 pub fn ContactPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|raw| raw.parse::<Uuid>().ok())));
-    let contact = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_contact(id).await,
-            None => Err(crate::error::AppError::NotFound),
-        }
-    });
+    let id =
+        Memo::new(move |_| params.with(|p| p.get("id").and_then(|raw| raw.parse::<Uuid>().ok())));
+    let contact = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_contact(id).await,
+                None => Err(crate::error::AppError::NotFound),
+            }
+        },
+    );
     view! {
         <Transition fallback=|| view! { <LoadingBlock label="Loading the contact…"/> }>
             <ErrorBoundary fallback=error_fallback>
@@ -244,13 +253,28 @@ fn FactsCard(ctx: ContactContext) -> impl IntoView {
     };
     let reply = f
         .reply_rate()
-        .map(|r| format!("{:.0}% ({} of {})", r * 100.0, f.replied_emails_90d, f.outbound_emails_90d))
+        .map(|r| {
+            format!(
+                "{:.0}% ({} of {})",
+                r * 100.0,
+                f.replied_emails_90d,
+                f.outbound_emails_90d
+            )
+        })
         .unwrap_or_else(|| "no emails sent".to_owned());
     let items = [
         ("Last touch", last),
         ("In / out (90 days)", f.balance()),
         ("Email reply rate (90 days)", reply),
-        ("Activity trend", format!("{} ({} vs {})", f.trend().label(), f.activities_last_30d, f.activities_prev_30d)),
+        (
+            "Activity trend",
+            format!(
+                "{} ({} vs {})",
+                f.trend().label(),
+                f.activities_last_30d,
+                f.activities_prev_30d
+            ),
+        ),
         ("Open pipeline", f.open_pipeline.clone()),
     ];
     view! {
@@ -305,8 +329,12 @@ fn activity_icon(kind: &str) -> &'static str {
 #[component]
 fn Timeline(contact_id: Uuid) -> impl IntoView {
     let query = use_query_map();
-    let before = Memo::new(move |_| query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok())));
-    let page = Resource::new(move || before.get(), move |before| contact_timeline(contact_id, before));
+    let before =
+        Memo::new(move |_| query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok())));
+    let page = Resource::new(
+        move || before.get(),
+        move |before| contact_timeline(contact_id, before),
+    );
     view! {
         <Card title="Activity">
             <Transition fallback=|| view! { <LoadingBlock label="Loading activity…"/> }>
@@ -350,11 +378,14 @@ fn Timeline(contact_id: Uuid) -> impl IntoView {
 #[component]
 fn CustomerCard(customer: Customer) -> impl IntoView {
     let cu = customer;
-    let industry = [cu.industry_category.clone(), cu.industry_subcategory.clone()]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" · ");
+    let industry = [
+        cu.industry_category.clone(),
+        cu.industry_subcategory.clone(),
+    ]
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join(" · ");
     let list = |items: Vec<String>| {
         view! { <ul class="list-disc space-y-0.5 pl-5">{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul> }
     };
@@ -404,9 +435,17 @@ mod tests {
 
     #[test]
     fn links_keep_the_filters_and_encode_the_search() {
-        let f = ContactFilter { q: Some("ann & co".into()), stage: Some("lead".into()), mine: true, after: None };
+        let f = ContactFilter {
+            q: Some("ann & co".into()),
+            stage: Some("lead".into()),
+            mine: true,
+            after: None,
+        };
         let id = Uuid::nil();
-        assert_eq!(contacts_href(&f, Some(id)), format!("/contacts?q=ann+%26+co&stage=lead&mine=1&after={id}"));
+        assert_eq!(
+            contacts_href(&f, Some(id)),
+            format!("/contacts?q=ann+%26+co&stage=lead&mine=1&after={id}")
+        );
         assert_eq!(contacts_href(&ContactFilter::default(), None), "/contacts");
     }
 }

@@ -31,15 +31,32 @@ async fn scoped<T: Send>(
 }
 
 /// Loads and computes the context of `contact_id`; `None` when the tenant has no such contact.
-pub async fn build(pool: &PgPool, scope: Scope, contact_id: Uuid, now: OffsetDateTime) -> Result<Option<Built>, sqlx::Error> {
+pub async fn build(
+    pool: &PgPool,
+    scope: Scope,
+    contact_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<Option<Built>, sqlx::Error> {
     let started = Instant::now();
     let t = scope.tenant_id;
     let (contact, customer, deals, recent, stats) = tokio::try_join!(
         scoped(pool, scope, |c| Box::pin(db::contact(c, t, contact_id))),
-        scoped(pool, scope, |c| Box::pin(db::customer_of_contact(c, t, contact_id))),
-        scoped(pool, scope, |c| Box::pin(db::deals_of_contact(c, t, contact_id))),
-        scoped(pool, scope, |c| Box::pin(db::activities(c, t, contact_id, None, TIMELINE_PAGE_SIZE))),
-        scoped(pool, scope, |c| Box::pin(db::activity_stats(c, t, contact_id, now))),
+        scoped(pool, scope, |c| Box::pin(db::customer_of_contact(
+            c, t, contact_id
+        ))),
+        scoped(pool, scope, |c| Box::pin(db::deals_of_contact(
+            c, t, contact_id
+        ))),
+        scoped(pool, scope, |c| Box::pin(db::activities(
+            c,
+            t,
+            contact_id,
+            None,
+            TIMELINE_PAGE_SIZE
+        ))),
+        scoped(pool, scope, |c| Box::pin(db::activity_stats(
+            c, t, contact_id, now
+        ))),
     )?;
     let fetch = started.elapsed();
     let (Some(contact), Some(customer)) = (contact, customer) else {
@@ -47,7 +64,13 @@ pub async fn build(pool: &PgPool, scope: Scope, contact_id: Uuid, now: OffsetDat
     };
     let computing = Instant::now();
     let facts = compute_facts(&stats, &deals, now);
-    let context = ContactContext { contact, customer, deals, recent_activities: recent, facts };
+    let context = ContactContext {
+        contact,
+        customer,
+        deals,
+        recent_activities: recent,
+        facts,
+    };
     let build = computing.elapsed();
     tracing::debug!(
         contact_id = %contact_id,
@@ -55,7 +78,11 @@ pub async fn build(pool: &PgPool, scope: Scope, contact_id: Uuid, now: OffsetDat
         build_us = build.as_micros() as u64,
         "contact context built"
     );
-    Ok(Some(Built { context, fetch, build }))
+    Ok(Some(Built {
+        context,
+        fetch,
+        build,
+    }))
 }
 
 /// The facts the model should not have to work out for itself.
@@ -82,7 +109,11 @@ pub fn compute_facts(stats: &db::ActivityStats, deals: &[Deal], now: OffsetDateT
     let open_pipeline = if totals.is_empty() {
         "none".to_owned()
     } else {
-        totals.iter().map(|(c, m)| super::format_money(*m, c)).collect::<Vec<_>>().join(" + ")
+        totals
+            .iter()
+            .map(|(c, m)| super::format_money(*m, c))
+            .collect::<Vec<_>>()
+            .join(" + ")
     };
     Facts {
         days_since_last_touch: stats.last_touch.map(|t| (now - t).whole_days().max(0)),
@@ -107,8 +138,17 @@ mod tests {
 
     /// One customer and contact with a known history, relative to `NOW`.
     async fn known_history(pool: &PgPool) {
-        sqlx::query!("insert into tenants (id, name, slug) values ($1, 'T', 't')", T).execute(pool).await.expect("tenant");
-        let scope = Scope { tenant_id: T, user_id: Uuid::nil() };
+        sqlx::query!(
+            "insert into tenants (id, name, slug) values ($1, 'T', 't')",
+            T
+        )
+        .execute(pool)
+        .await
+        .expect("tenant");
+        let scope = Scope {
+            tenant_id: T,
+            user_id: Uuid::nil(),
+        };
         let mut tx = tenancy::begin(pool, scope).await.expect("tx");
         let customer = Uuid::from_u128(0xcc);
         sqlx::query!(
@@ -186,10 +226,18 @@ mod tests {
     #[sqlx::test(migrations = "../migrations")]
     async fn the_facts_are_computed_from_the_records(pool: PgPool) {
         known_history(&pool).await;
-        let built = build(&pool, Scope { tenant_id: T, user_id: Uuid::nil() }, CONTACT, NOW)
-            .await
-            .expect("build")
-            .expect("the contact exists");
+        let built = build(
+            &pool,
+            Scope {
+                tenant_id: T,
+                user_id: Uuid::nil(),
+            },
+            CONTACT,
+            NOW,
+        )
+        .await
+        .expect("build")
+        .expect("the contact exists");
         let f = &built.context.facts;
         assert_eq!(f.days_since_last_touch, Some(3));
         // within 90 days: inbound 1; outbound 3+1+1+1 = 6 (the note has no direction)
@@ -199,20 +247,47 @@ mod tests {
         // last 30 days: 3, 3, 10, 20 → 4; the 30 before: 40, 45 → 2
         assert_eq!((f.activities_last_30d, f.activities_prev_30d), (4, 2));
         assert_eq!(f.trend(), crate::crm::Trend::Rising);
-        let open: Vec<(&str, i64)> = f.open_deals.iter().map(|d| (d.name.as_str(), d.days_in_stage)).collect();
+        let open: Vec<(&str, i64)> = f
+            .open_deals
+            .iter()
+            .map(|d| (d.name.as_str(), d.days_in_stage))
+            .collect();
         assert_eq!(open.len(), 3, "closed deals are not open: {open:?}");
-        assert!(open.contains(&("Recall campaign", 12)) && open.contains(&("Website", 3)) && open.contains(&("EU clinic", 0)));
+        assert!(
+            open.contains(&("Recall campaign", 12))
+                && open.contains(&("Website", 3))
+                && open.contains(&("EU clinic", 0))
+        );
         assert_eq!(f.open_pipeline, "1,000.00 EUR + 17,500.00 USD");
         assert_eq!(built.context.recent_activities.len(), 8);
-        assert_eq!(built.context.customer.brand_voice.phrases_to_avoid, ["cheap"]);
+        assert_eq!(
+            built.context.customer.brand_voice.phrases_to_avoid,
+            ["cheap"]
+        );
     }
 
     #[sqlx::test(migrations = "../migrations")]
     async fn another_tenant_gets_nothing(pool: PgPool) {
         known_history(&pool).await;
         let other = Uuid::from_u128(0x72);
-        sqlx::query!("insert into tenants (id, name, slug) values ($1, 'O', 'o')", other).execute(&pool).await.expect("tenant");
-        let built = build(&pool, Scope { tenant_id: other, user_id: Uuid::nil() }, CONTACT, NOW).await.expect("build");
+        sqlx::query!(
+            "insert into tenants (id, name, slug) values ($1, 'O', 'o')",
+            other
+        )
+        .execute(&pool)
+        .await
+        .expect("tenant");
+        let built = build(
+            &pool,
+            Scope {
+                tenant_id: other,
+                user_id: Uuid::nil(),
+            },
+            CONTACT,
+            NOW,
+        )
+        .await
+        .expect("build");
         assert!(built.is_none());
     }
 }

@@ -1,6 +1,6 @@
 //! SQL for CRM records. Every query runs in a tenant-scoped transaction and also names the
 //! tenant, so row-level security is the second line of defence, not the only one.
-use super::{Activity, ContactRow, ContactsPage, Contact, Customer, Deal, CONTACTS_PAGE_SIZE};
+use super::{Activity, Contact, ContactRow, ContactsPage, Customer, Deal, CONTACTS_PAGE_SIZE};
 use crate::ssr::tenancy::Tx;
 use sqlx::{types::Json, PgConnection, Postgres, QueryBuilder};
 use time::OffsetDateTime;
@@ -18,7 +18,11 @@ pub struct ContactQuery<'a> {
 ///
 /// Built per request with only the predicates in use, so each shape gets its own plan: a GIN
 /// search when there is text, the name index otherwise.
-pub async fn list_contacts(conn: &mut PgConnection, tenant_id: Uuid, q: &ContactQuery<'_>) -> Result<ContactsPage, sqlx::Error> {
+pub async fn list_contacts(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    q: &ContactQuery<'_>,
+) -> Result<ContactsPage, sqlx::Error> {
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "select c.id, c.first_name, c.last_name, c.email, c.title, c.lifecycle_stage, cu.name as company, \
          u.display_name as owner_name \
@@ -27,10 +31,13 @@ pub async fn list_contacts(conn: &mut PgConnection, tenant_id: Uuid, q: &Contact
     );
     sql.push_bind(tenant_id);
     if let Some(tsquery) = q.tsquery {
-        sql.push(" and c.search @@ to_tsquery('simple', ").push_bind(tsquery.to_owned()).push(")");
+        sql.push(" and c.search @@ to_tsquery('simple', ")
+            .push_bind(tsquery.to_owned())
+            .push(")");
     }
     if let Some(stage) = q.stage {
-        sql.push(" and c.lifecycle_stage = ").push_bind(stage.to_owned());
+        sql.push(" and c.lifecycle_stage = ")
+            .push_bind(stage.to_owned());
     }
     if let Some(owner) = q.owner {
         sql.push(" and c.owner_user_id = ").push_bind(owner);
@@ -42,13 +49,22 @@ pub async fn list_contacts(conn: &mut PgConnection, tenant_id: Uuid, q: &Contact
             .push_bind(after)
             .push(")");
     }
-    sql.push(" order by c.last_name, c.first_name, c.id limit ").push_bind(CONTACTS_PAGE_SIZE + 1);
+    sql.push(" order by c.last_name, c.first_name, c.id limit ")
+        .push_bind(CONTACTS_PAGE_SIZE + 1);
     // Unnamed statement: planned for these very values every time. A cached generic plan cannot
     // tell a search term matching 10 contacts from one matching 10,000, and picks badly.
-    let mut rows: Vec<ContactRow> = sql.build_query_as().persistent(false).fetch_all(conn).await?;
+    let mut rows: Vec<ContactRow> = sql
+        .build_query_as()
+        .persistent(false)
+        .fetch_all(conn)
+        .await?;
     let more = rows.len() as i64 > CONTACTS_PAGE_SIZE;
     rows.truncate(CONTACTS_PAGE_SIZE as usize);
-    let next_after = if more { rows.last().map(|r| r.id) } else { None };
+    let next_after = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     Ok(ContactsPage { rows, next_after })
 }
 
@@ -68,7 +84,11 @@ impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for ContactRow {
     }
 }
 
-pub async fn contact(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Option<Contact>, sqlx::Error> {
+pub async fn contact(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Contact>, sqlx::Error> {
     sqlx::query_as!(
         Contact,
         r#"select c.id, c.customer_id, c.first_name, c.last_name, c.email, c.phone, c.title, c.lifecycle_stage,
@@ -84,7 +104,11 @@ pub async fn contact(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Resu
 
 /// The customer a contact belongs to, found from the contact id (so it can load in parallel
 /// with the contact itself).
-pub async fn customer_of_contact(conn: &mut PgConnection, tenant_id: Uuid, contact_id: Uuid) -> Result<Option<Customer>, sqlx::Error> {
+pub async fn customer_of_contact(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    contact_id: Uuid,
+) -> Result<Option<Customer>, sqlx::Error> {
     let row = sqlx::query!(
         r#"select cu.id, cu.name, cu.website, cu.industry_category, cu.industry_subcategory, cu.business_description,
                   cu.unique_selling_points,
@@ -121,7 +145,11 @@ pub async fn customer_of_contact(conn: &mut PgConnection, tenant_id: Uuid, conta
 }
 
 /// The contact's deals, open ones first, then by expected close.
-pub async fn deals_of_contact(conn: &mut PgConnection, tenant_id: Uuid, contact_id: Uuid) -> Result<Vec<Deal>, sqlx::Error> {
+pub async fn deals_of_contact(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    contact_id: Uuid,
+) -> Result<Vec<Deal>, sqlx::Error> {
     sqlx::query_as!(
         Deal,
         r#"select id, name, stage, amount_minor, currency, expected_close, stage_entered_at, updated_at
@@ -172,7 +200,12 @@ pub struct ActivityStats {
     pub prev_30d: i64,
 }
 
-pub async fn activity_stats(conn: &mut PgConnection, tenant_id: Uuid, contact_id: Uuid, now: OffsetDateTime) -> Result<ActivityStats, sqlx::Error> {
+pub async fn activity_stats(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    contact_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<ActivityStats, sqlx::Error> {
     let r = sqlx::query!(
         r#"select
              (select max(occurred_at) from activities where tenant_id = $1 and contact_id = $2 and occurred_at <= $3) as last_touch,
@@ -220,8 +253,22 @@ mod tests {
     const T: Uuid = Uuid::from_u128(0x81);
 
     async fn contacts(pool: &PgPool, people: &[(&str, &str, &str, &str)]) -> Tx {
-        sqlx::query!("insert into tenants (id, name, slug) values ($1, 'T', 't')", T).execute(pool).await.expect("tenant");
-        let mut tx = tenancy::begin(pool, Scope { tenant_id: T, user_id: Uuid::nil() }).await.expect("tx");
+        sqlx::query!(
+            "insert into tenants (id, name, slug) values ($1, 'T', 't')",
+            T
+        )
+        .execute(pool)
+        .await
+        .expect("tenant");
+        let mut tx = tenancy::begin(
+            pool,
+            Scope {
+                tenant_id: T,
+                user_id: Uuid::nil(),
+            },
+        )
+        .await
+        .expect("tx");
         for (first, last, email, company) in people {
             let customer: Uuid = sqlx::query_scalar!(
                 "insert into customers (tenant_id, name) values ($1, $2)
@@ -248,7 +295,12 @@ mod tests {
     }
 
     fn q<'a>(tsquery: Option<&'a str>, after: Option<Uuid>) -> ContactQuery<'a> {
-        ContactQuery { tsquery, stage: None, owner: None, after }
+        ContactQuery {
+            tsquery,
+            stage: None,
+            owner: None,
+            after,
+        }
     }
 
     fn names(page: &ContactsPage) -> Vec<String> {
@@ -266,36 +318,66 @@ mod tests {
             ],
         )
         .await;
-        let search = |text: &str| crate::crm::search::prefix_query(text).expect("valid").expect("terms");
-        let page = list_contacts(&mut tx, T, &q(Some(&search("ann")), None)).await.expect("list");
-        assert_eq!(names(&page), ["Bob Annett", "Ann Lee"], "first and last name prefixes, ordered by last name");
-        let page = list_contacts(&mut tx, T, &q(Some(&search("quanta")), None)).await.expect("list");
+        let search = |text: &str| {
+            crate::crm::search::prefix_query(text)
+                .expect("valid")
+                .expect("terms")
+        };
+        let page = list_contacts(&mut tx, T, &q(Some(&search("ann")), None))
+            .await
+            .expect("list");
+        assert_eq!(
+            names(&page),
+            ["Bob Annett", "Ann Lee"],
+            "first and last name prefixes, ordered by last name"
+        );
+        let page = list_contacts(&mut tx, T, &q(Some(&search("quanta")), None))
+            .await
+            .expect("list");
         assert_eq!(names(&page), ["Cy Diaz"], "company name");
-        let page = list_contacts(&mut tx, T, &q(Some(&search("ann harbor")), None)).await.expect("list");
+        let page = list_contacts(&mut tx, T, &q(Some(&search("ann harbor")), None))
+            .await
+            .expect("list");
         assert_eq!(names(&page), ["Ann Lee"], "name and company together");
-        let page = list_contacts(&mut tx, T, &q(Some(&search("maple.test")), None)).await.expect("list");
+        let page = list_contacts(&mut tx, T, &q(Some(&search("maple.test")), None))
+            .await
+            .expect("list");
         assert_eq!(names(&page), ["Bob Annett"], "email domain");
         // A renamed customer is found under its new name.
-        sqlx::query!("update customers set name = 'Lighthouse Dental' where name = 'Harbor Dental'")
-            .execute(&mut *tx)
+        sqlx::query!(
+            "update customers set name = 'Lighthouse Dental' where name = 'Harbor Dental'"
+        )
+        .execute(&mut *tx)
+        .await
+        .expect("rename");
+        let page = list_contacts(&mut tx, T, &q(Some(&search("lighthouse")), None))
             .await
-            .expect("rename");
-        let page = list_contacts(&mut tx, T, &q(Some(&search("lighthouse")), None)).await.expect("list");
+            .expect("list");
         assert_eq!(names(&page), ["Ann Lee"]);
     }
 
     #[sqlx::test(migrations = "../migrations")]
     async fn pages_follow_each_other_without_gaps_or_repeats(pool: PgPool) {
         let people: Vec<(String, String, String)> = (0..(CONTACTS_PAGE_SIZE * 2 + 3))
-            .map(|i| (format!("P{i}"), ["Smith", "Jones", "Brown"][i as usize % 3].to_owned(), format!("p{i}@x.test")))
+            .map(|i| {
+                (
+                    format!("P{i}"),
+                    ["Smith", "Jones", "Brown"][i as usize % 3].to_owned(),
+                    format!("p{i}@x.test"),
+                )
+            })
             .collect();
-        let refs: Vec<(&str, &str, &str, &str)> =
-            people.iter().map(|(f, l, e)| (f.as_str(), l.as_str(), e.as_str(), "Acme")).collect();
+        let refs: Vec<(&str, &str, &str, &str)> = people
+            .iter()
+            .map(|(f, l, e)| (f.as_str(), l.as_str(), e.as_str(), "Acme"))
+            .collect();
         let mut tx = contacts(&pool, &refs).await;
         let mut seen = Vec::new();
         let mut after = None;
         loop {
-            let page = list_contacts(&mut tx, T, &q(None, after)).await.expect("list");
+            let page = list_contacts(&mut tx, T, &q(None, after))
+                .await
+                .expect("list");
             seen.extend(page.rows.iter().map(|r| r.id));
             match page.next_after {
                 Some(a) => after = Some(a),

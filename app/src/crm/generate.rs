@@ -48,8 +48,13 @@ struct Industry {
     hours: &'static [(&'static str, &'static str)],
 }
 
-const WEEKDAYS_9_5: &[(&str, &str)] =
-    &[("Mon", "09:00-17:00"), ("Tue", "09:00-17:00"), ("Wed", "09:00-17:00"), ("Thu", "09:00-17:00"), ("Fri", "09:00-17:00")];
+const WEEKDAYS_9_5: &[(&str, &str)] = &[
+    ("Mon", "09:00-17:00"),
+    ("Tue", "09:00-17:00"),
+    ("Wed", "09:00-17:00"),
+    ("Thu", "09:00-17:00"),
+    ("Fri", "09:00-17:00"),
+];
 
 const INDUSTRIES: &[Industry] = &[
     Industry {
@@ -199,24 +204,139 @@ const INDUSTRIES: &[Industry] = &[
 ];
 
 const FIRST: &[&str] = &[
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas", "Mia", "Mateo", "Amelia", "Benjamin",
-    "Harper", "Henry", "Evelyn", "Alexander", "Aisha", "Wei", "Priya", "Kenji", "Fatima", "Diego", "Ingrid", "Tomasz", "Chloe", "Omar",
-    "Zoë", "Rafael", "Nadia", "Samuel", "Grace", "Daniel", "Hannah", "Yusuf", "Leila", "Marco", "Sienna", "Arjun", "Mei", "Jonas",
-    "Camila", "Theo", "Ruth", "Kwame", "Elena", "Hugo", "Freya", "Andrés", "Niamh", "Sanjay", "Lucía", "Oscar", "Imani", "Felix",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "James",
+    "Isabella",
+    "Lucas",
+    "Mia",
+    "Mateo",
+    "Amelia",
+    "Benjamin",
+    "Harper",
+    "Henry",
+    "Evelyn",
+    "Alexander",
+    "Aisha",
+    "Wei",
+    "Priya",
+    "Kenji",
+    "Fatima",
+    "Diego",
+    "Ingrid",
+    "Tomasz",
+    "Chloe",
+    "Omar",
+    "Zoë",
+    "Rafael",
+    "Nadia",
+    "Samuel",
+    "Grace",
+    "Daniel",
+    "Hannah",
+    "Yusuf",
+    "Leila",
+    "Marco",
+    "Sienna",
+    "Arjun",
+    "Mei",
+    "Jonas",
+    "Camila",
+    "Theo",
+    "Ruth",
+    "Kwame",
+    "Elena",
+    "Hugo",
+    "Freya",
+    "Andrés",
+    "Niamh",
+    "Sanjay",
+    "Lucía",
+    "Oscar",
+    "Imani",
+    "Felix",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez",
-    "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Thompson", "White", "Harris",
-    "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Nguyen", "Hill", "Flores", "Green",
-    "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Chen", "Kowalski", "Okafor",
-    "Müller", "Rossi", "Singh", "Kim", "Tanaka", "Haddad", "Novak", "Dubois", "Andersen", "Murphy", "O'Brien", "Costa", "Ali",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Chen",
+    "Kowalski",
+    "Okafor",
+    "Müller",
+    "Rossi",
+    "Singh",
+    "Kim",
+    "Tanaka",
+    "Haddad",
+    "Novak",
+    "Dubois",
+    "Andersen",
+    "Murphy",
+    "O'Brien",
+    "Costa",
+    "Ali",
 ];
 
 const DOMAIN_SUFFIXES: &[&str] = &["com", "co", "io", "net", "us"];
 
 fn slug(name: &str) -> String {
     name.chars()
-        .filter_map(|c| if c.is_ascii_alphanumeric() { Some(c.to_ascii_lowercase()) } else { None })
+        .filter_map(|c| {
+            if c.is_ascii_alphanumeric() {
+                Some(c.to_ascii_lowercase())
+            } else {
+                None
+            }
+        })
         .collect()
 }
 
@@ -255,7 +375,10 @@ struct Customers {
 }
 
 fn pg_text_array(items: &[&str]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
     format!("{{{}}}", quoted.join(","))
 }
 
@@ -282,18 +405,32 @@ fn make_customers(rng: &mut ChaCha8Rng, n: usize) -> Customers {
         domain: vec![],
     };
     let mut taken = HashSet::new();
-    let timezones = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Europe/London"];
+    let timezones = [
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "Europe/London",
+    ];
     for i in 0..n {
         let ix = i % INDUSTRIES.len();
         let ind = &INDUSTRIES[ix];
-        let base = format!("{} {}", ind.names.0.choose(rng).unwrap_or(&"North"), ind.names.1.choose(rng).unwrap_or(&"Co"));
+        let base = format!(
+            "{} {}",
+            ind.names.0.choose(rng).unwrap_or(&"North"),
+            ind.names.1.choose(rng).unwrap_or(&"Co")
+        );
         let mut name = base.clone();
         let mut k = 2;
         while !taken.insert(name.clone()) {
             name = format!("{base} {k}");
             k += 1;
         }
-        let domain = format!("{}.{}", slug(&name), DOMAIN_SUFFIXES.choose(rng).unwrap_or(&"com"));
+        let domain = format!(
+            "{}.{}",
+            slug(&name),
+            DOMAIN_SUFFIXES.choose(rng).unwrap_or(&"com")
+        );
         let usp_count = rng.random_range(2..=ind.usps.len());
         let offer_count = rng.random_range(2..=ind.offerings.len());
         c.id.push(uuid_from(rng));
@@ -304,18 +441,37 @@ fn make_customers(rng: &mut ChaCha8Rng, n: usize) -> Customers {
         c.subcategory.push(ind.subcategory.to_owned());
         c.description.push(ind.description.to_owned());
         c.usps.push(pg_text_array(&ind.usps[..usp_count]));
-        c.offerings.push(json!(ind.offerings[..offer_count].iter().map(|(n, d)| json!({"name": n, "description": d})).collect::<Vec<_>>()));
+        c.offerings.push(json!(ind.offerings[..offer_count]
+            .iter()
+            .map(|(n, d)| json!({"name": n, "description": d}))
+            .collect::<Vec<_>>()));
         c.audience.push(json!({"description": ind.audience, "segments": ind.segments, "pain_points": ind.pains}));
         c.hours.push(json!({"timezone": timezones.choose(rng).unwrap_or(&"America/Chicago"), "weekly": ind.hours}));
         c.voice.push(json!({"tone": ind.tone, "personality": ind.personality, "phrases_to_use": ind.use_phrases, "phrases_to_avoid": ind.avoid_phrases}));
-        let formats: &[&str] = [&["email", "social posts"][..], &["email", "blog"], &["email", "SMS"], &["social posts", "video scripts"]]
+        let formats: &[&str] = [
+            &["email", "social posts"][..],
+            &["email", "blog"],
+            &["email", "SMS"],
+            &["social posts", "video scripts"],
+        ]
+        .choose(rng)
+        .copied()
+        .unwrap_or(&["email"]);
+        let length = ["short", "medium", "detailed"]
             .choose(rng)
             .copied()
-            .unwrap_or(&["email"]);
-        let length = ["short", "medium", "detailed"].choose(rng).copied().unwrap_or("short");
-        let cta = ["soft invitation", "direct booking link", "question to reply to"].choose(rng).copied().unwrap_or("soft invitation");
+            .unwrap_or("short");
+        let cta = [
+            "soft invitation",
+            "direct booking link",
+            "question to reply to",
+        ]
+        .choose(rng)
+        .copied()
+        .unwrap_or("soft invitation");
         let emoji = rng.random_bool(0.3);
-        c.prefs.push(json!({"formats": formats, "length": length, "emoji": emoji, "cta_style": cta}));
+        c.prefs
+            .push(json!({"formats": formats, "length": length, "emoji": emoji, "cta_style": cta}));
         c.vip.push(rng.random_bool(0.12));
         c.industry.push(ix);
     }
@@ -366,9 +522,16 @@ const NOTES: &[&str] = &[
 ];
 
 /// Generates demo data for `tenant_id` following `plan`.
-pub async fn generate(pool: &PgPool, tenant_id: Uuid, plan: Plan) -> Result<Generated, sqlx::Error> {
+pub async fn generate(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    plan: Plan,
+) -> Result<Generated, sqlx::Error> {
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
-    let scope = Scope { tenant_id, user_id: Uuid::nil() };
+    let scope = Scope {
+        tenant_id,
+        user_id: Uuid::nil(),
+    };
     let mut tx = tenancy::begin(pool, scope).await?;
     let owners = super::db::owner_candidates(&mut tx, tenant_id).await?;
     let now = OffsetDateTime::now_utc();
@@ -403,7 +566,10 @@ pub async fn generate(pool: &PgPool, tenant_id: Uuid, plan: Plan) -> Result<Gene
     // One transaction per batch: one transaction for everything slows down as it grows
     // (measured: a 5,000-contact batch went from 7 s to over 20 s by the middle of 100k).
     tx.commit().await?;
-    let mut out = Generated { customers: n_customers, ..Generated::default() };
+    let mut out = Generated {
+        customers: n_customers,
+        ..Generated::default()
+    };
     let mut emails = HashSet::new();
     const BATCH: usize = 5_000;
     let mut start = 0;
@@ -415,7 +581,11 @@ pub async fn generate(pool: &PgPool, tenant_id: Uuid, plan: Plan) -> Result<Gene
         let mut a = Activities::default();
         for i in start..end {
             // Every customer gets contacts; the first ones get a few more.
-            let ci = if i < n_customers { i } else { rng.random_range(0..n_customers) };
+            let ci = if i < n_customers {
+                i
+            } else {
+                rng.random_range(0..n_customers)
+            };
             let ind = &INDUSTRIES[cu.industry[ci]];
             let first = *FIRST.choose(&mut rng).unwrap_or(&"Alex");
             let last = *LAST.choose(&mut rng).unwrap_or(&"Smith");
@@ -427,47 +597,112 @@ pub async fn generate(pool: &PgPool, tenant_id: Uuid, plan: Plan) -> Result<Gene
                 n += 1;
             }
             let id = uuid_from(&mut rng);
-            let stage = *["lead", "lead", "prospect", "prospect", "customer", "customer", "customer", "churned"]
-                .choose(&mut rng)
-                .unwrap_or(&"lead");
+            let stage = *[
+                "lead", "lead", "prospect", "prospect", "customer", "customer", "customer",
+                "churned",
+            ]
+            .choose(&mut rng)
+            .unwrap_or(&"lead");
             k.id.push(id);
             k.customer.push(cu.id[ci]);
             k.owner.push(owners.choose(&mut rng).copied());
             k.first.push(first.to_owned());
             k.last.push(last.to_owned());
             k.email.push(email);
-            k.phone.push(format!("+1 555 {:03} {:04}", rng.random_range(100..1000), rng.random_range(0..10_000)));
-            k.title.push((*ind.titles.choose(&mut rng).unwrap_or(&"Owner")).to_owned());
+            k.phone.push(format!(
+                "+1 555 {:03} {:04}",
+                rng.random_range(100..1000),
+                rng.random_range(0..10_000)
+            ));
+            k.title
+                .push((*ind.titles.choose(&mut rng).unwrap_or(&"Owner")).to_owned());
             k.stage.push(stage.to_owned());
 
-            let deal_name = (*ind.deal_names.choose(&mut rng).unwrap_or(&"Growth package")).to_owned();
+            let deal_name =
+                (*ind.deal_names.choose(&mut rng).unwrap_or(&"Growth package")).to_owned();
             if rng.random_bool(0.4) {
-                let dstage = *["qualification", "discovery", "proposal", "negotiation", "closed_won", "closed_lost"]
-                    .choose(&mut rng)
-                    .unwrap_or(&"discovery");
+                let dstage = *[
+                    "qualification",
+                    "discovery",
+                    "proposal",
+                    "negotiation",
+                    "closed_won",
+                    "closed_lost",
+                ]
+                .choose(&mut rng)
+                .unwrap_or(&"discovery");
                 d.id.push(uuid_from(&mut rng));
                 d.customer.push(cu.id[ci]);
                 d.contact.push(id);
                 d.name.push(deal_name.clone());
                 d.stage.push(dstage.to_owned());
                 d.amount.push(rng.random_range(15..600) * 10_000);
-                d.currency.push(if rng.random_bool(0.9) { "USD" } else { "EUR" }.to_owned());
-                d.close.push((now + Duration::days(rng.random_range(-30..120))).date());
-                d.entered.push(now - Duration::days(rng.random_range(0..90)) - Duration::minutes(rng.random_range(0..1440)));
+                d.currency
+                    .push(if rng.random_bool(0.9) { "USD" } else { "EUR" }.to_owned());
+                d.close
+                    .push((now + Duration::days(rng.random_range(-30..120))).date());
+                d.entered.push(
+                    now - Duration::days(rng.random_range(0..90))
+                        - Duration::minutes(rng.random_range(0..1440)),
+                );
             }
             let count = rng.random_range(0..=plan.activities_per_contact * 2);
             for _ in 0..count {
                 let kind_roll = rng.random_range(0..100);
-                let (kind, direction, summary, outcome): (&str, Option<&str>, &str, Option<&str>) = match kind_roll {
-                    0..=34 => ("email", Some("outbound"), EMAIL_OUT.choose(&mut rng).unwrap_or(&""), [Some("replied"), Some("no_reply"), Some("no_reply"), Some("bounced")].choose(&mut rng).copied().flatten()),
-                    35..=54 => ("email", Some("inbound"), EMAIL_IN.choose(&mut rng).unwrap_or(&""), None),
-                    55..=74 => {
-                        let dir = if rng.random_bool(0.7) { "outbound" } else { "inbound" };
-                        ("call", Some(dir), CALLS.choose(&mut rng).unwrap_or(&""), [Some("connected"), Some("voicemail"), Some("no_answer")].choose(&mut rng).copied().flatten())
-                    }
-                    75..=87 => ("meeting", Some("outbound"), MEETINGS.choose(&mut rng).unwrap_or(&""), [Some("held"), Some("held"), Some("no_show"), Some("rescheduled")].choose(&mut rng).copied().flatten()),
-                    _ => ("note", None, NOTES.choose(&mut rng).unwrap_or(&""), None),
-                };
+                let (kind, direction, summary, outcome): (&str, Option<&str>, &str, Option<&str>) =
+                    match kind_roll {
+                        0..=34 => (
+                            "email",
+                            Some("outbound"),
+                            EMAIL_OUT.choose(&mut rng).unwrap_or(&""),
+                            [
+                                Some("replied"),
+                                Some("no_reply"),
+                                Some("no_reply"),
+                                Some("bounced"),
+                            ]
+                            .choose(&mut rng)
+                            .copied()
+                            .flatten(),
+                        ),
+                        35..=54 => (
+                            "email",
+                            Some("inbound"),
+                            EMAIL_IN.choose(&mut rng).unwrap_or(&""),
+                            None,
+                        ),
+                        55..=74 => {
+                            let dir = if rng.random_bool(0.7) {
+                                "outbound"
+                            } else {
+                                "inbound"
+                            };
+                            (
+                                "call",
+                                Some(dir),
+                                CALLS.choose(&mut rng).unwrap_or(&""),
+                                [Some("connected"), Some("voicemail"), Some("no_answer")]
+                                    .choose(&mut rng)
+                                    .copied()
+                                    .flatten(),
+                            )
+                        }
+                        75..=87 => (
+                            "meeting",
+                            Some("outbound"),
+                            MEETINGS.choose(&mut rng).unwrap_or(&""),
+                            [
+                                Some("held"),
+                                Some("held"),
+                                Some("no_show"),
+                                Some("rescheduled"),
+                            ]
+                            .choose(&mut rng)
+                            .copied()
+                            .flatten(),
+                        ),
+                        _ => ("note", None, NOTES.choose(&mut rng).unwrap_or(&""), None),
+                    };
                 // Skewed towards recent days: the square of a uniform draw.
                 let r: f64 = rng.random();
                 let age_minutes = (r * r * 365.0 * 24.0 * 60.0) as i64;
@@ -475,7 +710,8 @@ pub async fn generate(pool: &PgPool, tenant_id: Uuid, plan: Plan) -> Result<Gene
                 a.kind.push(kind.to_owned());
                 a.direction.push(direction.map(str::to_owned));
                 a.at.push(now - Duration::minutes(age_minutes));
-                a.summary.push(summary.replace("{deal}", &deal_name.to_lowercase()));
+                a.summary
+                    .push(summary.replace("{deal}", &deal_name.to_lowercase()));
                 a.outcome.push(outcome.map(str::to_owned));
             }
         }

@@ -15,7 +15,14 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 pub const LIFECYCLE_STAGES: [&str; 4] = ["lead", "prospect", "customer", "churned"];
-pub const DEAL_STAGES: [&str; 6] = ["qualification", "discovery", "proposal", "negotiation", "closed_won", "closed_lost"];
+pub const DEAL_STAGES: [&str; 6] = [
+    "qualification",
+    "discovery",
+    "proposal",
+    "negotiation",
+    "closed_won",
+    "closed_lost",
+];
 pub const CONTACTS_PAGE_SIZE: i64 = 25;
 pub const TIMELINE_PAGE_SIZE: i64 = 20;
 
@@ -249,7 +256,8 @@ pub struct Facts {
 impl Facts {
     /// Replied outbound emails over outbound emails in the last 90 days, when any were sent.
     pub fn reply_rate(&self) -> Option<f64> {
-        (self.outbound_emails_90d > 0).then(|| self.replied_emails_90d as f64 / self.outbound_emails_90d as f64)
+        (self.outbound_emails_90d > 0)
+            .then(|| self.replied_emails_90d as f64 / self.outbound_emails_90d as f64)
     }
 
     pub fn trend(&self) -> Trend {

@@ -9,7 +9,10 @@ const MAX_TERMS: usize = 8;
 /// `None` when there is nothing to search for.
 pub fn prefix_query(raw: &str) -> Result<Option<String>, AppError> {
     if raw.chars().count() > MAX_QUERY_CHARS {
-        return Err(AppError::validation("q", format!("Search for at most {MAX_QUERY_CHARS} characters.")));
+        return Err(AppError::validation(
+            "q",
+            format!("Search for at most {MAX_QUERY_CHARS} characters."),
+        ));
     }
     let terms: Vec<String> = raw
         .split(|c: char| !c.is_alphanumeric())
@@ -26,25 +29,40 @@ mod tests {
 
     #[test]
     fn words_become_prefix_terms_joined_by_and() {
-        assert_eq!(prefix_query("Ann Smi").expect("ok").as_deref(), Some("ann:* & smi:*"));
+        assert_eq!(
+            prefix_query("Ann Smi").expect("ok").as_deref(),
+            Some("ann:* & smi:*")
+        );
     }
 
     #[test]
     fn punctuation_and_query_syntax_are_dropped() {
-        assert_eq!(prefix_query("ann@acme.test").expect("ok").as_deref(), Some("ann:* & acme:* & test:*"));
-        assert_eq!(prefix_query("a & !b | (c:*)").expect("ok").as_deref(), Some("a:* & b:* & c:*"));
+        assert_eq!(
+            prefix_query("ann@acme.test").expect("ok").as_deref(),
+            Some("ann:* & acme:* & test:*")
+        );
+        assert_eq!(
+            prefix_query("a & !b | (c:*)").expect("ok").as_deref(),
+            Some("a:* & b:* & c:*")
+        );
         assert_eq!(prefix_query("  ").expect("ok"), None);
         assert_eq!(prefix_query("!!!").expect("ok"), None);
     }
 
     #[test]
     fn accented_letters_are_kept() {
-        assert_eq!(prefix_query("Zoë Müller").expect("ok").as_deref(), Some("zoë:* & müller:*"));
+        assert_eq!(
+            prefix_query("Zoë Müller").expect("ok").as_deref(),
+            Some("zoë:* & müller:*")
+        );
     }
 
     #[test]
     fn overlong_queries_are_refused_with_the_limit() {
         let err = prefix_query(&"a".repeat(101)).expect_err("too long");
-        assert_eq!(err.field_message("q").as_deref(), Some("Search for at most 100 characters."));
+        assert_eq!(
+            err.field_message("q").as_deref(),
+            Some("Search for at most 100 characters.")
+        );
     }
 }

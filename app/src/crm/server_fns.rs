@@ -12,16 +12,28 @@ pub async fn list_contacts(
     after: Option<Uuid>,
 ) -> Result<ContactsPage, AppError> {
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
-    let filter = ContactFilter { q, stage, mine: mine.unwrap_or(false), after };
+    let filter = ContactFilter {
+        q,
+        stage,
+        mine: mine.unwrap_or(false),
+        after,
+    };
     respond(
         async move {
             let tsquery = super::search::prefix_query(filter.q.as_deref().unwrap_or(""))?;
-            let stage = filter.stage.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            let stage = filter
+                .stage
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty());
             if let Some(stage) = stage {
                 if !super::LIFECYCLE_STAGES.contains(&stage) {
                     return Err(AppError::validation(
                         "stage",
-                        format!("Unknown stage {stage:?}; choose one of {}.", super::LIFECYCLE_STAGES.join(", ")),
+                        format!(
+                            "Unknown stage {stage:?}; choose one of {}.",
+                            super::LIFECYCLE_STAGES.join(", ")
+                        ),
                     ));
                 }
             }
@@ -43,16 +55,21 @@ pub async fn list_contacts(
 /// A contact with its customer, deals, recent activities and computed facts.
 #[server(endpoint = "get_contact")]
 pub async fn get_contact(id: Uuid) -> Result<ContactContext, AppError> {
-    use crate::{auth::guard::authorize, domain::Role, ssr::{app_state, respond}};
+    use crate::{
+        auth::guard::authorize,
+        domain::Role,
+        ssr::{app_state, respond},
+    };
     respond(
         async move {
             let auth = authorize(&Role::ALL).await?;
             let scope = auth.scope();
             auth.tx.commit().await?;
             let state = app_state()?;
-            let built = super::context::build(&state.pool, scope, id, time::OffsetDateTime::now_utc())
-                .await?
-                .ok_or(AppError::NotFound)?;
+            let built =
+                super::context::build(&state.pool, scope, id, time::OffsetDateTime::now_utc())
+                    .await?
+                    .ok_or(AppError::NotFound)?;
             Ok(built.context)
         }
         .await,
@@ -61,19 +78,35 @@ pub async fn get_contact(id: Uuid) -> Result<ContactContext, AppError> {
 
 /// Older activities of a contact, newest first, after the activity `before`.
 #[server(endpoint = "contact_timeline")]
-pub async fn contact_timeline(contact_id: Uuid, before: Option<i64>) -> Result<TimelinePage, AppError> {
+pub async fn contact_timeline(
+    contact_id: Uuid,
+    before: Option<i64>,
+) -> Result<TimelinePage, AppError> {
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
     respond(
         async move {
             let mut auth = authorize(&Role::ALL).await?;
             let limit = super::TIMELINE_PAGE_SIZE;
-            let mut activities =
-                super::db::activities(&mut auth.tx, auth.user.tenant_id, contact_id, before, limit + 1).await?;
+            let mut activities = super::db::activities(
+                &mut auth.tx,
+                auth.user.tenant_id,
+                contact_id,
+                before,
+                limit + 1,
+            )
+            .await?;
             auth.tx.commit().await?;
             let more = activities.len() as i64 > limit;
             activities.truncate(limit as usize);
-            let next_before = if more { activities.last().map(|a| a.id) } else { None };
-            Ok(TimelinePage { activities, next_before })
+            let next_before = if more {
+                activities.last().map(|a| a.id)
+            } else {
+                None
+            };
+            Ok(TimelinePage {
+                activities,
+                next_before,
+            })
         }
         .await,
     )

@@ -17,7 +17,11 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 #[component]
-fn StatCard(label: &'static str, value: i64, #[prop(optional)] hint: Option<String>) -> impl IntoView {
+fn StatCard(
+    label: &'static str,
+    value: i64,
+    #[prop(optional)] hint: Option<String>,
+) -> impl IntoView {
     view! {
         <div class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm">
             <dt class="text-sm font-medium text-slate-500">{label}</dt>

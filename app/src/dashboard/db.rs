@@ -13,7 +13,10 @@ pub async fn stats(tx: &mut Tx, tenant_id: Uuid) -> Result<DashboardStats, sqlx:
     let members_by_role = Role::ALL
         .into_iter()
         .map(|role| {
-            let n = roles.iter().find(|r| r.role == role.as_str()).map_or(0, |r| r.count);
+            let n = roles
+                .iter()
+                .find(|r| r.role == role.as_str())
+                .map_or(0, |r| r.count);
             (role, n)
         })
         .collect();

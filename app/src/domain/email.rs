@@ -30,7 +30,11 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..");
-        if local.is_empty() || !domain_ok || domain.contains('@') || email.chars().any(char::is_whitespace) {
+        if local.is_empty()
+            || !domain_ok
+            || domain.contains('@')
+            || email.chars().any(char::is_whitespace)
+        {
             return Err(EmailError::Malformed);
         }
         Ok(Email(email))
@@ -79,7 +83,17 @@ mod tests {
 
     #[test]
     fn emails_without_a_proper_domain_are_refused() {
-        for bad in ["ada", "ada@", "@example.com", "ada@example", "ada@.com", "ada@example.", "a b@x.com", "a@b@c.com", "a@x..com"] {
+        for bad in [
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@.com",
+            "ada@example.",
+            "a b@x.com",
+            "a@b@c.com",
+            "a@x..com",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError::Malformed), "{bad}");
         }
     }

@@ -29,7 +29,9 @@ pub fn sign_in_path(next: &str) -> String {
     let encoded: String = next
         .bytes()
         .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect();
@@ -42,8 +44,14 @@ mod tests {
 
     #[test]
     fn sign_in_path_percent_encodes_the_return_address() {
-        assert_eq!(sign_in_path("/audit?before=10&x=é"), "/sign-in?next=/audit%3Fbefore%3D10%26x%3D%C3%A9");
-        assert_eq!(sign_in_path("https://evil.test"), "/sign-in?next=/dashboard");
+        assert_eq!(
+            sign_in_path("/audit?before=10&x=é"),
+            "/sign-in?next=/audit%3Fbefore%3D10%26x%3D%C3%A9"
+        );
+        assert_eq!(
+            sign_in_path("https://evil.test"),
+            "/sign-in?next=/dashboard"
+        );
     }
 
     #[test]
@@ -53,7 +61,14 @@ mod tests {
 
     #[test]
     fn next_path_refuses_other_origins_and_loops() {
-        for bad in ["https://evil.test/", "//evil.test", "/\\evil.test", "/sign-in?next=/x", "", "dashboard"] {
+        for bad in [
+            "https://evil.test/",
+            "//evil.test",
+            "/\\evil.test",
+            "/sign-in?next=/x",
+            "",
+            "dashboard",
+        ] {
             assert_eq!(safe_next_path(Some(bad)), "/dashboard", "{bad}");
         }
         assert_eq!(safe_next_path(None), "/dashboard");

@@ -31,10 +31,15 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 /// Errors our functions return already carry it (`respond`), but errors the server-function
 /// layer raises itself, such as arguments that do not decode, always answer 500. This corrects
 /// them, so bad input is a 422 and never looks like a server fault.
-pub async fn error_status(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+pub async fn error_status(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::body::Body;
     let res = next.run(req).await;
-    let is_fn_error = res.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER);
+    let is_fn_error = res
+        .headers()
+        .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER);
     if !is_fn_error || res.status() != http::StatusCode::INTERNAL_SERVER_ERROR {
         return res;
     }

@@ -25,6 +25,10 @@ pub struct AuthSettings {
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        Self { max_failures: 5, failure_window_secs: 900, lockout_secs: 300 }
+        Self {
+            max_failures: 5,
+            failure_window_secs: 900,
+            lockout_secs: 300,
+        }
     }
 }

@@ -43,17 +43,23 @@ pub async fn begin_anonymous(pool: &PgPool) -> Result<Tx, sqlx::Error> {
 
 /// Lets an anonymous transaction see the memberships of a user whose password was verified.
 pub async fn act_as_user(tx: &mut Tx, user_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("select set_config('app.user_id', $1, true) as user_id", user_id.to_string())
-        .fetch_one(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "select set_config('app.user_id', $1, true) as user_id",
+        user_id.to_string()
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(())
 }
 
 /// Narrows a transaction to one tenant once it is known (at sign-in).
 pub async fn set_tenant(tx: &mut Tx, tenant_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("select set_config('app.tenant_id', $1, true) as tenant", tenant_id.to_string())
-        .fetch_one(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "select set_config('app.tenant_id', $1, true) as tenant",
+        tenant_id.to_string()
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -68,10 +74,14 @@ mod tests {
     async fn two_tenants(pool: &PgPool) {
         for (tenant, slug) in [(A, "a"), (B, "b")] {
             let user = Uuid::from_u128(tenant.as_u128() + 0x100);
-            sqlx::query!("insert into tenants (id, name, slug) values ($1, $2, $2)", tenant, slug)
-                .execute(pool)
-                .await
-                .expect("tenant");
+            sqlx::query!(
+                "insert into tenants (id, name, slug) values ($1, $2, $2)",
+                tenant,
+                slug
+            )
+            .execute(pool)
+            .await
+            .expect("tenant");
             sqlx::query!(
                 "insert into users (id, email, display_name, password_hash) values ($1, $2, 'U', 'x')",
                 user,
@@ -80,21 +90,32 @@ mod tests {
             .execute(pool)
             .await
             .expect("user");
-            sqlx::query!("insert into memberships (tenant_id, user_id, role) values ($1, $2, 'admin')", tenant, user)
+            sqlx::query!(
+                "insert into memberships (tenant_id, user_id, role) values ($1, $2, 'admin')",
+                tenant,
+                user
+            )
+            .execute(pool)
+            .await
+            .expect("membership");
+            for action in ["x.one", "x.two"] {
+                sqlx::query!(
+                    "insert into audit_log (tenant_id, action) values ($1, $2)",
+                    tenant,
+                    action
+                )
                 .execute(pool)
                 .await
-                .expect("membership");
-            for action in ["x.one", "x.two"] {
-                sqlx::query!("insert into audit_log (tenant_id, action) values ($1, $2)", tenant, action)
-                    .execute(pool)
-                    .await
-                    .expect("audit");
+                .expect("audit");
             }
         }
     }
 
     fn scope(tenant_id: Uuid) -> Scope {
-        Scope { tenant_id, user_id: Uuid::nil() }
+        Scope {
+            tenant_id,
+            user_id: Uuid::nil(),
+        }
     }
 
     #[sqlx::test(migrations = "../migrations")]
@@ -102,11 +123,20 @@ mod tests {
         two_tenants(&pool).await;
         let mut tx = begin(&pool, scope(A)).await.expect("tx");
         // Deliberately unfiltered queries: only row-level security stands between the tenants.
-        let audit: Vec<Uuid> = sqlx::query_scalar!("select tenant_id from audit_log").fetch_all(&mut *tx).await.expect("q");
+        let audit: Vec<Uuid> = sqlx::query_scalar!("select tenant_id from audit_log")
+            .fetch_all(&mut *tx)
+            .await
+            .expect("q");
         assert_eq!(audit, [A, A]);
-        let members: Vec<Uuid> = sqlx::query_scalar!("select tenant_id from memberships").fetch_all(&mut *tx).await.expect("q");
+        let members: Vec<Uuid> = sqlx::query_scalar!("select tenant_id from memberships")
+            .fetch_all(&mut *tx)
+            .await
+            .expect("q");
         assert_eq!(members, [A]);
-        let tenants: Vec<Uuid> = sqlx::query_scalar!("select id from tenants").fetch_all(&mut *tx).await.expect("q");
+        let tenants: Vec<Uuid> = sqlx::query_scalar!("select id from tenants")
+            .fetch_all(&mut *tx)
+            .await
+            .expect("q");
         assert_eq!(tenants, [A]);
     }
 
@@ -114,10 +144,13 @@ mod tests {
     async fn a_tenant_cannot_write_rows_into_another_tenant(pool: PgPool) {
         two_tenants(&pool).await;
         let mut tx = begin(&pool, scope(A)).await.expect("tx");
-        let err = sqlx::query!("insert into audit_log (tenant_id, action) values ($1, 'sneaky')", B)
-            .execute(&mut *tx)
-            .await
-            .expect_err("RLS must refuse");
+        let err = sqlx::query!(
+            "insert into audit_log (tenant_id, action) values ($1, 'sneaky')",
+            B
+        )
+        .execute(&mut *tx)
+        .await
+        .expect_err("RLS must refuse");
         assert!(err.to_string().contains("row-level security"), "{err}");
     }
 
@@ -125,11 +158,14 @@ mod tests {
     async fn a_tenant_cannot_update_or_delete_another_tenants_rows(pool: PgPool) {
         two_tenants(&pool).await;
         let mut tx = begin(&pool, scope(A)).await.expect("tx");
-        let updated = sqlx::query!("update audit_log set action = 'changed' where tenant_id = $1", B)
-            .execute(&mut *tx)
-            .await
-            .expect("update runs")
-            .rows_affected();
+        let updated = sqlx::query!(
+            "update audit_log set action = 'changed' where tenant_id = $1",
+            B
+        )
+        .execute(&mut *tx)
+        .await
+        .expect("update runs")
+        .rows_affected();
         let deleted = sqlx::query!("delete from memberships where tenant_id = $1", B)
             .execute(&mut *tx)
             .await
@@ -142,9 +178,15 @@ mod tests {
     async fn an_anonymous_transaction_sees_no_tenant_rows(pool: PgPool) {
         two_tenants(&pool).await;
         let mut tx = begin_anonymous(&pool).await.expect("tx");
-        let n = sqlx::query_scalar!(r#"select count(*) as "n!" from audit_log"#).fetch_one(&mut *tx).await.expect("q");
+        let n = sqlx::query_scalar!(r#"select count(*) as "n!" from audit_log"#)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("q");
         assert_eq!(n, 0);
-        let n = sqlx::query_scalar!(r#"select count(*) as "n!" from tenants"#).fetch_one(&mut *tx).await.expect("q");
+        let n = sqlx::query_scalar!(r#"select count(*) as "n!" from tenants"#)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("q");
         assert_eq!(n, 0);
     }
 
@@ -152,28 +194,41 @@ mod tests {
     async fn acting_as_a_user_reveals_only_that_users_memberships(pool: PgPool) {
         two_tenants(&pool).await;
         let mut tx = begin_anonymous(&pool).await.expect("tx");
-        act_as_user(&mut tx, Uuid::from_u128(0xb + 0x100)).await.expect("act");
-        let tenants: Vec<Uuid> =
-            sqlx::query_scalar!("select tenant_id from memberships").fetch_all(&mut *tx).await.expect("q");
+        act_as_user(&mut tx, Uuid::from_u128(0xb + 0x100))
+            .await
+            .expect("act");
+        let tenants: Vec<Uuid> = sqlx::query_scalar!("select tenant_id from memberships")
+            .fetch_all(&mut *tx)
+            .await
+            .expect("q");
         assert_eq!(tenants, [B]);
     }
 
     #[sqlx::test(migrations = "../migrations")]
-    async fn tenant_settings_do_not_leak_into_the_next_transaction_on_the_same_connection(pool: PgPool) {
+    async fn tenant_settings_do_not_leak_into_the_next_transaction_on_the_same_connection(
+        pool: PgPool,
+    ) {
         two_tenants(&pool).await;
         let mut conn = pool.acquire().await.expect("conn");
         {
             let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("tx");
-            sqlx::query!("select set_config('app.tenant_id', $1, true) as t", A.to_string())
-                .fetch_one(&mut *tx)
-                .await
-                .expect("set");
+            sqlx::query!(
+                "select set_config('app.tenant_id', $1, true) as t",
+                A.to_string()
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .expect("set");
             tx.commit().await.expect("commit");
         }
-        let leftover = sqlx::query_scalar!(r#"select current_setting('app.tenant_id', true) as "v""#)
-            .fetch_one(&mut *conn)
-            .await
-            .expect("q");
-        assert!(leftover.unwrap_or_default().is_empty(), "transaction-local settings must reset");
+        let leftover =
+            sqlx::query_scalar!(r#"select current_setting('app.tenant_id', true) as "v""#)
+                .fetch_one(&mut *conn)
+                .await
+                .expect("q");
+        assert!(
+            leftover.unwrap_or_default().is_empty(),
+            "transaction-local settings must reset"
+        );
     }
 }

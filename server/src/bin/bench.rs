@@ -55,7 +55,11 @@ async fn mock_provider(delay: Duration) -> Result<String, Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, Router::new().route("/v1/chat/completions", post(handler))).await;
+        let _ = axum::serve(
+            listener,
+            Router::new().route("/v1/chat/completions", post(handler)),
+        )
+        .await;
     });
     Ok(format!("http://{addr}/v1"))
 }
@@ -63,22 +67,34 @@ async fn mock_provider(delay: Duration) -> Result<String, Error> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
-    let samples: usize = std::env::var("BENCH_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let samples: usize = std::env::var("BENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
     let options = state::connect_options(&settings)?;
     let pool = state::pool(options.clone(), 40).await?;
     let tenant = TENANTS[0].id;
-    let scope = Scope { tenant_id: tenant, user_id: Uuid::nil() };
+    let scope = Scope {
+        tenant_id: tenant,
+        user_id: Uuid::nil(),
+    };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
 
     let (contacts, activities): (i64, i64) = {
         let mut tx = tenancy::begin(&pool, scope).await?;
-        let c = sqlx::query_scalar::<_, i64>("select count(*) from contacts").fetch_one(&mut *tx).await?;
-        let a = sqlx::query_scalar::<_, i64>("select count(*) from activities").fetch_one(&mut *tx).await?;
+        let c = sqlx::query_scalar::<_, i64>("select count(*) from contacts")
+            .fetch_one(&mut *tx)
+            .await?;
+        let a = sqlx::query_scalar::<_, i64>("select count(*) from activities")
+            .fetch_one(&mut *tx)
+            .await?;
         (c, a)
     };
     let ids: Vec<Uuid> = {
         let mut tx = tenancy::begin(&pool, scope).await?;
-        sqlx::query_scalar("select id from contacts order by random() limit 5000").fetch_all(&mut *tx).await?
+        sqlx::query_scalar("select id from contacts order by random() limit 5000")
+            .fetch_all(&mut *tx)
+            .await?
     };
     println!("dataset: {contacts} contacts, {activities} activities in workspace acme\n");
     println!("| measurement | p50 | p99 | notes |\n|---|---|---|---|");
@@ -93,7 +109,9 @@ async fn main() -> Result<(), Error> {
     for _ in 0..samples {
         let id = *ids.choose(&mut rng).ok_or("no contacts")?;
         let started = Instant::now();
-        let built = context::build(&pool, scope, id, now).await?.ok_or("contact vanished")?;
+        let built = context::build(&pool, scope, id, now)
+            .await?
+            .ok_or("contact vanished")?;
         total.push(started.elapsed());
         fetch.push(built.fetch);
     }
@@ -105,14 +123,36 @@ async fn main() -> Result<(), Error> {
     );
 
     // 2. Contacts search in SQL.
-    let queries = ["smi", "garc", "nguyen", "ann", "olivia lee", "harbor", "quanta", "dental", "ceo", "maple fitness", "zz"];
+    let queries = [
+        "smi",
+        "garc",
+        "nguyen",
+        "ann",
+        "olivia lee",
+        "harbor",
+        "quanta",
+        "dental",
+        "ceo",
+        "maple fitness",
+        "zz",
+    ];
     let mut sql_samples = Vec::new();
     for round in 0..20 {
         for q in queries {
             let tsq = app::crm::search::prefix_query(q)?.ok_or("empty query")?;
             let mut tx = tenancy::begin(&pool, scope).await?;
             let started = Instant::now();
-            let page = db::list_contacts(&mut tx, tenant, &db::ContactQuery { tsquery: Some(&tsq), stage: None, owner: None, after: None }).await?;
+            let page = db::list_contacts(
+                &mut tx,
+                tenant,
+                &db::ContactQuery {
+                    tsquery: Some(&tsq),
+                    stage: None,
+                    owner: None,
+                    after: None,
+                },
+            )
+            .await?;
             if round > 0 {
                 sql_samples.push(started.elapsed());
             }
@@ -131,8 +171,12 @@ async fn main() -> Result<(), Error> {
     let mut http_settings = settings.clone();
     http_settings.ai.openai_base_url = Some(mock.clone());
     http_settings.db_max_connections = 40;
-    let leptos_options = LeptosOptions::builder().output_name("smartcrm").site_root("target/site").build();
-    let (router, _app_pool) = startup::build_with(options.clone(), &http_settings, leptos_options).await?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("smartcrm")
+        .site_root("target/site")
+        .build();
+    let (router, _app_pool) =
+        startup::build_with(options.clone(), &http_settings, leptos_options).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {
@@ -142,7 +186,10 @@ async fn main() -> Result<(), Error> {
     let client = reqwest::Client::builder().cookie_store(true).build()?;
     let res = client
         .post(format!("{base}/api/sign_in"))
-        .form(&[("email", "rep@acme.test"), ("password", server::demo::PASSWORD)])
+        .form(&[
+            ("email", "rep@acme.test"),
+            ("password", server::demo::PASSWORD),
+        ])
         .send()
         .await?;
     if !res.status().is_success() {
@@ -153,7 +200,11 @@ async fn main() -> Result<(), Error> {
     for round in 0..20 {
         for q in queries {
             let started = Instant::now();
-            let res = client.post(format!("{base}/api/list_contacts")).form(&[("q", q)]).send().await?;
+            let res = client
+                .post(format!("{base}/api/list_contacts"))
+                .form(&[("q", q)])
+                .send()
+                .await?;
             let status = res.status();
             let _ = res.bytes().await?;
             if !status.is_success() {
@@ -178,7 +229,11 @@ async fn main() -> Result<(), Error> {
         async move {
             let res = client
                 .post(url)
-                .form(&[("contact_id", id.to_string()), ("kind", "smart_engagement_tips".to_owned()), ("refresh", "false".to_owned())])
+                .form(&[
+                    ("contact_id", id.to_string()),
+                    ("kind", "smart_engagement_tips".to_owned()),
+                    ("refresh", "false".to_owned()),
+                ])
                 .send()
                 .await?;
             let body = res.text().await?;
@@ -214,7 +269,10 @@ async fn main() -> Result<(), Error> {
         Gateway::new(
             pool.clone(),
             GatewayConfig {
-                remote: Some(RemoteConfig { base_url: Some(slow_mock), api_key: None }),
+                remote: Some(RemoteConfig {
+                    base_url: Some(slow_mock),
+                    api_key: None,
+                }),
                 max_retries: 0,
                 ..GatewayConfig::default()
             },
@@ -227,11 +285,21 @@ async fn main() -> Result<(), Error> {
         user: "Say something short.".into(),
         max_tokens: 16,
         temperature: 0.0,
-        meta: CallMeta { scope, task: TaskKind::Communication, prompt_name: None, prompt_version: None, subject_id: None, request_id: None },
+        meta: CallMeta {
+            scope,
+            task: TaskKind::Communication,
+            prompt_name: None,
+            prompt_version: None,
+            subject_id: None,
+            request_id: None,
+        },
     };
     // Closed loop: 200 callers, each making calls back to back, so 200 are always in flight.
     let concurrency = 200;
-    let per_caller: usize = std::env::var("BENCH_GATEWAY_CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let per_caller: usize = std::env::var("BENCH_GATEWAY_CALLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
     let wall = Instant::now();
     let mut tasks = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
@@ -265,7 +333,9 @@ async fn main() -> Result<(), Error> {
     }
     let mut overhead = Vec::new();
     for task in tasks {
-        let latencies = task.await?.map_err(|e| format!("gateway call failed: {e}"))?;
+        let latencies = task
+            .await?
+            .map_err(|e| format!("gateway call failed: {e}"))?;
         overhead.extend(latencies.into_iter().map(|l| l.saturating_sub(delay)));
     }
     let rounds = per_caller;

@@ -25,9 +25,30 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Deterministic CRM-like sentences of varied length (5 to ~60 words).
 fn sentences(n: usize) -> Vec<String> {
-    let subjects = ["Dana from Acme", "The operations team", "Our champion at Globex", "The CFO", "A new lead", "The buyer"];
-    let verbs = ["asked about", "pushed back on", "wants a demo of", "is excited about", "needs approval for", "compared us on"];
-    let objects = ["the annual plan", "enterprise pricing", "the onboarding timeline", "data residency in the EU", "the API limits", "support hours"];
+    let subjects = [
+        "Dana from Acme",
+        "The operations team",
+        "Our champion at Globex",
+        "The CFO",
+        "A new lead",
+        "The buyer",
+    ];
+    let verbs = [
+        "asked about",
+        "pushed back on",
+        "wants a demo of",
+        "is excited about",
+        "needs approval for",
+        "compared us on",
+    ];
+    let objects = [
+        "the annual plan",
+        "enterprise pricing",
+        "the onboarding timeline",
+        "data residency in the EU",
+        "the API limits",
+        "support hours",
+    ];
     let tails = [
         "before the end of the quarter",
         "and mentioned a competitor offering a discount",
@@ -54,7 +75,8 @@ fn sentences(n: usize) -> Vec<String> {
 
 fn bench_chat(models: &PathBuf) -> Result<(), Error> {
     let chat = LocalChat::load(&models.join(CHAT_FILE), 4).map_err(|e| e.to_string())?;
-    let system = "You are an AI relationship manager for a B2B sales team. Be specific and practical.";
+    let system =
+        "You are an AI relationship manager for a B2B sales team. Be specific and practical.";
     let mut user = String::from("Contact: Dana Reyes, VP Operations at Acme Logistics (freight forwarding, 420 employees).\n");
     let notes = [
         "2026-10-02 email out: sent the Q4 pricing sheet; no reply.",
@@ -75,9 +97,12 @@ fn bench_chat(models: &PathBuf) -> Result<(), Error> {
     }
     let prompt = chat.prompt_tokens(system, &format!("{user}\nWrite a detailed engagement plan: next best action, three talking points, risks, and an opening email."))?;
     let runs = 5;
-    let (mut ttfts, mut decode_rates, mut prefill_rates, mut produced) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ttfts, mut decode_rates, mut prefill_rates, mut produced) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..=runs {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let mut sub = chat.submit(prompt.clone(), 128, 0.7, 42 + run as u64)?;
         let started = Instant::now();
         let (mut first, mut done) = (None, None);
@@ -85,7 +110,9 @@ fn bench_chat(models: &PathBuf) -> Result<(), Error> {
             while let Some(event) = sub.events.recv().await {
                 match event {
                     LocalEvent::Text(_) if first.is_none() => first = Some(started.elapsed()),
-                    LocalEvent::Done { completion_tokens, .. } => {
+                    LocalEvent::Done {
+                        completion_tokens, ..
+                    } => {
                         done = Some((started.elapsed(), completion_tokens));
                         break;
                     }
@@ -94,16 +121,24 @@ fn bench_chat(models: &PathBuf) -> Result<(), Error> {
                 }
             }
         });
-        let (Some(ttft), Some((total, tokens))) = (first, done) else { return Err("no answer".into()) };
+        let (Some(ttft), Some((total, tokens))) = (first, done) else {
+            return Err("no answer".into());
+        };
         if run == 0 {
             continue; // warm-up
         }
         ttfts.push(ttft.as_secs_f64() * 1000.0);
         prefill_rates.push(prompt.len() as f64 / ttft.as_secs_f64());
-        decode_rates.push(f64::from(tokens.saturating_sub(1)) / (total - ttft).max(Duration::from_micros(1)).as_secs_f64());
+        decode_rates.push(
+            f64::from(tokens.saturating_sub(1))
+                / (total - ttft).max(Duration::from_micros(1)).as_secs_f64(),
+        );
         produced.push(f64::from(tokens));
     }
-    println!("| local chat (SmolLM2-135M Q4_1), prompt {} tokens, up to 128 new, {runs} runs | median |", prompt.len());
+    println!(
+        "| local chat (SmolLM2-135M Q4_1), prompt {} tokens, up to 128 new, {runs} runs | median |",
+        prompt.len()
+    );
     println!("|---|---|");
     println!("| time to first token | {:.0} ms |", median(ttfts));
     println!("| prompt reading | {:.0} tokens/s |", median(prefill_rates));
@@ -125,9 +160,15 @@ fn bench_embed(models: &PathBuf, out: &PathBuf) -> Result<(), Error> {
         rates.push(texts.len() as f64 / started.elapsed().as_secs_f64());
     }
     println!();
-    println!("| local embeddings (all-MiniLM-L6-v2), {} sentences, batch 32, 3 runs | median |", texts.len());
+    println!(
+        "| local embeddings (all-MiniLM-L6-v2), {} sentences, batch 32, 3 runs | median |",
+        texts.len()
+    );
     println!("|---|---|");
-    println!("| SmartCRM (candle) | {:.1} sentences/s |", median(rates.clone()));
+    println!(
+        "| SmartCRM (candle) | {:.1} sentences/s |",
+        median(rates.clone())
+    );
     println!("RUST_SENTENCES_PER_SEC={:.3}", median(rates));
     Ok(())
 }
@@ -135,7 +176,10 @@ fn bench_embed(models: &PathBuf, out: &PathBuf) -> Result<(), Error> {
 fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let models = PathBuf::from(args.next().unwrap_or_else(|| ".data/models".into()));
-    let out = PathBuf::from(args.next().unwrap_or_else(|| "target/bench-sentences.json".into()));
+    let out = PathBuf::from(
+        args.next()
+            .unwrap_or_else(|| "target/bench-sentences.json".into()),
+    );
     // `ONLY=chat` or `ONLY=embed` runs one half (for profiling).
     let only = std::env::var("ONLY").unwrap_or_default();
     if only != "embed" {

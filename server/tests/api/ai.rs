@@ -6,10 +6,10 @@ use app::{
     crm::ContactsPage,
     ssr::tenancy::{self, Scope},
 };
+use futures::StreamExt;
 use serde_json::json;
 use server::demo::TENANTS;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use futures::StreamExt;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 use wiremock::{
@@ -32,11 +32,15 @@ pub fn sse(deltas: &[&str]) -> String {
 }
 
 pub fn ok_stream(deltas: &[&str]) -> ResponseTemplate {
-    ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(sse(deltas))
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_string(sse(deltas))
 }
 
 fn api_error(status: u16, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"error": {"message": message, "type": "test", "param": null, "code": null}}))
+    ResponseTemplate::new(status).set_body_json(
+        json!({"error": {"message": message, "type": "test", "param": null, "code": null}}),
+    )
 }
 
 const ACME: usize = 0;
@@ -45,7 +49,8 @@ const GLOBEX: usize = 1;
 /// The app pointed at `provider`, with short backoff so retries are quick.
 async fn app_with(db: PgConnectOptions, provider: &MockServer, extra: &[(&str, &str)]) -> TestApp {
     let base = format!("{}/v1", provider.uri());
-    let mut env: Vec<(&str, &str)> = vec![("OPENAI_BASE_URL", &base), ("SMARTCRM_AI_BACKOFF_MS", "5")];
+    let mut env: Vec<(&str, &str)> =
+        vec![("OPENAI_BASE_URL", &base), ("SMARTCRM_AI_BACKOFF_MS", "5")];
     env.extend_from_slice(extra);
     let app = spawn_app_with(db, &env).await;
     app.sign_in_as("rep@acme.test").await;
@@ -56,24 +61,43 @@ pub async fn first_contact(app: &TestApp) -> Uuid {
     let res = app.call("list_contacts", &[]).await;
     assert_eq!(res.status(), 200);
     let page: ContactsPage = res.json().await.expect("json");
-    page.rows.first().expect("the demo workspace has contacts").id
+    page.rows
+        .first()
+        .expect("the demo workspace has contacts")
+        .id
 }
 
 /// Calls `analyze_contact` and returns the raw response (the body streams).
-async fn post_analyze(app: &TestApp, contact: Uuid, kind: AnalysisKind, refresh: bool) -> reqwest::Response {
+async fn post_analyze(
+    app: &TestApp,
+    contact: Uuid,
+    kind: AnalysisKind,
+    refresh: bool,
+) -> reqwest::Response {
     app.client
         .post(app.url("/api/analyze_contact"))
-        .form(&[("contact_id", contact.to_string()), ("kind", kind.as_str().to_owned()), ("refresh", refresh.to_string())])
+        .form(&[
+            ("contact_id", contact.to_string()),
+            ("kind", kind.as_str().to_owned()),
+            ("refresh", refresh.to_string()),
+        ])
         .send()
         .await
         .expect("POST")
 }
 
-pub async fn analyze(app: &TestApp, contact: Uuid, kind: AnalysisKind, refresh: bool) -> Vec<AnalysisEvent> {
+pub async fn analyze(
+    app: &TestApp,
+    contact: Uuid,
+    kind: AnalysisKind,
+    refresh: bool,
+) -> Vec<AnalysisEvent> {
     let res = post_analyze(app, contact, kind, refresh).await;
     assert_eq!(res.status(), 200, "analyze_contact");
     let body = res.text().await.expect("body");
-    body.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}"))).collect()
+    body.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
+        .collect()
 }
 
 fn text_of(events: &[AnalysisEvent]) -> String {
@@ -104,7 +128,10 @@ struct CallRow {
 async fn ai_calls(app: &TestApp) -> Vec<CallRow> {
     // The gateway records after it answers; give it a moment.
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let scope = Scope { tenant_id: TENANTS[ACME].id, user_id: Uuid::nil() };
+    let scope = Scope {
+        tenant_id: TENANTS[ACME].id,
+        user_id: Uuid::nil(),
+    };
     let mut tx = tenancy::begin(&app.pool, scope).await.expect("tx");
     sqlx::query_as!(
         CallRow,
@@ -117,11 +144,16 @@ async fn ai_calls(app: &TestApp) -> Vec<CallRow> {
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_successful_call_streams_the_answer_and_records_tokens_and_cost(_: PgPoolOptions, db: PgConnectOptions) {
+async fn a_successful_call_streams_the_answer_and_records_tokens_and_cost(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .and(body_partial_json(json!({"model": "gpt-5.2", "stream": true})))
+        .and(body_partial_json(
+            json!({"model": "gpt-5.2", "stream": true}),
+        ))
         .respond_with(ok_stream(&["Call ", "them ", "on Tuesday."]))
         .expect(1)
         .mount(&provider)
@@ -129,23 +161,52 @@ async fn a_successful_call_streams_the_answer_and_records_tokens_and_cost(_: PgP
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    assert_eq!(events[0], AnalysisEvent::Started { model: "gpt-5.2".into(), provider: format!("openai-compatible@{}", provider.address()) });
+    assert_eq!(
+        events[0],
+        AnalysisEvent::Started {
+            model: "gpt-5.2".into(),
+            provider: format!("openai-compatible@{}", provider.address())
+        }
+    );
     assert_eq!(text_of(&events), "Call them on Tuesday.");
-    assert!(matches!(last(&events), AnalysisEvent::Done { model, fallback_used: false, .. } if model == "gpt-5.2"), "{events:?}");
+    assert!(
+        matches!(last(&events), AnalysisEvent::Done { model, fallback_used: false, .. } if model == "gpt-5.2"),
+        "{events:?}"
+    );
     let calls = ai_calls(&app).await;
     assert_eq!(calls.len(), 1);
     let c = &calls[0];
-    assert_eq!((c.status.as_str(), c.model.as_deref(), c.attempts, c.cache_hit), ("ok", Some("gpt-5.2"), 1, false));
-    assert_eq!((c.prompt_tokens, c.completion_tokens), (Some(1200), Some(300)));
+    assert_eq!(
+        (
+            c.status.as_str(),
+            c.model.as_deref(),
+            c.attempts,
+            c.cache_hit
+        ),
+        ("ok", Some("gpt-5.2"), 1, false)
+    );
+    assert_eq!(
+        (c.prompt_tokens, c.completion_tokens),
+        (Some(1200), Some(300))
+    );
     // gpt-5.2: 0.00175 per 1K in, 0.014 per 1K out
     let cost = c.cost_usd.expect("cost");
-    assert!((cost - (1.2 * 0.00175 + 0.3 * 0.014)).abs() < 1e-9, "{cost}");
+    assert!(
+        (cost - (1.2 * 0.00175 + 0.3 * 0.014)).abs() < 1e-9,
+        "{cost}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
-async fn the_prompt_carries_the_contact_context_and_computed_facts(_: PgPoolOptions, db: PgConnectOptions) {
+async fn the_prompt_carries_the_contact_context_and_computed_facts(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ok_stream(&["ok"])).mount(&provider).await;
+    Mock::given(method("POST"))
+        .respond_with(ok_stream(&["ok"]))
+        .mount(&provider)
+        .await;
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
     analyze(&app, contact, AnalysisKind::ContextualResearch, false).await;
@@ -154,8 +215,16 @@ async fn the_prompt_carries_the_contact_context_and_computed_facts(_: PgPoolOpti
     // research routes to the thinking tier's model
     assert_eq!(body["model"], "gpt-5.2-thinking");
     assert_eq!(body["max_tokens"], 900);
-    let user = body["messages"][1]["content"].as_str().expect("user message");
-    for needle in ["Days since last touch", "Email reply rate", "Activity trend", "Unique selling points", "Phrases to avoid"] {
+    let user = body["messages"][1]["content"]
+        .as_str()
+        .expect("user message");
+    for needle in [
+        "Days since last touch",
+        "Email reply rate",
+        "Activity trend",
+        "Unique selling points",
+        "Phrases to avoid",
+    ] {
         assert!(user.contains(needle), "prompt lacks {needle:?}:\n{user}");
     }
     assert!(!user.contains("{{"), "unfilled placeholder:\n{user}");
@@ -164,19 +233,32 @@ async fn the_prompt_carries_the_contact_context_and_computed_facts(_: PgPoolOpti
 #[sqlx::test(migrations = false)]
 async fn a_rate_limit_is_retried_and_then_succeeds(_: PgPoolOptions, db: PgConnectOptions) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(api_error(429, "slow down")).up_to_n_times(1).mount(&provider).await;
-    Mock::given(method("POST")).respond_with(ok_stream(&["Second time lucky."])).mount(&provider).await;
+    Mock::given(method("POST"))
+        .respond_with(api_error(429, "slow down"))
+        .up_to_n_times(1)
+        .mount(&provider)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ok_stream(&["Second time lucky."]))
+        .mount(&provider)
+        .await;
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, AnalysisKind::RelationshipHealth, false).await;
     assert_eq!(text_of(&events), "Second time lucky.");
-    assert!(matches!(last(&events), AnalysisEvent::Done { .. }), "{events:?}");
+    assert!(
+        matches!(last(&events), AnalysisEvent::Done { .. }),
+        "{events:?}"
+    );
     let calls = ai_calls(&app).await;
     assert_eq!((calls[0].status.as_str(), calls[0].attempts), ("ok", 2));
 }
 
 #[sqlx::test(migrations = false)]
-async fn server_errors_fall_back_to_the_fallback_model_which_is_recorded(_: PgPoolOptions, db: PgConnectOptions) {
+async fn server_errors_fall_back_to_the_fallback_model_which_is_recorded(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
     Mock::given(method("POST"))
         .and(body_partial_json(json!({"model": "gpt-5.2"})))
@@ -190,7 +272,15 @@ async fn server_errors_fall_back_to_the_fallback_model_which_is_recorded(_: PgPo
         .expect(1)
         .mount(&provider)
         .await;
-    let app = app_with(db, &provider, &[("LLM_FALLBACK_MODEL", "gpt-3.5-turbo"), ("SMARTCRM_AI_MAX_RETRIES", "1")]).await;
+    let app = app_with(
+        db,
+        &provider,
+        &[
+            ("LLM_FALLBACK_MODEL", "gpt-3.5-turbo"),
+            ("SMARTCRM_AI_MAX_RETRIES", "1"),
+        ],
+    )
+    .await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
     assert_eq!(text_of(&events), "From the fallback.");
@@ -199,22 +289,41 @@ async fn server_errors_fall_back_to_the_fallback_model_which_is_recorded(_: PgPo
         "{events:?}"
     );
     let calls = ai_calls(&app).await;
-    assert_eq!((calls[0].model.as_deref(), calls[0].attempts), (Some("gpt-3.5-turbo"), 3));
+    assert_eq!(
+        (calls[0].model.as_deref(), calls[0].attempts),
+        (Some("gpt-3.5-turbo"), 3)
+    );
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_timeout_is_reported_with_provider_model_and_duration(_: PgPoolOptions, db: PgConnectOptions) {
+async fn a_timeout_is_reported_with_provider_model_and_duration(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ok_stream(&["too late"]).set_delay(Duration::from_secs(3)))
         .mount(&provider)
         .await;
-    let app = app_with(db, &provider, &[("SMARTCRM_AI_TIMEOUT_SECS", "1"), ("SMARTCRM_AI_MAX_RETRIES", "1")]).await;
+    let app = app_with(
+        db,
+        &provider,
+        &[
+            ("SMARTCRM_AI_TIMEOUT_SECS", "1"),
+            ("SMARTCRM_AI_MAX_RETRIES", "1"),
+        ],
+    )
+    .await;
     let contact = first_contact(&app).await;
     let started = Instant::now();
     let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "the timeout must cut the wait short");
-    let AnalysisEvent::Failed { failure } = last(&events) else { panic!("{events:?}") };
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the timeout must cut the wait short"
+    );
+    let AnalysisEvent::Failed { failure } = last(&events) else {
+        panic!("{events:?}")
+    };
     assert_eq!(failure.message, "timed out after 1.0 s");
     assert_eq!(failure.model, "gpt-5.2");
     assert!(failure.provider.starts_with("openai-compatible@"));
@@ -226,55 +335,109 @@ async fn a_timeout_is_reported_with_provider_model_and_duration(_: PgPoolOptions
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_malformed_response_is_an_error_and_is_not_retried(_: PgPoolOptions, db: PgConnectOptions) {
+async fn a_malformed_response_is_an_error_and_is_not_retried(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string("data: {not json\n\n"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string("data: {not json\n\n"),
+        )
         .expect(1)
         .mount(&provider)
         .await;
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    let AnalysisEvent::Failed { failure } = last(&events) else { panic!("{events:?}") };
-    assert!(failure.message.starts_with("malformed response from the provider"), "{}", failure.message);
+    let AnalysisEvent::Failed { failure } = last(&events) else {
+        panic!("{events:?}")
+    };
+    assert!(
+        failure
+            .message
+            .starts_with("malformed response from the provider"),
+        "{}",
+        failure.message
+    );
     assert_eq!(failure.attempts, 1);
 }
 
 #[sqlx::test(migrations = false)]
-async fn when_everything_fails_the_real_error_is_shown_and_nothing_is_cached(_: PgPoolOptions, db: PgConnectOptions) {
+async fn when_everything_fails_the_real_error_is_shown_and_nothing_is_cached(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(api_error(503, "overloaded")).expect(12).mount(&provider).await;
+    Mock::given(method("POST"))
+        .respond_with(api_error(503, "overloaded"))
+        .expect(12)
+        .mount(&provider)
+        .await;
     let app = app_with(db, &provider, &[("LLM_FALLBACK_MODEL", "gpt-4-turbo")]).await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    let AnalysisEvent::Failed { failure } = last(&events) else { panic!("{events:?}") };
+    let AnalysisEvent::Failed { failure } = last(&events) else {
+        panic!("{events:?}")
+    };
     assert_eq!(failure.message, "provider error (HTTP 503): overloaded");
-    assert_eq!((failure.model.as_str(), failure.attempts), ("gpt-4-turbo", 6));
+    assert_eq!(
+        (failure.model.as_str(), failure.attempts),
+        ("gpt-4-turbo", 6)
+    );
     let calls = ai_calls(&app).await;
     assert_eq!(calls[0].status, "error");
-    assert_eq!(calls[0].error.as_deref(), Some("provider error (HTTP 503): overloaded"));
+    assert_eq!(
+        calls[0].error.as_deref(),
+        Some("provider error (HTTP 503): overloaded")
+    );
     // A retry goes to the provider again: the failure was not cached.
     analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    assert_eq!(provider.received_requests().await.expect("recorded").len(), 12);
+    assert_eq!(
+        provider.received_requests().await.expect("recorded").len(),
+        12
+    );
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_second_click_is_served_from_the_cache_with_its_age(_: PgPoolOptions, db: PgConnectOptions) {
+async fn a_second_click_is_served_from_the_cache_with_its_age(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ok_stream(&["Cached ", "answer."])).expect(1).mount(&provider).await;
+    Mock::given(method("POST"))
+        .respond_with(ok_stream(&["Cached ", "answer."]))
+        .expect(1)
+        .mount(&provider)
+        .await;
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
     analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
     let again = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
     assert_eq!(again.len(), 1, "{again:?}");
-    let AnalysisEvent::Cached { text, model, age_secs, .. } = &again[0] else { panic!("{again:?}") };
-    assert_eq!((text.as_str(), model.as_str()), ("Cached answer.", "gpt-5.2"));
+    let AnalysisEvent::Cached {
+        text,
+        model,
+        age_secs,
+        ..
+    } = &again[0]
+    else {
+        panic!("{again:?}")
+    };
+    assert_eq!(
+        (text.as_str(), model.as_str()),
+        ("Cached answer.", "gpt-5.2")
+    );
     assert!(*age_secs < 5);
     // Another member of the workspace shares the cache.
     let manager = app.another_browser();
     manager.sign_in_as("manager@acme.test").await;
-    assert!(matches!(analyze(&manager, contact, AnalysisKind::SmartEngagementTips, false).await[0], AnalysisEvent::Cached { .. }));
+    assert!(matches!(
+        analyze(&manager, contact, AnalysisKind::SmartEngagementTips, false).await[0],
+        AnalysisEvent::Cached { .. }
+    ));
     let calls = ai_calls(&app).await;
     assert_eq!(calls.iter().filter(|c| c.cache_hit).count(), 2);
     assert_eq!(calls.iter().filter(|c| !c.cache_hit).count(), 1);
@@ -283,23 +446,37 @@ async fn a_second_click_is_served_from_the_cache_with_its_age(_: PgPoolOptions, 
 #[sqlx::test(migrations = false)]
 async fn the_cache_expires_after_its_ttl(_: PgPoolOptions, db: PgConnectOptions) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ok_stream(&["fresh"])).expect(2).mount(&provider).await;
+    Mock::given(method("POST"))
+        .respond_with(ok_stream(&["fresh"]))
+        .expect(2)
+        .mount(&provider)
+        .await;
     let app = app_with(db, &provider, &[("SMARTCRM_AI_CACHE_TTL_SECS", "1")]).await;
     let contact = first_contact(&app).await;
     analyze(&app, contact, AnalysisKind::RelationshipHealth, false).await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let events = analyze(&app, contact, AnalysisKind::RelationshipHealth, false).await;
-    assert!(matches!(last(&events), AnalysisEvent::Done { .. }), "{events:?}");
+    assert!(
+        matches!(last(&events), AnalysisEvent::Done { .. }),
+        "{events:?}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
 async fn a_new_activity_or_a_refresh_invalidates_the_cache(_: PgPoolOptions, db: PgConnectOptions) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ok_stream(&["answer"])).expect(3).mount(&provider).await;
+    Mock::given(method("POST"))
+        .respond_with(ok_stream(&["answer"]))
+        .expect(3)
+        .mount(&provider)
+        .await;
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
     analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    let scope = Scope { tenant_id: TENANTS[ACME].id, user_id: Uuid::nil() };
+    let scope = Scope {
+        tenant_id: TENANTS[ACME].id,
+        user_id: Uuid::nil(),
+    };
     let mut tx = tenancy::begin(&app.pool, scope).await.expect("tx");
     sqlx::query!(
         "insert into activities (tenant_id, contact_id, kind, direction, occurred_at, summary)
@@ -312,10 +489,19 @@ async fn a_new_activity_or_a_refresh_invalidates_the_cache(_: PgPoolOptions, db:
     .expect("insert");
     tx.commit().await.expect("commit");
     let after_change = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    assert!(matches!(last(&after_change), AnalysisEvent::Done { .. }), "a changed context must not be served from cache");
-    assert!(matches!(analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await[0], AnalysisEvent::Cached { .. }));
+    assert!(
+        matches!(last(&after_change), AnalysisEvent::Done { .. }),
+        "a changed context must not be served from cache"
+    );
+    assert!(matches!(
+        analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await[0],
+        AnalysisEvent::Cached { .. }
+    ));
     let refreshed = analyze(&app, contact, AnalysisKind::SmartEngagementTips, true).await;
-    assert!(matches!(last(&refreshed), AnalysisEvent::Done { .. }), "{refreshed:?}");
+    assert!(
+        matches!(last(&refreshed), AnalysisEvent::Done { .. }),
+        "{refreshed:?}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -337,7 +523,10 @@ async fn concurrent_clicks_share_one_model_call(_: PgPoolOptions, db: PgConnectO
 }
 
 #[sqlx::test(migrations = false)]
-async fn two_app_instances_share_the_cache_and_one_model_call(_: PgPoolOptions, db: PgConnectOptions) {
+async fn two_app_instances_share_the_cache_and_one_model_call(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ok_stream(&["Shared."]).set_delay(Duration::from_millis(600)))
@@ -347,13 +536,22 @@ async fn two_app_instances_share_the_cache_and_one_model_call(_: PgPoolOptions, 
     let first = app_with(db.clone(), &provider, &[]).await;
     let second = app_with(db, &provider, &[]).await;
     let contact = first_contact(&first).await;
-    let (a, b) = tokio::join!(analyze(&first, contact, AnalysisKind::SmartEngagementTips, false), async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        analyze(&second, contact, AnalysisKind::SmartEngagementTips, false).await
-    });
+    let (a, b) = tokio::join!(
+        analyze(&first, contact, AnalysisKind::SmartEngagementTips, false),
+        async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            analyze(&second, contact, AnalysisKind::SmartEngagementTips, false).await
+        }
+    );
     assert_eq!(text_of(&a), "Shared.");
-    assert!(b.iter().any(|e| matches!(e, AnalysisEvent::Waiting { .. })), "{b:?}");
-    assert!(matches!(last(&b), AnalysisEvent::Cached { text, .. } if text == "Shared."), "{b:?}");
+    assert!(
+        b.iter().any(|e| matches!(e, AnalysisEvent::Waiting { .. })),
+        "{b:?}"
+    );
+    assert!(
+        matches!(last(&b), AnalysisEvent::Cached { text, .. } if text == "Shared."),
+        "{b:?}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -365,10 +563,19 @@ async fn without_a_remote_provider_or_local_model_files_the_panel_says_why_and_h
     app.sign_in_as("rep@acme.test").await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    let [AnalysisEvent::NotConfigured { message }] = events.as_slice() else { panic!("{events:?}") };
-    assert!(message.starts_with("The built-in local model is unavailable: /nonexistent/models/smollm2/"), "{message}");
+    let [AnalysisEvent::NotConfigured { message }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert!(
+        message
+            .starts_with("The built-in local model is unavailable: /nonexistent/models/smollm2/"),
+        "{message}"
+    );
     assert!(message.contains("scripts/fetch-models.sh"), "{message}");
-    assert!(message.contains("OPENAI_API_KEY") && message.contains("OPENAI_BASE_URL"), "{message}");
+    assert!(
+        message.contains("OPENAI_API_KEY") && message.contains("OPENAI_BASE_URL"),
+        "{message}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -385,25 +592,52 @@ async fn an_unknown_model_name_is_refused_at_start_up(_: PgPoolOptions, db: PgCo
         }
     }
     let settings = server::config::Settings::from_source(&Vars).expect("settings parse");
-    let Err(err) = server::startup::build_with(db, &settings, LeptosOptions::builder().output_name("x").build()).await else {
+    let Err(err) = server::startup::build_with(
+        db,
+        &settings,
+        LeptosOptions::builder().output_name("x").build(),
+    )
+    .await
+    else {
         panic!("an unknown model must be refused");
     };
     let message = err.to_string();
-    assert!(message.starts_with("SMARTCRM_THINKING_MODEL: unknown model \"gpt-9-ultra\""), "{message}");
-    assert!(message.contains("gpt-5.2-thinking"), "lists the known models: {message}");
+    assert!(
+        message.starts_with("SMARTCRM_THINKING_MODEL: unknown model \"gpt-9-ultra\""),
+        "{message}"
+    );
+    assert!(
+        message.contains("gpt-5.2-thinking"),
+        "lists the known models: {message}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
-async fn another_workspace_cannot_read_or_analyze_a_contact(_: PgPoolOptions, db: PgConnectOptions) {
+async fn another_workspace_cannot_read_or_analyze_a_contact(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ok_stream(&["x"])).expect(0).mount(&provider).await;
+    Mock::given(method("POST"))
+        .respond_with(ok_stream(&["x"]))
+        .expect(0)
+        .mount(&provider)
+        .await;
     let app = app_with(db, &provider, &[]).await;
     let acme_contact = first_contact(&app).await;
     let globex = app.another_browser();
     globex.sign_in_as(TENANTS[GLOBEX].members[0].0).await;
-    let res = globex.call("get_contact", &[("id", &acme_contact.to_string())]).await;
+    let res = globex
+        .call("get_contact", &[("id", &acme_contact.to_string())])
+        .await;
     assert_eq!(res.status(), 404);
-    let res = post_analyze(&globex, acme_contact, AnalysisKind::SmartEngagementTips, false).await;
+    let res = post_analyze(
+        &globex,
+        acme_contact,
+        AnalysisKind::SmartEngagementTips,
+        false,
+    )
+    .await;
     assert_eq!(res.status(), 404);
     // Globex's list holds only its own 40 contacts, none of Acme's.
     let mut seen = 0;
@@ -415,7 +649,12 @@ async fn another_workspace_cannot_read_or_analyze_a_contact(_: PgPoolOptions, db
             after_s = a.to_string();
             form.push(("after", after_s.as_str()));
         }
-        let page: ContactsPage = globex.call("list_contacts", &form).await.json().await.expect("json");
+        let page: ContactsPage = globex
+            .call("list_contacts", &form)
+            .await
+            .json()
+            .await
+            .expect("json");
         assert!(page.rows.iter().all(|r| r.id != acme_contact));
         seen += page.rows.len();
         match page.next_after {
@@ -430,32 +669,52 @@ async fn another_workspace_cannot_read_or_analyze_a_contact(_: PgPoolOptions, db
 async fn slow_provider(delay: Duration) -> String {
     use axum::{body::Body, routing::post, Router};
     let handler = move || async move {
-        let parts: Vec<String> = sse(&["One ", "two ", "three."]).split_inclusive("\n\n").map(str::to_owned).collect();
-        let stream = futures::stream::iter(parts.into_iter().enumerate()).then(move |(i, part)| async move {
-            if i > 0 {
-                tokio::time::sleep(delay).await;
-            }
-            Ok::<_, std::convert::Infallible>(part)
-        });
-        ([("content-type", "text/event-stream")], Body::from_stream(stream))
+        let parts: Vec<String> = sse(&["One ", "two ", "three."])
+            .split_inclusive("\n\n")
+            .map(str::to_owned)
+            .collect();
+        let stream = futures::stream::iter(parts.into_iter().enumerate()).then(
+            move |(i, part)| async move {
+                if i > 0 {
+                    tokio::time::sleep(delay).await;
+                }
+                Ok::<_, std::convert::Infallible>(part)
+            },
+        );
+        (
+            [("content-type", "text/event-stream")],
+            Body::from_stream(stream),
+        )
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
-        axum::serve(listener, Router::new().route("/v1/chat/completions", post(handler))).await.expect("serve");
+        axum::serve(
+            listener,
+            Router::new().route("/v1/chat/completions", post(handler)),
+        )
+        .await
+        .expect("serve");
     });
     format!("http://{addr}/v1")
 }
 
 #[sqlx::test(migrations = false)]
-async fn tokens_reach_the_browser_while_the_model_is_still_writing(_: PgPoolOptions, db: PgConnectOptions) {
+async fn tokens_reach_the_browser_while_the_model_is_still_writing(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     use futures::StreamExt as _;
     let base = slow_provider(Duration::from_millis(300)).await;
     let app = spawn_app_with(db, &[("OPENAI_BASE_URL", &base)]).await;
     app.sign_in_as("rep@acme.test").await;
     let contact = first_contact(&app).await;
     let started = Instant::now();
-    let mut body = post_analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await.bytes_stream();
+    let mut body = post_analyze(&app, contact, AnalysisKind::SmartEngagementTips, false)
+        .await
+        .bytes_stream();
     let mut first_delta_at = None;
     let mut text = String::new();
     while let Some(chunk) = body.next().await {
@@ -469,6 +728,9 @@ async fn tokens_reach_the_browser_while_the_model_is_still_writing(_: PgPoolOpti
     let first = first_delta_at.expect("a delta arrived");
     // The provider takes about 1.2 s for the whole answer; the first words must not wait for it.
     assert!(total >= Duration::from_millis(1100), "{total:?}");
-    assert!(first + Duration::from_millis(600) < total, "first delta at {first:?}, end at {total:?}");
+    assert!(
+        first + Duration::from_millis(600) < total,
+        "first delta at {first:?}, end at {total:?}"
+    );
     assert!(text.contains("\"type\":\"done\""), "{text}");
 }

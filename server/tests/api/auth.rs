@@ -11,32 +11,70 @@ async fn signing_in_sets_an_http_only_same_site_lax_cookie(_: PgPoolOptions, db:
     let cookie = session_cookie(&res).expect("session cookie set");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert_eq!(res.headers().get("location").and_then(|v| v.to_str().ok()), Some("/dashboard"));
+    assert_eq!(
+        res.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/dashboard")
+    );
 }
 
 #[sqlx::test(migrations = false)]
-async fn signing_in_sends_the_user_back_to_a_local_next_page_only(_: PgPoolOptions, db: PgConnectOptions) {
+async fn signing_in_sends_the_user_back_to_a_local_next_page_only(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let app = spawn_app(db).await;
     let res = app
-        .call("sign_in", &[("email", "admin@acme.test"), ("password", demo::PASSWORD), ("next", "/team")])
+        .call(
+            "sign_in",
+            &[
+                ("email", "admin@acme.test"),
+                ("password", demo::PASSWORD),
+                ("next", "/team"),
+            ],
+        )
         .await;
-    assert_eq!(res.headers().get("location").and_then(|v| v.to_str().ok()), Some("/team"));
+    assert_eq!(
+        res.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/team")
+    );
     let other = app.another_browser();
     let res = other
-        .call("sign_in", &[("email", "admin@acme.test"), ("password", demo::PASSWORD), ("next", "https://evil.test/")])
+        .call(
+            "sign_in",
+            &[
+                ("email", "admin@acme.test"),
+                ("password", demo::PASSWORD),
+                ("next", "https://evil.test/"),
+            ],
+        )
         .await;
-    assert_eq!(res.headers().get("location").and_then(|v| v.to_str().ok()), Some("/dashboard"));
+    assert_eq!(
+        res.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/dashboard")
+    );
 }
 
 #[sqlx::test(migrations = false)]
-async fn the_session_id_rotates_at_sign_in_and_the_old_one_stops_working(_: PgPoolOptions, db: PgConnectOptions) {
+async fn the_session_id_rotates_at_sign_in_and_the_old_one_stops_working(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let app = spawn_app(db).await;
-    let first = session_cookie(&app.sign_in("rep@acme.test", demo::PASSWORD).await).expect("first cookie");
-    let second = session_cookie(&app.sign_in("manager@acme.test", demo::PASSWORD).await).expect("second cookie");
-    assert_ne!(cookie_value(&first), cookie_value(&second), "session id must change at sign-in");
+    let first =
+        session_cookie(&app.sign_in("rep@acme.test", demo::PASSWORD).await).expect("first cookie");
+    let second = session_cookie(&app.sign_in("manager@acme.test", demo::PASSWORD).await)
+        .expect("second cookie");
+    assert_ne!(
+        cookie_value(&first),
+        cookie_value(&second),
+        "session id must change at sign-in"
+    );
 
     // The first id no longer opens a session.
-    let stale = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let stale = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     let res = stale
         .get(app.url("/dashboard"))
         .header("cookie", cookie_value(&first))
@@ -47,7 +85,10 @@ async fn the_session_id_rotates_at_sign_in_and_the_old_one_stops_working(_: PgPo
 }
 
 #[sqlx::test(migrations = false)]
-async fn unknown_email_and_wrong_password_get_the_same_answer(_: PgPoolOptions, db: PgConnectOptions) {
+async fn unknown_email_and_wrong_password_get_the_same_answer(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let app = spawn_app(db).await;
     let wrong = app.sign_in("admin@acme.test", "not-the-password").await;
     let unknown = app.sign_in("nobody@acme.test", "not-the-password").await;
@@ -60,8 +101,18 @@ async fn unknown_email_and_wrong_password_get_the_same_answer(_: PgPoolOptions, 
 }
 
 #[sqlx::test(migrations = false)]
-async fn repeated_failures_lock_the_account_even_for_the_right_password(_: PgPoolOptions, db: PgConnectOptions) {
-    let app = spawn_app_with(db, &[("SMARTCRM_SIGNIN_MAX_FAILURES", "3"), ("SMARTCRM_SIGNIN_LOCKOUT_SECS", "120")]).await;
+async fn repeated_failures_lock_the_account_even_for_the_right_password(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_with(
+        db,
+        &[
+            ("SMARTCRM_SIGNIN_MAX_FAILURES", "3"),
+            ("SMARTCRM_SIGNIN_LOCKOUT_SECS", "120"),
+        ],
+    )
+    .await;
     for _ in 0..2 {
         assert_eq!(app.sign_in("rep@acme.test", "wrong").await.status(), 422);
     }
@@ -70,11 +121,19 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password(_: PgPoo
     let res = app.sign_in("rep@acme.test", demo::PASSWORD).await;
     assert_eq!(res.status(), 429);
     match res.json::<AppError>().await.expect("json") {
-        AppError::TooManyAttempts { retry_after_secs } => assert!((1..=120).contains(&retry_after_secs)),
+        AppError::TooManyAttempts { retry_after_secs } => {
+            assert!((1..=120).contains(&retry_after_secs))
+        }
         other => panic!("expected TooManyAttempts, got {other:?}"),
     }
     // Other accounts are not affected.
-    assert_eq!(app.another_browser().sign_in("qa@acme.test", demo::PASSWORD).await.status(), 200);
+    assert_eq!(
+        app.another_browser()
+            .sign_in("qa@acme.test", demo::PASSWORD)
+            .await
+            .status(),
+        200
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -109,7 +168,10 @@ async fn signing_out_ends_the_session(_: PgPoolOptions, db: PgConnectOptions) {
     assert_eq!(app.get_page("/dashboard").await.status(), 200);
     let res = app.call("sign_out", &[]).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers().get("location").and_then(|v| v.to_str().ok()), Some("/sign-in"));
+    assert_eq!(
+        res.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/sign-in")
+    );
     let res = app.get_page("/dashboard").await;
     assert_eq!(res.status(), 303);
 }
@@ -124,11 +186,17 @@ async fn sign_in_and_sign_out_are_written_to_the_audit_log(_: PgPoolOptions, db:
         .await
         .expect("audit rows");
     // The pool acts as smartcrm_app without a tenant: it must see nothing.
-    assert!(actions.is_empty(), "RLS must hide audit rows without a tenant: {actions:?}");
+    assert!(
+        actions.is_empty(),
+        "RLS must hide audit rows without a tenant: {actions:?}"
+    );
 
     let mut tx = app::ssr::tenancy::begin(
         &app.pool,
-        app::ssr::tenancy::Scope { tenant_id: demo::TENANTS[0].id, user_id: uuid::Uuid::nil() },
+        app::ssr::tenancy::Scope {
+            tenant_id: demo::TENANTS[0].id,
+            user_id: uuid::Uuid::nil(),
+        },
     )
     .await
     .expect("tx");

@@ -29,6 +29,11 @@ async fn readyz_reports_unready_when_the_database_is_gone(_: PgPoolOptions, db: 
 async fn every_response_carries_a_request_id(_: PgPoolOptions, db: PgConnectOptions) {
     let app = spawn_app(db).await;
     let res = app.get("/healthz").await;
-    let id = res.headers().get("x-request-id").expect("x-request-id").to_str().expect("ascii");
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id")
+        .to_str()
+        .expect("ascii");
     assert_eq!(id.len(), 36, "a UUID: {id}");
 }

@@ -27,30 +27,54 @@ pub async fn spawn_app(db: PgConnectOptions) -> TestApp {
 pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestApp {
     // The local models the test command fetched; a test may point elsewhere to see them missing.
     let models = models_dir();
-    let mut vars = vec![("DATABASE_URL", "postgres://given-by-the-test@localhost/unused"), ("SMARTCRM_MODELS_DIR", models.as_str())];
+    let mut vars = vec![
+        (
+            "DATABASE_URL",
+            "postgres://given-by-the-test@localhost/unused",
+        ),
+        ("SMARTCRM_MODELS_DIR", models.as_str()),
+    ];
     vars.extend_from_slice(env);
     let settings = Settings::from_source(&Vars(vars)).expect("settings");
-    let leptos_options = LeptosOptions::builder().output_name("smartcrm").site_root("target/site").build();
-    let (router, pool) = startup::build_with(db, &settings, leptos_options).await.expect("start-up");
+    let leptos_options = LeptosOptions::builder()
+        .output_name("smartcrm")
+        .site_root("target/site")
+        .build();
+    let (router, pool) = startup::build_with(db, &settings, leptos_options)
+        .await
+        .expect("start-up");
     demo::seed(&pool).await.expect("demo seed");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service()).await.expect("serve");
+        axum::serve(listener, router.into_make_service())
+            .await
+            .expect("serve");
     });
-    TestApp { base: format!("http://{addr}"), client: client(), pool }
+    TestApp {
+        base: format!("http://{addr}"),
+        client: client(),
+        pool,
+    }
 }
 
 /// `SMARTCRM_MODELS_DIR`, else the repository's `.data/models`.
 pub fn models_dir() -> String {
-    std::env::var("SMARTCRM_MODELS_DIR").unwrap_or_else(|_| format!("{}/../.data/models", env!("CARGO_MANIFEST_DIR")))
+    std::env::var("SMARTCRM_MODELS_DIR")
+        .unwrap_or_else(|_| format!("{}/../.data/models", env!("CARGO_MANIFEST_DIR")))
 }
 
 struct Vars<'a>(Vec<(&'a str, &'a str)>);
 
 impl server::config::Source for Vars<'_> {
     fn get(&self, key: &str) -> Option<String> {
-        self.0.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| (*v).to_owned())
     }
 }
 
@@ -65,7 +89,12 @@ impl TestApp {
 
     /// A page load as a browser makes it.
     pub async fn get_page(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).header(header::ACCEPT, "text/html").send().await.expect("GET page")
+        self.client
+            .get(self.url(path))
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .expect("GET page")
     }
 
     /// Calls a server function as the hydrated app does (form-encoded arguments, JSON reply).
@@ -80,17 +109,27 @@ impl TestApp {
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Response {
-        self.call("sign_in", &[("email", email), ("password", password)]).await
+        self.call("sign_in", &[("email", email), ("password", password)])
+            .await
     }
 
     pub async fn sign_in_as(&self, email: &str) {
         let res = self.sign_in(email, demo::PASSWORD).await;
-        assert_eq!(res.status(), 200, "sign-in as {email}: {}", res.text().await.unwrap_or_default());
+        assert_eq!(
+            res.status(),
+            200,
+            "sign-in as {email}: {}",
+            res.text().await.unwrap_or_default()
+        );
     }
 
     /// A second, independent browser on the same app.
     pub fn another_browser(&self) -> TestApp {
-        TestApp { base: self.base.clone(), client: client(), pool: self.pool.clone() }
+        TestApp {
+            base: self.base.clone(),
+            client: client(),
+            pool: self.pool.clone(),
+        }
     }
 }
 

@@ -27,7 +27,9 @@ const LOCAL_CHAT: &str = "local/smollm2-135m-instruct";
 /// (As the database owner: the app's own role may not change built-in prompts.)
 async fn cap_answers(db: &PgConnectOptions, tokens: i32) {
     use sqlx::Connection;
-    let mut owner = sqlx::PgConnection::connect_with(db).await.expect("owner connection");
+    let mut owner = sqlx::PgConnection::connect_with(db)
+        .await
+        .expect("owner connection");
     let done = sqlx::query("update ai_prompts set max_tokens = $1 where tenant_id is null")
         .bind(tokens)
         .execute(&mut owner)
@@ -45,15 +47,19 @@ struct CallRow {
     completion_tokens: Option<i32>,
     cost_usd: Option<f64>,
     ttft_ms: Option<i32>,
+    latency_ms: i32,
     task_kind: String,
 }
 
 async fn calls(app: &TestApp) -> Vec<CallRow> {
-    let scope = Scope { tenant_id: TENANTS[0].id, user_id: Uuid::nil() };
+    let scope = Scope {
+        tenant_id: TENANTS[0].id,
+        user_id: Uuid::nil(),
+    };
     let mut tx = tenancy::begin(&app.pool, scope).await.expect("tx");
     sqlx::query_as!(
         CallRow,
-        "select status, model, provider, prompt_tokens, completion_tokens, cost_usd, ttft_ms, task_kind from ai_calls order by id"
+        "select status, model, provider, prompt_tokens, completion_tokens, cost_usd, ttft_ms, latency_ms, task_kind from ai_calls order by id"
     )
     .fetch_all(&mut *tx)
     .await
@@ -93,7 +99,10 @@ async fn without_a_remote_provider_the_local_model_streams_the_analysis_and_the_
             _ => None,
         })
         .collect();
-    assert!(deltas.len() >= 2, "the answer streams in pieces: {events:?}");
+    assert!(
+        deltas.len() >= 2,
+        "the answer streams in pieces: {events:?}"
+    );
     assert!(!deltas.concat().trim().is_empty());
     assert!(
         matches!(events.last(), Some(AnalysisEvent::Done { model, provider, .. }) if model == LOCAL_CHAT && provider == "local"),
@@ -101,18 +110,61 @@ async fn without_a_remote_provider_the_local_model_streams_the_analysis_and_the_
     );
     let rows = wait_for_calls(&app, 1).await;
     let row = rows.first().expect("the call is recorded");
-    assert_eq!((row.status.as_str(), row.provider.as_str(), row.model.as_deref()), ("ok", "local", Some(LOCAL_CHAT)));
+    assert_eq!(
+        (
+            row.status.as_str(),
+            row.provider.as_str(),
+            row.model.as_deref()
+        ),
+        ("ok", "local", Some(LOCAL_CHAT))
+    );
     assert!(row.prompt_tokens.is_some_and(|t| t > 100), "{row:?}");
-    assert!(row.completion_tokens.is_some_and(|t| (1..=40).contains(&t)), "{row:?}");
+    assert!(
+        row.completion_tokens.is_some_and(|t| (1..=40).contains(&t)),
+        "{row:?}"
+    );
     assert_eq!(row.cost_usd, Some(0.0));
     assert!(row.ttft_ms.is_some(), "{row:?}");
     // The second click is served from the shared cache.
     let again = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    assert!(matches!(again.as_slice(), [AnalysisEvent::Cached { provider, .. }] if provider == "local"), "{again:?}");
+    assert!(
+        matches!(again.as_slice(), [AnalysisEvent::Cached { provider, .. }] if provider == "local"),
+        "{again:?}"
+    );
+}
+
+/// The local model's progress is visible, so its time limit is a stall limit: an answer that
+/// keeps streaming may take longer than the per-call limit in total.
+#[sqlx::test(migrations = false)]
+async fn a_local_answer_that_keeps_streaming_outlives_the_per_call_time_limit(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_with(db.clone(), &[("SMARTCRM_AI_TIMEOUT_SECS", "4")]).await;
+    cap_answers(&db, 240).await;
+    app.sign_in_as("rep@acme.test").await;
+    let contact = first_contact(&app).await;
+    let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
+    assert!(
+        matches!(events.last(), Some(AnalysisEvent::Done { .. })),
+        "{events:?}"
+    );
+    let rows = wait_for_calls(&app, 1).await;
+    let row = &rows[0];
+    let tokens = row.completion_tokens.unwrap_or(0);
+    let writing = Duration::from_millis((row.latency_ms - row.ttft_ms.unwrap_or(0)).max(0) as u64);
+    // Meaningful only when the answer was long enough to outlast the limit; 240 tokens are.
+    assert!(
+        writing > Duration::from_secs(4) || tokens < 150,
+        "wrote {tokens} tokens in {writing:?}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_request_behind_another_sees_its_place_in_the_local_queue(_: PgPoolOptions, db: PgConnectOptions) {
+async fn a_request_behind_another_sees_its_place_in_the_local_queue(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let app = spawn_app_with(db.clone(), &[]).await;
     cap_answers(&db, 24).await;
     app.sign_in_as("rep@acme.test").await;
@@ -122,15 +174,28 @@ async fn a_request_behind_another_sees_its_place_in_the_local_queue(_: PgPoolOpt
         analyze(&app, contact, AnalysisKind::RelationshipHealth, false)
     );
     // Other tests in this process share the model, so more may be ahead; at least one is.
-    let queued = |events: &[AnalysisEvent]| events.iter().any(|e| matches!(e, AnalysisEvent::Queued { ahead } if *ahead >= 1));
-    assert!(queued(&a) || queued(&b), "one of two concurrent requests waits behind the other: {a:?} {b:?}");
+    let queued = |events: &[AnalysisEvent]| {
+        events
+            .iter()
+            .any(|e| matches!(e, AnalysisEvent::Queued { ahead } if *ahead >= 1))
+    };
+    assert!(
+        queued(&a) || queued(&b),
+        "one of two concurrent requests waits behind the other: {a:?} {b:?}"
+    );
     for events in [&a, &b] {
-        assert!(matches!(events.last(), Some(AnalysisEvent::Done { .. })), "{events:?}");
+        assert!(
+            matches!(events.last(), Some(AnalysisEvent::Done { .. })),
+            "{events:?}"
+        );
     }
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_client_that_goes_away_cancels_its_local_generation(_: PgPoolOptions, db: PgConnectOptions) {
+async fn a_client_that_goes_away_cancels_its_local_generation(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let app = spawn_app_with(db.clone(), &[]).await;
     cap_answers(&db, 2000).await;
     app.sign_in_as("rep@acme.test").await;
@@ -138,7 +203,11 @@ async fn a_client_that_goes_away_cancels_its_local_generation(_: PgPoolOptions, 
     let res = app
         .client
         .post(app.url("/api/analyze_contact"))
-        .form(&[("contact_id", contact.to_string()), ("kind", "relationship_health".into()), ("refresh", "false".into())])
+        .form(&[
+            ("contact_id", contact.to_string()),
+            ("kind", "relationship_health".into()),
+            ("refresh", "false".into()),
+        ])
         .send()
         .await
         .expect("POST");
@@ -146,7 +215,11 @@ async fn a_client_that_goes_away_cancels_its_local_generation(_: PgPoolOptions, 
     let mut body = res.bytes_stream();
     let mut seen = String::new();
     while !seen.contains("\"type\":\"delta\"") {
-        let chunk = tokio::time::timeout(Duration::from_secs(60), body.next()).await.expect("streams").expect("more").expect("bytes");
+        let chunk = tokio::time::timeout(Duration::from_secs(60), body.next())
+            .await
+            .expect("streams")
+            .expect("more")
+            .expect("bytes");
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     let left_at = Instant::now();
@@ -154,11 +227,17 @@ async fn a_client_that_goes_away_cancels_its_local_generation(_: PgPoolOptions, 
     let rows = wait_for_calls(&app, 1).await;
     let row = rows.first().expect("the cancelled call is recorded");
     assert_eq!(row.status, "cancelled", "{row:?}");
-    assert!(left_at.elapsed() < Duration::from_secs(30), "cancellation is prompt, not the end of a 2,000-token answer");
+    assert!(
+        left_at.elapsed() < Duration::from_secs(30),
+        "cancellation is prompt, not the end of a 2,000-token answer"
+    );
     // The claim was released: the next request generates at once.
     cap_answers(&db, 8).await;
     let events = analyze(&app, contact, AnalysisKind::RelationshipHealth, false).await;
-    assert!(matches!(events.last(), Some(AnalysisEvent::Done { .. })), "{events:?}");
+    assert!(
+        matches!(events.last(), Some(AnalysisEvent::Done { .. })),
+        "{events:?}"
+    );
 }
 
 async fn overview(app: &TestApp) -> AiOverview {
@@ -174,32 +253,78 @@ async fn test_provider(app: &TestApp, check: &str) -> ProviderTest {
 }
 
 #[sqlx::test(migrations = false)]
-async fn the_settings_page_reports_providers_and_tests_the_local_models_for_real(_: PgPoolOptions, db: PgConnectOptions) {
+async fn the_settings_page_reports_providers_and_tests_the_local_models_for_real(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let app = spawn_app_with(db, &[]).await;
     app.sign_in_as("rep@acme.test").await;
-    assert_eq!(app.call("load_ai_overview", &[]).await.status(), 403, "admins only");
-    assert_eq!(app.call("test_provider", &[("check", "local_chat")]).await.status(), 403, "admins only");
+    assert_eq!(
+        app.call("load_ai_overview", &[]).await.status(),
+        403,
+        "admins only"
+    );
+    assert_eq!(
+        app.call("test_provider", &[("check", "local_chat")])
+            .await
+            .status(),
+        403,
+        "admins only"
+    );
     let app = app.another_browser();
     app.sign_in_as("admin@acme.test").await;
     let o = overview(&app).await;
-    let state = |check: &str| o.providers.iter().find(|p| p.check.as_str() == check).map(|p| p.state);
+    let state = |check: &str| {
+        o.providers
+            .iter()
+            .find(|p| p.check.as_str() == check)
+            .map(|p| p.state)
+    };
     assert_eq!(state("local_chat"), Some(ProviderState::Ready), "{o:?}");
-    assert_eq!(state("local_embedding"), Some(ProviderState::Ready), "{o:?}");
-    assert_eq!(state("remote_chat"), Some(ProviderState::NotConfigured), "{o:?}");
-    assert!(o.routes.iter().all(|r| r.model == LOCAL_CHAT && r.provider == "local"), "{:?}", o.routes);
+    assert_eq!(
+        state("local_embedding"),
+        Some(ProviderState::Ready),
+        "{o:?}"
+    );
+    assert_eq!(
+        state("remote_chat"),
+        Some(ProviderState::NotConfigured),
+        "{o:?}"
+    );
+    assert!(
+        o.routes
+            .iter()
+            .all(|r| r.model == LOCAL_CHAT && r.provider == "local"),
+        "{:?}",
+        o.routes
+    );
     assert_eq!(o.embedding_model, "local/all-minilm-l6-v2");
-    assert!(o.remote_hint.as_deref().is_some_and(|h| h.contains("OPENAI_API_KEY")));
+    assert!(o
+        .remote_hint
+        .as_deref()
+        .is_some_and(|h| h.contains("OPENAI_API_KEY")));
 
     let chat = test_provider(&app, "local_chat").await;
-    assert!(chat.ok && chat.provider == "local" && chat.latency_ms > 0, "{chat:?}");
+    assert!(
+        chat.ok && chat.provider == "local" && chat.latency_ms > 0,
+        "{chat:?}"
+    );
     assert!(chat.detail.starts_with("Replied \""), "{chat:?}");
     let embed = test_provider(&app, "local_embedding").await;
     assert!(embed.ok, "{embed:?}");
     assert_eq!(embed.detail, "Returned a 384-dimensional vector");
     let res = app.call("test_provider", &[("check", "remote_chat")]).await;
-    assert_eq!(res.status(), 422, "nothing to test without a remote provider");
+    assert_eq!(
+        res.status(),
+        422,
+        "nothing to test without a remote provider"
+    );
     let rows = wait_for_calls(&app, 2).await;
-    assert!(rows.iter().any(|r| r.task_kind == "ui_helper" && r.provider == "local" && r.status == "ok"), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.task_kind == "ui_helper" && r.provider == "local" && r.status == "ok"),
+        "{rows:?}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -210,13 +335,19 @@ async fn remote_tests_show_the_real_error_and_remote_embeddings_ask_for_384_dime
     let provider = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": {"message": "Incorrect API key provided"}})))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(
+                serde_json::json!({"error": {"message": "Incorrect API key provided"}}),
+            ),
+        )
         .mount(&provider)
         .await;
     let vector: Vec<f32> = (0..384).map(|i| (i as f32 / 384.0) - 0.5).collect();
     Mock::given(method("POST"))
         .and(path("/v1/embeddings"))
-        .and(body_partial_json(serde_json::json!({"model": "text-embedding-3-small", "dimensions": 384})))
+        .and(body_partial_json(
+            serde_json::json!({"model": "text-embedding-3-small", "dimensions": 384}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "object": "list", "model": "text-embedding-3-small",
             "data": [{"object": "embedding", "index": 0, "embedding": vector}],
@@ -228,15 +359,28 @@ async fn remote_tests_show_the_real_error_and_remote_embeddings_ask_for_384_dime
     let base = format!("{}/v1", provider.uri());
     let app = spawn_app_with(
         db,
-        &[("OPENAI_BASE_URL", &base), ("SMARTCRM_EMBEDDING_MODEL", "text-embedding-3-small"), ("SMARTCRM_AI_BACKOFF_MS", "5")],
+        &[
+            ("OPENAI_BASE_URL", &base),
+            ("SMARTCRM_EMBEDDING_MODEL", "text-embedding-3-small"),
+            ("SMARTCRM_AI_BACKOFF_MS", "5"),
+        ],
     )
     .await;
     app.sign_in_as("admin@acme.test").await;
     let o = overview(&app).await;
-    assert!(o.providers.iter().any(|p| p.state == ProviderState::Configured && p.model == "text-embedding-3-small"), "{o:?}");
+    assert!(
+        o.providers
+            .iter()
+            .any(|p| p.state == ProviderState::Configured && p.model == "text-embedding-3-small"),
+        "{o:?}"
+    );
     let chat = test_provider(&app, "remote_chat").await;
     assert!(!chat.ok, "{chat:?}");
-    assert!(chat.detail.contains("not authorised") && chat.detail.contains("Incorrect API key provided"), "{chat:?}");
+    assert!(
+        chat.detail.contains("not authorised")
+            && chat.detail.contains("Incorrect API key provided"),
+        "{chat:?}"
+    );
     let embed = test_provider(&app, "remote_embedding").await;
     assert!(embed.ok, "{embed:?}");
     assert_eq!(embed.detail, "Returned a 384-dimensional vector");

@@ -2,7 +2,7 @@
 mod ai;
 mod auth;
 mod health;
-mod local_ai;
 mod helpers;
+mod local_ai;
 mod pages;
 mod roles;

@@ -3,12 +3,18 @@ use app::{error::AppError, team::Member};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 #[sqlx::test(migrations = false)]
-async fn server_functions_refuse_signed_out_callers_with_401(_: PgPoolOptions, db: PgConnectOptions) {
+async fn server_functions_refuse_signed_out_callers_with_401(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let app = spawn_app(db).await;
     for endpoint in ["load_dashboard", "list_members", "list_audit"] {
         let res = app.call(endpoint, &[]).await;
         assert_eq!(res.status(), 401, "{endpoint}");
-        assert_eq!(res.json::<AppError>().await.expect("json"), AppError::Unauthorized);
+        assert_eq!(
+            res.json::<AppError>().await.expect("json"),
+            AppError::Unauthorized
+        );
     }
 }
 
@@ -29,7 +35,12 @@ async fn a_rep_is_refused_admin_server_functions_with_403(_: PgPoolOptions, db: 
 #[sqlx::test(migrations = false)]
 async fn every_role_loads_the_dashboard(_: PgPoolOptions, db: PgConnectOptions) {
     let app = spawn_app(db).await;
-    for email in ["admin@acme.test", "manager@acme.test", "rep@acme.test", "qa@acme.test"] {
+    for email in [
+        "admin@acme.test",
+        "manager@acme.test",
+        "rep@acme.test",
+        "qa@acme.test",
+    ] {
         let browser = app.another_browser();
         browser.sign_in_as(email).await;
         let res = browser.call("load_dashboard", &[]).await;
@@ -43,17 +54,38 @@ async fn every_role_loads_the_dashboard(_: PgPoolOptions, db: PgConnectOptions) 
 async fn each_workspace_admin_sees_only_their_own_members(_: PgPoolOptions, db: PgConnectOptions) {
     let app = spawn_app(db).await;
     app.sign_in_as("admin@acme.test").await;
-    let acme: Vec<Member> = app.call("list_members", &[]).await.json().await.expect("json");
+    let acme: Vec<Member> = app
+        .call("list_members", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(acme.len(), 4);
 
     let globex = app.another_browser();
     globex.sign_in_as("admin@globex.test").await;
-    let members: Vec<Member> = globex.call("list_members", &[]).await.json().await.expect("json");
+    let members: Vec<Member> = globex
+        .call("list_members", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
     let emails: Vec<_> = members.iter().map(|m| m.email.as_str()).collect();
     assert_eq!(emails, ["admin@globex.test"]);
 
-    let audit: app::audit::AuditPage = globex.call("list_audit", &[]).await.json().await.expect("json");
-    assert!(audit.entries.iter().all(|e| e.actor_name.as_deref() == Some("Gale Globex")), "{audit:?}");
+    let audit: app::audit::AuditPage = globex
+        .call("list_audit", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        audit
+            .entries
+            .iter()
+            .all(|e| e.actor_name.as_deref() == Some("Gale Globex")),
+        "{audit:?}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -62,7 +94,9 @@ async fn a_removed_member_loses_access_at_once(_: PgPoolOptions, db: PgConnectOp
     app.sign_in_as("rep@acme.test").await;
     assert_eq!(app.call("load_dashboard", &[]).await.status(), 200);
     // As the owner (the test's own connection), remove the membership.
-    let mut conn = sqlx::PgConnection::connect_with(&app_owner_options(&app).await).await.expect("owner");
+    let mut conn = sqlx::PgConnection::connect_with(&app_owner_options(&app).await)
+        .await
+        .expect("owner");
     sqlx::query("delete from memberships where user_id = (select id from users where email = 'rep@acme.test')")
         .execute(&mut conn)
         .await

@@ -28,38 +28,78 @@ pub struct Vectors {
 impl LocalEmbedder {
     pub fn load(dir: &Path) -> Result<LocalEmbedder, Unavailable> {
         let started = Instant::now();
-        let (config_path, tokenizer_path, weights_path) =
-            (dir.join("config.json"), dir.join("tokenizer.json"), dir.join("model.safetensors"));
+        let (config_path, tokenizer_path, weights_path) = (
+            dir.join("config.json"),
+            dir.join("tokenizer.json"),
+            dir.join("model.safetensors"),
+        );
         for path in [&config_path, &tokenizer_path, &weights_path] {
             check_file(path)?;
         }
         let config: Config = std::fs::read_to_string(&config_path)
             .map_err(|e| e.to_string())
             .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
-            .map_err(|e| Unavailable::new(format!("{} is not a BERT config: {e}", config_path.display())))?;
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
-            .map_err(|e| Unavailable::new(format!("{} is not a tokenizer: {e}", tokenizer_path.display())))?;
+            .map_err(|e| {
+                Unavailable::new(format!(
+                    "{} is not a BERT config: {e}",
+                    config_path.display()
+                ))
+            })?;
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| {
+            Unavailable::new(format!(
+                "{} is not a tokenizer: {e}",
+                tokenizer_path.display()
+            ))
+        })?;
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
             .map_err(|e| Unavailable::new(format!("tokenizer: {e}")))?;
-        tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..Default::default() }));
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
         // safetensors checks every tensor's header and bounds while loading.
-        let tensors = candle_core::safetensors::load(&weights_path, &Device::Cpu)
-            .map_err(|e| Unavailable::new(format!("{} is not a usable safetensors file: {e}", weights_path.display())))?;
+        let tensors = candle_core::safetensors::load(&weights_path, &Device::Cpu).map_err(|e| {
+            Unavailable::new(format!(
+                "{} is not a usable safetensors file: {e}",
+                weights_path.display()
+            ))
+        })?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        let model = BertModel::load(vb, &config)
-            .map_err(|e| Unavailable::new(format!("{} does not hold this BERT model: {e}", weights_path.display())))?;
-        let embedder = LocalEmbedder { model, tokenizer, load_ms: 0 };
+        let model = BertModel::load(vb, &config).map_err(|e| {
+            Unavailable::new(format!(
+                "{} does not hold this BERT model: {e}",
+                weights_path.display()
+            ))
+        })?;
+        let embedder = LocalEmbedder {
+            model,
+            tokenizer,
+            load_ms: 0,
+        };
         // One real pass proves the weights fit the config before anyone relies on them.
-        let probe = embedder.embed(&["ready"]).map_err(|e| Unavailable::new(format!("the embedding model does not run: {e}")))?;
+        let probe = embedder
+            .embed(&["ready"])
+            .map_err(|e| Unavailable::new(format!("the embedding model does not run: {e}")))?;
         if probe.vectors.first().map(Vec::len) != Some(EMBEDDING_DIMS) {
-            return Err(Unavailable::new(format!("the embedding model does not make {EMBEDDING_DIMS}-dimensional vectors")));
+            return Err(Unavailable::new(format!(
+                "the embedding model does not make {EMBEDDING_DIMS}-dimensional vectors"
+            )));
         }
-        Ok(LocalEmbedder { load_ms: started.elapsed().as_millis() as u64, ..embedder })
+        Ok(LocalEmbedder {
+            load_ms: started.elapsed().as_millis() as u64,
+            ..embedder
+        })
     }
 
     pub fn count_tokens(&self, text: &str) -> usize {
-        self.tokenizer.encode_fast(text, true).map(|e| e.len()).unwrap_or(0)
+        self.tokenizer
+            .encode_fast(text, true)
+            .map(|e| e.len())
+            .unwrap_or(0)
     }
 
     /// Embeds texts in batches of similar length (less padding), returning them in input order.
@@ -77,12 +117,17 @@ impl LocalEmbedder {
                 out[i] = v;
             }
         }
-        Ok(Vectors { vectors: out, tokens })
+        Ok(Vectors {
+            vectors: out,
+            tokens,
+        })
     }
 
     fn embed_batch(&self, texts: &[&str]) -> candle_core::Result<(Vec<Vec<f32>>, usize)> {
-        let encodings =
-            self.tokenizer.encode_batch_fast(texts.to_vec(), true).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let encodings = self
+            .tokenizer
+            .encode_batch_fast(texts.to_vec(), true)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let rows = encodings.len();
         let cols = encodings.first().map_or(0, |e| e.len());
         let mut ids = Vec::with_capacity(rows * cols);
@@ -133,7 +178,8 @@ mod tests {
     }
 
     fn model() -> LocalEmbedder {
-        LocalEmbedder::load(&test_models_dir().join(crate::ai::local::EMBEDDING_DIR)).unwrap_or_else(|e| panic!("{e}"))
+        LocalEmbedder::load(&test_models_dir().join(crate::ai::local::EMBEDDING_DIR))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The reference vectors were computed by Python sentence-transformers
@@ -141,11 +187,17 @@ mod tests {
     #[test]
     fn embeddings_match_sentence_transformers() {
         let reference: Reference =
-            serde_json::from_str(include_str!("../../../tests/data/minilm_reference.json")).expect("reference data");
+            serde_json::from_str(include_str!("../../../tests/data/minilm_reference.json"))
+                .expect("reference data");
         let embedder = model();
         let ours = embedder.embed(&reference.sentences).expect("embeds");
         assert_eq!(ours.vectors.len(), reference.vectors.len());
-        for ((sentence, mine), theirs) in reference.sentences.iter().zip(&ours.vectors).zip(&reference.vectors) {
+        for ((sentence, mine), theirs) in reference
+            .sentences
+            .iter()
+            .zip(&ours.vectors)
+            .zip(&reference.vectors)
+        {
             assert_eq!(mine.len(), EMBEDDING_DIMS);
             let similarity = cosine(mine, theirs);
             assert!(similarity >= 0.99, "cosine {similarity} for {sentence:?}");
@@ -157,13 +209,22 @@ mod tests {
     #[test]
     fn results_come_back_in_input_order_whatever_the_batching() {
         let embedder = model();
-        let texts: Vec<String> = (0..70).map(|i| format!("note {i}: {}", "follow up ".repeat(i % 9))).collect();
+        let texts: Vec<String> = (0..70)
+            .map(|i| format!("note {i}: {}", "follow up ".repeat(i % 9)))
+            .collect();
         let all = embedder.embed(&texts).expect("embeds");
         for i in [0usize, 33, 69] {
             let alone = embedder.embed(&[texts[i].as_str()]).expect("embeds");
-            assert!(cosine(&all.vectors[i], &alone.vectors[0]) > 0.9999, "text {i}");
+            assert!(
+                cosine(&all.vectors[i], &alone.vectors[0]) > 0.9999,
+                "text {i}"
+            );
         }
         assert!(all.tokens > 70 * 3);
-        assert!(embedder.embed::<&str>(&[]).expect("nothing to do").vectors.is_empty());
+        assert!(embedder
+            .embed::<&str>(&[])
+            .expect("nothing to do")
+            .vectors
+            .is_empty());
     }
 }

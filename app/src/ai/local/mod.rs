@@ -46,7 +46,10 @@ pub struct LocalConfig {
 
 impl Default for LocalConfig {
     fn default() -> Self {
-        Self { models_dir: PathBuf::from(".data/models"), queue_capacity: 8 }
+        Self {
+            models_dir: PathBuf::from(".data/models"),
+            queue_capacity: 8,
+        }
     }
 }
 
@@ -79,7 +82,11 @@ pub struct LocalProvider {
 
 impl LocalProvider {
     pub fn new(config: LocalConfig) -> Self {
-        Self { config, chat: OnceCell::new(), embedder: OnceCell::new() }
+        Self {
+            config,
+            chat: OnceCell::new(),
+            embedder: OnceCell::new(),
+        }
     }
 
     pub fn config(&self) -> &LocalConfig {
@@ -150,7 +157,10 @@ impl LocalProvider {
             None => Status::NotLoaded,
             Some(Ok(chat)) => Status::Ready {
                 load_ms: chat.info.load_ms,
-                detail: format!("{}, {}-token context window", chat.info.display_name, chat.info.context_window),
+                detail: format!(
+                    "{}, {}-token context window",
+                    chat.info.display_name, chat.info.context_window
+                ),
             },
             Some(Err(err)) => Status::Unavailable(err.to_string()),
         }
@@ -159,7 +169,10 @@ impl LocalProvider {
     pub fn embedder_status(&self) -> Status {
         match self.embedder.get() {
             None => Status::NotLoaded,
-            Some(Ok(e)) => Status::Ready { load_ms: e.load_ms, detail: format!("all-MiniLM-L6-v2, {EMBEDDING_DIMS} dimensions") },
+            Some(Ok(e)) => Status::Ready {
+                load_ms: e.load_ms,
+                detail: format!("all-MiniLM-L6-v2, {EMBEDDING_DIMS} dimensions"),
+            },
             Some(Err(err)) => Status::Unavailable(err.to_string()),
         }
     }
@@ -171,7 +184,10 @@ static LOADED_EMBEDDERS: Registry<LocalEmbedder> = Mutex::new(None);
 
 fn shared<T>(registry: &Registry<T>, path: &Path) -> Option<Arc<T>> {
     let guard = registry.lock().unwrap_or_else(|p| p.into_inner());
-    guard.as_ref().and_then(|m| m.get(path)).and_then(Weak::upgrade)
+    guard
+        .as_ref()
+        .and_then(|m| m.get(path))
+        .and_then(Weak::upgrade)
 }
 
 /// Keeps the first model loaded for a path (two providers may load at once; one copy wins).
@@ -194,10 +210,16 @@ async fn load_blocking<T: Send + 'static>(
     let started = Instant::now();
     let result = match tokio::task::spawn_blocking(load).await {
         Ok(result) => result.map(Arc::new),
-        Err(join) => Err(Unavailable::new(format!("loading the {what} failed: {join}"))),
+        Err(join) => Err(Unavailable::new(format!(
+            "loading the {what} failed: {join}"
+        ))),
     };
     match &result {
-        Ok(_) => tracing::info!(model = what, load_ms = started.elapsed().as_millis() as u64, "local model loaded"),
+        Ok(_) => tracing::info!(
+            model = what,
+            load_ms = started.elapsed().as_millis() as u64,
+            "local model loaded"
+        ),
         Err(err) => tracing::warn!(model = what, error = %err, "local model unavailable"),
     }
     result
@@ -207,9 +229,17 @@ async fn load_blocking<T: Send + 'static>(
 fn check_file(path: &Path) -> Result<(), Unavailable> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() && m.len() > 0 => Ok(()),
-        Ok(_) => Err(Unavailable::new(format!("{} is empty or not a file", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Unavailable::new(format!("{} is missing", path.display()))),
-        Err(e) => Err(Unavailable::new(format!("cannot read {}: {e}", path.display()))),
+        Ok(_) => Err(Unavailable::new(format!(
+            "{} is empty or not a file",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Unavailable::new(format!("{} is missing", path.display())))
+        }
+        Err(e) => Err(Unavailable::new(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -228,11 +258,20 @@ mod tests {
 
     #[tokio::test]
     async fn missing_files_make_the_provider_unavailable_with_the_fetch_command() {
-        let provider = LocalProvider::new(LocalConfig { models_dir: PathBuf::from("/nonexistent/models"), queue_capacity: 2 });
+        let provider = LocalProvider::new(LocalConfig {
+            models_dir: PathBuf::from("/nonexistent/models"),
+            queue_capacity: 2,
+        });
         let err = provider.chat().await.err().expect("no model there");
         let text = err.to_string();
-        assert!(text.starts_with("unavailable: /nonexistent/models/smollm2/"), "{text}");
-        assert!(text.contains("is missing") && text.contains(FETCH_COMMAND), "{text}");
+        assert!(
+            text.starts_with("unavailable: /nonexistent/models/smollm2/"),
+            "{text}"
+        );
+        assert!(
+            text.contains("is missing") && text.contains(FETCH_COMMAND),
+            "{text}"
+        );
         assert!(matches!(provider.chat_status(), Status::Unavailable(_)));
         let err = provider.embedder().await.err().expect("no model there");
         assert!(err.to_string().contains("all-minilm-l6-v2"), "{err}");
@@ -247,10 +286,21 @@ mod tests {
         for f in ["config.json", "tokenizer.json", "model.safetensors"] {
             std::fs::write(dir.join(EMBEDDING_DIR).join(f), b"{ broken").expect("write");
         }
-        let provider = LocalProvider::new(LocalConfig { models_dir: dir.clone(), queue_capacity: 2 });
-        let chat = provider.chat().await.err().expect("corrupt model must not load");
+        let provider = LocalProvider::new(LocalConfig {
+            models_dir: dir.clone(),
+            queue_capacity: 2,
+        });
+        let chat = provider
+            .chat()
+            .await
+            .err()
+            .expect("corrupt model must not load");
         assert!(chat.to_string().starts_with("unavailable: "), "{chat}");
-        let embed = provider.embedder().await.err().expect("corrupt model must not load");
+        let embed = provider
+            .embedder()
+            .await
+            .err()
+            .expect("corrupt model must not load");
         assert!(embed.to_string().starts_with("unavailable: "), "{embed}");
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -73,7 +73,10 @@ fn ProviderRow(status: ProviderStatus) -> impl IntoView {
     let test = ServerAction::<TestProvider>::new();
     let key = status.check.as_str();
     let check = status.check;
-    let testable = matches!(status.state, ProviderState::Ready | ProviderState::Configured);
+    let testable = matches!(
+        status.state,
+        ProviderState::Ready | ProviderState::Configured
+    );
     let badge = match status.state {
         ProviderState::Ready => "bg-emerald-100 text-emerald-900",
         ProviderState::Configured => "bg-sky-100 text-sky-900",

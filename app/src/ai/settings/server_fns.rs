@@ -52,7 +52,11 @@ pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
                         provider: "local".into(),
                         model: local::EMBEDDING_MODEL.into(),
                         state: ProviderState::Ready,
-                        detail: format!("all-MiniLM-L6-v2, {} dimensions, loaded in {} ms", local::EMBEDDING_DIMS, e.load_ms),
+                        detail: format!(
+                            "all-MiniLM-L6-v2, {} dimensions, loaded in {} ms",
+                            local::EMBEDDING_DIMS,
+                            e.load_ms
+                        ),
                     },
                     Err(why) => ProviderStatus {
                         check: ProviderCheck::LocalEmbedding,
@@ -68,17 +72,28 @@ pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
                 .route(TaskKind::UiHelper, None)
                 .ok()
                 .filter(|m| !local::is_local(m))
-                .or_else(|| gateway.catalog().recommended(crate::ai::Tier::Fast).map(|m| m.id.clone()))
+                .or_else(|| {
+                    gateway
+                        .catalog()
+                        .recommended(crate::ai::Tier::Fast)
+                        .map(|m| m.id.clone())
+                })
                 .unwrap_or_default();
             providers.push(ProviderStatus {
                 check: ProviderCheck::RemoteChat,
                 name: "Remote chat provider".into(),
                 provider: gateway.remote_provider().to_owned(),
                 model: remote_chat_model,
-                state: if gateway.has_remote() { ProviderState::Configured } else { ProviderState::NotConfigured },
+                state: if gateway.has_remote() {
+                    ProviderState::Configured
+                } else {
+                    ProviderState::NotConfigured
+                },
                 detail: match gateway.remote_base_url() {
                     Some(url) => format!("OpenAI-compatible endpoint {url}"),
-                    None => "No remote provider: every AI task uses the built-in local model.".into(),
+                    None => {
+                        "No remote provider: every AI task uses the built-in local model.".into()
+                    }
                 },
             });
             let embedding_model = gateway.embedding_model().to_owned();
@@ -88,22 +103,36 @@ pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
                     name: "Remote embedding model".into(),
                     provider: gateway.remote_provider().to_owned(),
                     model: embedding_model.clone(),
-                    state: if gateway.has_remote() { ProviderState::Configured } else { ProviderState::NotConfigured },
+                    state: if gateway.has_remote() {
+                        ProviderState::Configured
+                    } else {
+                        ProviderState::NotConfigured
+                    },
                     detail: format!("Asked for {} dimensions", local::EMBEDDING_DIMS),
                 });
             }
-            let routes = [crate::ai::Tier::Fast, crate::ai::Tier::Default, crate::ai::Tier::Thinking]
-                .into_iter()
-                .map(|tier| {
-                    let task = match tier {
-                        crate::ai::Tier::Fast => TaskKind::Summary,
-                        crate::ai::Tier::Default => TaskKind::Communication,
-                        crate::ai::Tier::Thinking => TaskKind::Research,
-                    };
-                    let model = gateway.route(task, None).unwrap_or_else(|why| format!("(none: {why})"));
-                    Route { tier: tier.as_str().to_owned(), provider: gateway.provider_of(&model).to_owned(), model }
-                })
-                .collect();
+            let routes = [
+                crate::ai::Tier::Fast,
+                crate::ai::Tier::Default,
+                crate::ai::Tier::Thinking,
+            ]
+            .into_iter()
+            .map(|tier| {
+                let task = match tier {
+                    crate::ai::Tier::Fast => TaskKind::Summary,
+                    crate::ai::Tier::Default => TaskKind::Communication,
+                    crate::ai::Tier::Thinking => TaskKind::Research,
+                };
+                let model = gateway
+                    .route(task, None)
+                    .unwrap_or_else(|why| format!("(none: {why})"));
+                Route {
+                    tier: tier.as_str().to_owned(),
+                    provider: gateway.provider_of(&model).to_owned(),
+                    model,
+                }
+            })
+            .collect();
             Ok(AiOverview {
                 providers,
                 routes,
@@ -149,9 +178,16 @@ pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppErro
                 ProviderCheck::LocalChat => Some(local::CHAT_MODEL.to_owned()),
                 ProviderCheck::RemoteChat => {
                     if !gateway.has_remote() {
-                        return Err(AppError::validation("check", "No remote provider is configured, so there is nothing to test."));
+                        return Err(AppError::validation(
+                            "check",
+                            "No remote provider is configured, so there is nothing to test.",
+                        ));
                     }
-                    Some(gateway.route(TaskKind::UiHelper, None).map_err(|why| AppError::validation("check", why))?)
+                    Some(
+                        gateway
+                            .route(TaskKind::UiHelper, None)
+                            .map_err(|why| AppError::validation("check", why))?,
+                    )
                 }
                 ProviderCheck::LocalEmbedding | ProviderCheck::RemoteEmbedding => None,
             };
@@ -176,7 +212,10 @@ pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppErro
                                 latency_ms: outcome.latency.as_millis() as u64,
                                 model: outcome.model,
                                 provider: outcome.provider,
-                                detail: format!("Replied {:?}", reply.trim().chars().take(80).collect::<String>()),
+                                detail: format!(
+                                    "Replied {:?}",
+                                    reply.trim().chars().take(80).collect::<String>()
+                                ),
                             })
                         }
                         GatewayEvent::Failed(failure) => {
@@ -209,7 +248,10 @@ pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppErro
                     ok: true,
                     latency_ms: started.elapsed().as_millis() as u64,
                     provider: gateway.provider_of(&embedded.model).to_owned(),
-                    detail: format!("Returned a {}-dimensional vector", embedded.vectors.first().map_or(0, Vec::len)),
+                    detail: format!(
+                        "Returned a {}-dimensional vector",
+                        embedded.vectors.first().map_or(0, Vec::len)
+                    ),
                     model: embedded.model,
                 },
                 Err(failure) => ProviderTest {
