@@ -1,4 +1,4 @@
-use super::{ContactContext, ContactFilter, ContactsPage, TimelinePage};
+use super::{ContactContext, ContactsPage, TimelinePage};
 use crate::error::AppError;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -11,6 +11,7 @@ pub async fn list_contacts(
     mine: Option<bool>,
     after: Option<Uuid>,
 ) -> Result<ContactsPage, AppError> {
+    use super::ContactFilter;
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
     let filter = ContactFilter {
         q,
