@@ -605,11 +605,7 @@ impl Gateway {
                 ));
             }
             if local::is_local(&model) {
-                let embedder = self.local.embedder().await.map_err(|e| e.to_string())?;
-                let texts = texts.to_vec();
-                let out = tokio::task::spawn_blocking(move || embedder.embed(&texts))
-                    .await
-                    .map_err(|e| format!("the embedding thread failed: {e}"))??;
+                let out = self.local.embed(texts.to_vec()).await?;
                 Ok::<_, String>((out.vectors, out.tokens as u32))
             } else {
                 self.embed_remote(&model, texts).await

@@ -123,6 +123,21 @@ impl LocalProvider {
             .clone()
     }
 
+    /// Embeds `texts` with the local model, off the async threads. One batch runs at a time in
+    /// the process: a batch already uses every core, so two at once would only thrash; callers
+    /// wait their turn in arrival order.
+    pub async fn embed(&self, texts: Vec<String>) -> Result<embed::Vectors, String> {
+        static ONE_AT_A_TIME: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+        let embedder = self.embedder().await.map_err(|e| e.to_string())?;
+        let _turn = ONE_AT_A_TIME
+            .acquire()
+            .await
+            .map_err(|_| "the embedding queue is closed".to_owned())?;
+        tokio::task::spawn_blocking(move || embedder.embed(&texts))
+            .await
+            .map_err(|e| format!("the embedding thread failed: {e}"))?
+    }
+
     /// The embedding model, loading it on first use (shared in the process, as the chat model).
     pub async fn embedder(&self) -> Result<Arc<LocalEmbedder>, Unavailable> {
         self.embedder
