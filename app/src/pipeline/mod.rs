@@ -1,4 +1,6 @@
 //! The AI content pipeline: structured tasks, their state machine, quality scoring, decision
 //! rules, the worker and the escalation queue.
+pub mod instructions;
 #[cfg(feature = "ssr")]
 pub mod quality;
+pub mod state;
