@@ -70,7 +70,11 @@ pub struct SuccessCriteria {
 
 impl Default for SuccessCriteria {
     fn default() -> Self {
-        Self { readability_score_min: Some(60.0), sentiment_target: Some("positive".into()), cta_present: true }
+        Self {
+            readability_score_min: Some(60.0),
+            sentiment_target: Some("positive".into()),
+            cta_present: true,
+        }
     }
 }
 
@@ -85,7 +89,10 @@ pub struct QualityThresholds {
 
 impl Default for QualityThresholds {
     fn default() -> Self {
-        Self { min_overall: 80, min_brand_alignment: 50 }
+        Self {
+            min_overall: 80,
+            min_brand_alignment: 50,
+        }
     }
 }
 
@@ -97,7 +104,10 @@ pub struct FieldError {
 }
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError { field: field.into(), message: message.into() }
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 fn check_phrases(field: &str, items: &[String], errors: &mut Vec<FieldError>) {
@@ -109,7 +119,10 @@ fn check_phrases(field: &str, items: &[String], errors: &mut Vec<FieldError>) {
         if t.is_empty() {
             errors.push(err(&format!("{field}[{i}]"), "must not be empty"));
         } else if t.chars().count() > 100 {
-            errors.push(err(&format!("{field}[{i}]"), "must be at most 100 characters"));
+            errors.push(err(
+                &format!("{field}[{i}]"),
+                "must be at most 100 characters",
+            ));
         }
     }
 }
@@ -120,48 +133,80 @@ impl AiInstructions {
         let mut errors = Vec::new();
         let brief = self.brief.trim().chars().count();
         if brief < 10 {
-            errors.push(err("brief", "describe what to write in at least 10 characters"));
+            errors.push(err(
+                "brief",
+                "describe what to write in at least 10 characters",
+            ));
         } else if brief > 2_000 {
             errors.push(err("brief", "must be at most 2,000 characters"));
         }
         if !OUTPUT_TYPES.iter().any(|(t, _)| *t == self.output_type) {
             errors.push(err(
                 "output_type",
-                format!("must be one of: {}", OUTPUT_TYPES.map(|(t, _)| t).join(", ")),
+                format!(
+                    "must be one of: {}",
+                    OUTPUT_TYPES.map(|(t, _)| t).join(", ")
+                ),
             ));
         }
         if !OUTPUT_FORMATS.contains(&self.output_format.as_str()) {
-            errors.push(err("output_format", format!("must be one of: {}", OUTPUT_FORMATS.join(", "))));
+            errors.push(err(
+                "output_format",
+                format!("must be one of: {}", OUTPUT_FORMATS.join(", ")),
+            ));
         }
-        let OutputLength { min_words, max_words } = self.output_length;
+        let OutputLength {
+            min_words,
+            max_words,
+        } = self.output_length;
         if min_words == 0 {
             errors.push(err("output_length.min_words", "must be at least 1"));
         }
         if max_words > MAX_WORDS_LIMIT {
-            errors.push(err("output_length.max_words", format!("must be at most {MAX_WORDS_LIMIT}")));
+            errors.push(err(
+                "output_length.max_words",
+                format!("must be at most {MAX_WORDS_LIMIT}"),
+            ));
         }
         if min_words > max_words {
-            errors.push(err("output_length.max_words", "must be at least the minimum"));
+            errors.push(err(
+                "output_length.max_words",
+                "must be at least the minimum",
+            ));
         }
         check_phrases("must_include", &self.must_include, &mut errors);
         check_phrases("must_not_include", &self.must_not_include, &mut errors);
         for inc in &self.must_include {
             let inc = inc.trim().to_lowercase();
-            if !inc.is_empty() && self.must_not_include.iter().any(|exc| exc.trim().to_lowercase() == inc) {
-                errors.push(err("must_not_include", format!("\"{inc}\" is also required")));
+            if !inc.is_empty()
+                && self
+                    .must_not_include
+                    .iter()
+                    .any(|exc| exc.trim().to_lowercase() == inc)
+            {
+                errors.push(err(
+                    "must_not_include",
+                    format!("\"{inc}\" is also required"),
+                ));
             }
         }
         for (i, source) in self.context_sources.iter().enumerate() {
             if !CONTEXT_SOURCES.contains(&source.as_str()) {
                 errors.push(err(
                     &format!("context_sources[{i}]"),
-                    format!("unknown source \"{source}\"; known: {}", CONTEXT_SOURCES.join(", ")),
+                    format!(
+                        "unknown source \"{source}\"; known: {}",
+                        CONTEXT_SOURCES.join(", ")
+                    ),
                 ));
             }
         }
         if let Some(min) = self.success_criteria.readability_score_min {
             if !(0.0..=100.0).contains(&min) {
-                errors.push(err("success_criteria.readability_score_min", "must be between 0 and 100"));
+                errors.push(err(
+                    "success_criteria.readability_score_min",
+                    "must be between 0 and 100",
+                ));
             }
         }
         if let Some(target) = &self.success_criteria.sentiment_target {
@@ -173,8 +218,14 @@ impl AiInstructions {
             }
         }
         for (field, value) in [
-            ("quality_thresholds.min_overall", self.quality_thresholds.min_overall),
-            ("quality_thresholds.min_brand_alignment", self.quality_thresholds.min_brand_alignment),
+            (
+                "quality_thresholds.min_overall",
+                self.quality_thresholds.min_overall,
+            ),
+            (
+                "quality_thresholds.min_brand_alignment",
+                self.quality_thresholds.min_brand_alignment,
+            ),
         ] {
             if value > 100 {
                 errors.push(err(field, "must be between 0 and 100"));
@@ -210,7 +261,10 @@ mod tests {
             brief: "Announce the spring cleaning offer to existing clients.".into(),
             output_type: "email".into(),
             output_format: "html".into(),
-            output_length: OutputLength { min_words: 100, max_words: 300 },
+            output_length: OutputLength {
+                min_words: 100,
+                max_words: 300,
+            },
             must_include: vec!["business name".into(), "CTA".into(), "contact info".into()],
             must_not_include: vec!["competitor names".into(), "guaranteed results".into()],
             context_sources: vec!["customer.business_description".into(), "brand_voice".into()],
@@ -229,7 +283,10 @@ mod tests {
         assert_eq!(i.validate(), []);
         let json = serde_json::to_value(&i).expect("json");
         assert_eq!(json["output_length"]["max_words"], 300);
-        assert_eq!(serde_json::from_value::<AiInstructions>(json).expect("back"), i);
+        assert_eq!(
+            serde_json::from_value::<AiInstructions>(json).expect("back"),
+            i
+        );
     }
 
     #[test]
@@ -237,7 +294,10 @@ mod tests {
         let mut i = good();
         i.brief = "short".into();
         i.output_type = "fax".into();
-        i.output_length = OutputLength { min_words: 400, max_words: 300 };
+        i.output_length = OutputLength {
+            min_words: 400,
+            max_words: 300,
+        };
         i.must_include.push("  ".into());
         i.must_not_include.push("CTA".into());
         i.context_sources.push("customer.secret_notes".into());

@@ -3,4 +3,5 @@
 pub mod instructions;
 #[cfg(feature = "ssr")]
 pub mod quality;
+pub mod report;
 pub mod state;

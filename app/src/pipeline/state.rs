@@ -47,7 +47,9 @@ impl Actor {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Actor::Ai, Actor::User, Actor::System].into_iter().find(|a| a.as_str() == s)
+        [Actor::Ai, Actor::User, Actor::System]
+            .into_iter()
+            .find(|a| a.as_str() == s)
     }
 }
 
@@ -107,12 +109,18 @@ impl TaskState {
 
     /// Nothing moves a task out of these.
     pub fn is_final(self) -> bool {
-        matches!(self, TaskState::Delivered | TaskState::Rejected | TaskState::Cancelled)
+        matches!(
+            self,
+            TaskState::Delivered | TaskState::Rejected | TaskState::Cancelled
+        )
     }
 
     /// A worker holds the task (under a lease) while it is in one of these.
     pub fn is_in_flight(self) -> bool {
-        matches!(self, TaskState::ContextLoading | TaskState::Generating | TaskState::Evaluating)
+        matches!(
+            self,
+            TaskState::ContextLoading | TaskState::Generating | TaskState::Evaluating
+        )
     }
 
     /// A person has to act: the escalation queue shows these.
@@ -132,7 +140,12 @@ pub enum TransitionError {
     #[error("a task cannot move from {from} to {to}")]
     Illegal { from: TaskState, to: TaskState },
     #[error("a task moves from {from} to {to} by {allowed}, not by {actor}")]
-    WrongActor { from: TaskState, to: TaskState, actor: &'static str, allowed: &'static str },
+    WrongActor {
+        from: TaskState,
+        to: TaskState,
+        actor: &'static str,
+        allowed: &'static str,
+    },
 }
 
 /// Whether `actor` may move a task from `from` to `to`.
@@ -156,7 +169,9 @@ pub fn check(from: TaskState, to: TaskState, actor: Actor) -> Result<(), Transit
         (AwaitingReview | Escalated, Approved | Rejected | RetryScheduled) => &[User],
         (AwaitingReview, Escalated) => &[User, System],
         (Failed, RetryScheduled) => &[User],
-        (Pending | RetryScheduled | AwaitingReview | Escalated | Failed | Approved, Cancelled) => &[User],
+        (Pending | RetryScheduled | AwaitingReview | Escalated | Failed | Approved, Cancelled) => {
+            &[User]
+        }
         _ => return Err(TransitionError::Illegal { from, to }),
     };
     if allowed.contains(&actor) {
@@ -198,9 +213,18 @@ mod tests {
 
     #[test]
     fn every_decision_outcome_is_reachable_from_evaluating_by_the_ai() {
-        for to in [Approved, AwaitingReview, RetryScheduled, Rejected, Escalated] {
+        for to in [
+            Approved,
+            AwaitingReview,
+            RetryScheduled,
+            Rejected,
+            Escalated,
+        ] {
             assert_eq!(check(Evaluating, to, Ai), Ok(()));
-            assert!(matches!(check(Evaluating, to, User), Err(TransitionError::WrongActor { .. })));
+            assert!(matches!(
+                check(Evaluating, to, User),
+                Err(TransitionError::WrongActor { .. })
+            ));
         }
     }
 
@@ -209,7 +233,11 @@ mod tests {
         for from in TaskState::ALL.into_iter().filter(|s| s.is_final()) {
             for to in TaskState::ALL {
                 for actor in [Ai, User, System] {
-                    assert_eq!(check(from, to, actor), Err(TransitionError::Illegal { from, to }), "{from} -> {to}");
+                    assert_eq!(
+                        check(from, to, actor),
+                        Err(TransitionError::Illegal { from, to }),
+                        "{from} -> {to}"
+                    );
                 }
             }
         }
@@ -218,12 +246,18 @@ mod tests {
     #[test]
     fn skipping_steps_and_going_backwards_are_refused_with_the_states_named() {
         let err = check(Pending, Approved, System).expect_err("skips generation");
-        assert_eq!(err.to_string(), "a task cannot move from pending to approved");
+        assert_eq!(
+            err.to_string(),
+            "a task cannot move from pending to approved"
+        );
         assert!(check(Evaluating, Generating, System).is_err());
         assert!(check(Pending, Delivered, User).is_err());
         assert!(check(AwaitingReview, Delivered, User).is_err());
         let err = check(AwaitingReview, Approved, Ai).expect_err("people settle reviews");
-        assert_eq!(err.to_string(), "a task moves from awaiting_review to approved by a person, not by ai");
+        assert_eq!(
+            err.to_string(),
+            "a task moves from awaiting_review to approved by a person, not by ai"
+        );
     }
 
     #[test]
@@ -243,7 +277,10 @@ mod tests {
     fn names_round_trip() {
         for s in TaskState::ALL {
             assert_eq!(TaskState::parse(s.as_str()), Some(s));
-            assert_eq!(serde_json::to_string(&s).expect("json"), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).expect("json"),
+                format!("\"{}\"", s.as_str())
+            );
         }
         assert_eq!(TaskState::parse("done"), None);
     }
