@@ -4,4 +4,5 @@ pub mod instructions;
 #[cfg(feature = "ssr")]
 pub mod quality;
 pub mod report;
+pub mod rules;
 pub mod state;

@@ -1,0 +1,663 @@
+//! Decision rules: JSON Logic conditions over {task, customer, quality, attempt, deliverable},
+//! evaluated in priority order. The first matching rule of each category speaks for it; the
+//! categories then decide in the order escalation, retry, approval, selection, routing. With no
+//! match at all, a person reviews the draft. Every evaluation leaves a trace: which rules ran,
+//! which matched, and the values their conditions read.
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleCategory {
+    Escalation,
+    Retry,
+    Approval,
+    Selection,
+    Routing,
+}
+
+impl RuleCategory {
+    /// Also the order in which categories decide.
+    pub const ALL: [RuleCategory; 5] = [
+        RuleCategory::Escalation,
+        RuleCategory::Retry,
+        RuleCategory::Approval,
+        RuleCategory::Selection,
+        RuleCategory::Routing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleCategory::Escalation => "escalation",
+            RuleCategory::Retry => "retry",
+            RuleCategory::Approval => "approval",
+            RuleCategory::Selection => "selection",
+            RuleCategory::Routing => "routing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// What a matching rule does with the draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RuleAction {
+    Approve,
+    /// A person reviews it (awaiting_review).
+    Review {
+        #[serde(default)]
+        reason: String,
+    },
+    Reject {
+        reason: String,
+    },
+    /// Another attempt, with this guidance appended to the prompt.
+    Retry {
+        guidance: String,
+    },
+    Escalate {
+        reason: String,
+    },
+}
+
+impl RuleAction {
+    pub fn verb(&self) -> &'static str {
+        match self {
+            RuleAction::Approve => "approve",
+            RuleAction::Review { .. } => "send for review",
+            RuleAction::Reject { .. } => "reject",
+            RuleAction::Retry { .. } => "retry",
+            RuleAction::Escalate { .. } => "escalate",
+        }
+    }
+
+    /// The action's own words problems: a reason or guidance must say something.
+    pub fn validate(&self) -> Result<(), String> {
+        let (field, text) = match self {
+            RuleAction::Approve | RuleAction::Review { .. } => return Ok(()),
+            RuleAction::Reject { reason } | RuleAction::Escalate { reason } => ("reason", reason),
+            RuleAction::Retry { guidance } => ("guidance", guidance),
+        };
+        match text.trim().chars().count() {
+            0 => Err(format!("the {} action needs a {field}", self.verb())),
+            n if n > 1_000 => Err(format!("the {field} must be at most 1,000 characters")),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRule {
+    pub id: Uuid,
+    pub name: String,
+    pub category: RuleCategory,
+    /// Lower runs first.
+    pub priority: i32,
+    pub condition: Value,
+    pub action: RuleAction,
+    pub enabled: bool,
+    pub version: i32,
+}
+
+/// One rule's part in a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceEntry {
+    pub rule_id: Uuid,
+    pub rule: String,
+    pub version: i32,
+    pub category: RuleCategory,
+    pub priority: i32,
+    pub outcome: TraceOutcome,
+    /// The variables the condition reads, with the values it saw (null when missing).
+    pub values: Vec<(String, Value)>,
+    /// The condition in words with the values filled in ("quality.overall 84 >= 80").
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TraceOutcome {
+    Matched,
+    NotMatched,
+    /// An earlier rule of the same category had matched.
+    Skipped,
+    /// The rule could not be evaluated; it counts as not matched.
+    Error {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub action: RuleAction,
+    /// The rule that decided; none when no rule matched and the default (review) applies.
+    pub rule: Option<String>,
+    pub trace: Vec<TraceEntry>,
+}
+
+/// The default when no rule matches: a person looks at it.
+pub const NO_RULE_MATCHED: &str = "No rule matched, so a person reviews the draft";
+
+impl Decision {
+    /// A one-line summary: "Rule 'Quality gate' matched: quality.overall 84 >= 80 → approve".
+    pub fn summary(&self) -> String {
+        match &self.rule {
+            Some(name) => {
+                let why = self
+                    .trace
+                    .iter()
+                    .find(|t| &t.rule == name && t.outcome == TraceOutcome::Matched)
+                    .map(|t| t.explanation.as_str())
+                    .unwrap_or("");
+                format!("Rule '{name}' matched: {why} → {}", self.action.verb())
+            }
+            None => NO_RULE_MATCHED.to_owned(),
+        }
+    }
+}
+
+impl TraceEntry {
+    /// The trace line in plain words.
+    pub fn sentence(&self) -> String {
+        match &self.outcome {
+            TraceOutcome::Matched => format!("Rule '{}' matched: {}", self.rule, self.explanation),
+            TraceOutcome::NotMatched => {
+                format!("Rule '{}' did not match: {}", self.rule, self.explanation)
+            }
+            TraceOutcome::Skipped => {
+                format!(
+                    "Rule '{}' was not run: an earlier {} rule had matched",
+                    self.rule,
+                    self.category.as_str()
+                )
+            }
+            TraceOutcome::Error { message } => {
+                format!("Rule '{}' could not run: {message}", self.rule)
+            }
+        }
+    }
+}
+
+/// A context of the shape the worker builds, with typical values: conditions are checked
+/// against it before they are saved, and the rule-testing bench starts from it.
+pub fn sample_context() -> Value {
+    serde_json::json!({
+        "task": {"output_type": "email", "max_attempts": 3, "age_hours": 2},
+        "customer": {"name": "Bright Homes Cleaning", "industry": "home_services", "is_vip": false},
+        "quality": {
+            "overall": 84, "readability": 90, "sentiment": 100, "brand": 70,
+            "compliance": {"passed": true, "failure_count": 0, "failures": []},
+            "flesch_reading_ease": 68.2, "sentiment_label": "positive"
+        },
+        "attempt": 1,
+        "deliverable": {"words": 142, "model": "gpt-5.2"}
+    })
+}
+
+/// Every `{"var": ...}` path a condition reads, in order of appearance, without duplicates.
+pub fn variables(condition: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (op, arg) in map {
+                    if op == "var" {
+                        let path = match arg {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_owned),
+                            Value::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        };
+                        if let Some(p) = path.filter(|p| !p.is_empty() && !out.contains(p)) {
+                            out.push(p);
+                        }
+                    } else {
+                        walk(arg, out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(condition, &mut out);
+    out
+}
+
+/// Looks up a dotted path ("quality.compliance.passed", "items.0") in a JSON value.
+pub fn lookup<'a>(data: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(data, |v, key| match v {
+        Value::Object(m) => m.get(key),
+        Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        Value::Null => "missing".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The condition in words, with the values seen filled in.
+pub fn explain(condition: &Value, data: &Value) -> String {
+    fn operand(v: &Value, data: &Value) -> String {
+        match v {
+            Value::Object(m) if m.len() == 1 && m.contains_key("var") => {
+                let path = variables(v).into_iter().next().unwrap_or_default();
+                let seen = lookup(data, &path).cloned().unwrap_or(Value::Null);
+                format!("{path} {}", show(&seen))
+            }
+            Value::Object(_) => explain_inner(v, data),
+            other => show(other),
+        }
+    }
+    fn explain_inner(v: &Value, data: &Value) -> String {
+        let Value::Object(m) = v else { return show(v) };
+        let Some((op, args)) = m.iter().next().filter(|_| m.len() == 1) else {
+            return v.to_string();
+        };
+        let args: Vec<&Value> = match args {
+            Value::Array(a) => a.iter().collect(),
+            single => vec![single],
+        };
+        match (op.as_str(), args.as_slice()) {
+            ("and" | "or", items) => {
+                let joined: Vec<String> = items.iter().map(|a| explain_inner(a, data)).collect();
+                joined.join(if op == "and" { " and " } else { " or " })
+            }
+            ("!", [a]) => format!("not ({})", explain_inner(a, data)),
+            ("!!", [a]) => operand(a, data),
+            ("var", _) => operand(v, data),
+            ("==" | "===" | "!=" | "!==" | ">" | ">=" | "<" | "<=" | "in", [a, b]) => {
+                format!("{} {op} {}", operand(a, data), operand(b, data))
+            }
+            ("<" | "<=", [a, b, c]) => format!(
+                "{} {op} {} {op} {}",
+                operand(a, data),
+                operand(b, data),
+                operand(c, data)
+            ),
+            _ => {
+                let vars: Vec<String> = variables(v)
+                    .into_iter()
+                    .map(|p| {
+                        let seen = lookup(data, &p).cloned().unwrap_or(Value::Null);
+                        format!("{p} {}", show(&seen))
+                    })
+                    .collect();
+                if vars.is_empty() {
+                    format!("{op} rule")
+                } else {
+                    format!("{op} over {}", vars.join(", "))
+                }
+            }
+        }
+    }
+    if condition.is_boolean() {
+        return format!("always {condition}");
+    }
+    explain_inner(condition, data)
+}
+
+#[cfg(feature = "ssr")]
+pub use engine::{validate_condition, RuleEngine};
+
+#[cfg(feature = "ssr")]
+mod engine {
+    use super::*;
+    use datalogic_rs::{Engine, Logic, ParsedData};
+    use std::{
+        collections::HashMap,
+        sync::{Arc, LazyLock, RwLock},
+    };
+
+    static ENGINE: LazyLock<Engine> = LazyLock::new(Engine::new);
+
+    /// Whether a condition is usable: it compiles, and it evaluates on a sample context (the
+    /// engine reports unknown operators only when it meets them). The message says what is wrong.
+    pub fn validate_condition(condition: &Value) -> Result<(), String> {
+        if !(condition.is_object() || condition.is_boolean()) {
+            return Err("the condition must be a JSON Logic object such as {\">=\": [{\"var\": \"quality.overall\"}, 80]}".into());
+        }
+        let logic = ENGINE
+            .compile(condition)
+            .map_err(|e| format!("invalid JSON Logic: {e}"))?;
+        let sample = sample_context().to_string();
+        let mut session = ENGINE.session();
+        session
+            .eval_borrowed(&logic, sample.as_str())
+            .map(|_| ())
+            .map_err(|e| format!("invalid JSON Logic: {e}"))
+    }
+
+    type Compiled = Result<Arc<Logic>, String>;
+
+    /// Compiles each rule version once and keeps it (shared by every worker in the process).
+    #[derive(Default)]
+    pub struct RuleEngine {
+        compiled: RwLock<HashMap<(Uuid, i32), Compiled>>,
+    }
+
+    impl RuleEngine {
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        fn compiled(&self, rule: &DecisionRule) -> Compiled {
+            let key = (rule.id, rule.version);
+            if let Some(hit) = self.compiled.read().ok().and_then(|m| m.get(&key).cloned()) {
+                return hit;
+            }
+            let made = validate_condition(&rule.condition).and_then(|()| {
+                ENGINE
+                    .compile_arc(&rule.condition)
+                    .map_err(|e| format!("invalid JSON Logic: {e}"))
+            });
+            if let Ok(mut m) = self.compiled.write() {
+                m.insert(key, made.clone());
+            }
+            made
+        }
+
+        /// How many rule versions are compiled (for tests and the benchmark).
+        pub fn cached(&self) -> usize {
+            self.compiled.read().map(|m| m.len()).unwrap_or(0)
+        }
+
+        /// Decides and puts each traced condition into words (what the worker stores).
+        pub fn decide_explained(&self, rules: &[DecisionRule], context: &Value) -> Decision {
+            let mut decision = self.decide(rules, context);
+            for entry in &mut decision.trace {
+                if entry.outcome != TraceOutcome::Skipped {
+                    if let Some(rule) = rules.iter().find(|r| r.id == entry.rule_id) {
+                        entry.explanation = explain(&rule.condition, context);
+                    }
+                }
+            }
+            decision
+        }
+
+        /// Decides with the enabled rules, in priority order, over `context`. Never panics on a
+        /// bad rule: it is traced as an error and counts as not matched. The trace carries the
+        /// values seen; `decide_explained` also words each condition.
+        pub fn decide(&self, rules: &[DecisionRule], context: &Value) -> Decision {
+            let mut order: Vec<&DecisionRule> = rules.iter().filter(|r| r.enabled).collect();
+            order.sort_by_key(|r| (r.priority, r.name.as_str()));
+            let data = ParsedData::from_json(&context.to_string());
+            let mut session = ENGINE.session();
+            let mut decided: HashMap<RuleCategory, &DecisionRule> = HashMap::new();
+            let mut trace = Vec::with_capacity(order.len());
+            for rule in order {
+                let outcome = if decided.contains_key(&rule.category) {
+                    TraceOutcome::Skipped
+                } else {
+                    match (&data, self.compiled(rule)) {
+                        (Err(e), _) => TraceOutcome::Error {
+                            message: format!("the context is not valid JSON: {e}"),
+                        },
+                        (_, Err(message)) => TraceOutcome::Error { message },
+                        (Ok(data), Ok(logic)) => match session.eval_borrowed(&logic, data) {
+                            Ok(v) if ENGINE.truthy(v) => TraceOutcome::Matched,
+                            Ok(_) => TraceOutcome::NotMatched,
+                            Err(e) => TraceOutcome::Error {
+                                message: e.to_string(),
+                            },
+                        },
+                    }
+                };
+                session.reset();
+                if outcome == TraceOutcome::Matched {
+                    decided.insert(rule.category, rule);
+                }
+                let values = if outcome == TraceOutcome::Skipped {
+                    Vec::new()
+                } else {
+                    variables(&rule.condition)
+                        .into_iter()
+                        .map(|p| {
+                            let v = lookup(context, &p).cloned().unwrap_or(Value::Null);
+                            (p, v)
+                        })
+                        .collect()
+                };
+                trace.push(TraceEntry {
+                    rule_id: rule.id,
+                    rule: rule.name.clone(),
+                    version: rule.version,
+                    category: rule.category,
+                    priority: rule.priority,
+                    explanation: String::new(),
+                    outcome,
+                    values,
+                });
+            }
+            match RuleCategory::ALL.into_iter().find_map(|c| decided.get(&c)) {
+                Some(rule) => Decision {
+                    action: rule.action.clone(),
+                    rule: Some(rule.name.clone()),
+                    trace,
+                },
+                None => Decision {
+                    action: RuleAction::Review {
+                        reason: NO_RULE_MATCHED.into(),
+                    },
+                    rule: None,
+                    trace,
+                },
+            }
+        }
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(
+        n: u128,
+        name: &str,
+        category: RuleCategory,
+        priority: i32,
+        condition: Value,
+        action: RuleAction,
+    ) -> DecisionRule {
+        DecisionRule {
+            id: Uuid::from_u128(n),
+            name: name.into(),
+            category,
+            priority,
+            condition,
+            action,
+            enabled: true,
+            version: 1,
+        }
+    }
+
+    /// The defaults the migration seeds.
+    pub fn defaults() -> Vec<DecisionRule> {
+        vec![
+            rule(
+                1,
+                "Out of attempts",
+                RuleCategory::Escalation,
+                10,
+                json!({">=": [{"var": "attempt"}, {"var": "task.max_attempts"}]}),
+                RuleAction::Escalate {
+                    reason: "Out of attempts".into(),
+                },
+            ),
+            rule(
+                2,
+                "Compliance failure",
+                RuleCategory::Retry,
+                20,
+                json!({"!": {"var": "quality.compliance.passed"}}),
+                RuleAction::Retry {
+                    guidance: "Fix every compliance failure listed.".into(),
+                },
+            ),
+            rule(
+                3,
+                "VIP customer",
+                RuleCategory::Approval,
+                30,
+                json!({"==": [{"var": "customer.is_vip"}, true]}),
+                RuleAction::Review {
+                    reason: "VIP customers get a human check".into(),
+                },
+            ),
+            rule(
+                4,
+                "Quality gate",
+                RuleCategory::Approval,
+                40,
+                json!({"and": [{">=": [{"var": "quality.overall"}, 80]}, {"var": "quality.compliance.passed"}]}),
+                RuleAction::Approve,
+            ),
+        ]
+    }
+
+    fn context(overall: u8, passed: bool, attempt: u32, vip: bool) -> Value {
+        json!({
+            "task": {"max_attempts": 3, "output_type": "email"},
+            "customer": {"is_vip": vip, "industry": "home_services"},
+            "quality": {"overall": overall, "compliance": {"passed": passed, "failures": []}},
+            "attempt": attempt,
+            "deliverable": {"words": 120}
+        })
+    }
+
+    #[test]
+    fn each_default_rule_decides_its_case_with_a_readable_trace() {
+        let engine = RuleEngine::new();
+        let rules = defaults();
+        let d = engine.decide_explained(&rules, &context(84, true, 1, false));
+        assert_eq!(
+            (d.action.clone(), d.rule.as_deref()),
+            (RuleAction::Approve, Some("Quality gate"))
+        );
+        assert_eq!(
+            d.summary(),
+            "Rule 'Quality gate' matched: quality.overall 84 >= 80 and quality.compliance.passed true → approve"
+        );
+        let gate = d
+            .trace
+            .iter()
+            .find(|t| t.rule == "Quality gate")
+            .expect("traced");
+        assert_eq!(
+            gate.values,
+            [
+                ("quality.overall".to_owned(), json!(84)),
+                ("quality.compliance.passed".to_owned(), json!(true))
+            ]
+        );
+
+        let d = engine.decide(&rules, &context(60, false, 1, false));
+        assert!(matches!(d.action, RuleAction::Retry { .. }), "{d:?}");
+        let d = engine.decide(&rules, &context(60, false, 3, false));
+        assert_eq!(d.rule.as_deref(), Some("Out of attempts"));
+        let d = engine.decide(&rules, &context(95, true, 1, true));
+        assert_eq!(d.rule.as_deref(), Some("VIP customer"));
+        // The quality gate came after the VIP rule in the same category: it did not run.
+        let gate = d
+            .trace
+            .iter()
+            .find(|t| t.rule == "Quality gate")
+            .expect("traced");
+        assert_eq!(gate.outcome, TraceOutcome::Skipped);
+        assert_eq!(
+            gate.sentence(),
+            "Rule 'Quality gate' was not run: an earlier approval rule had matched"
+        );
+        let d = engine.decide(&rules, &context(70, true, 1, false));
+        assert_eq!(
+            (d.rule.clone(), d.summary()),
+            (None, NO_RULE_MATCHED.to_owned())
+        );
+        assert!(matches!(d.action, RuleAction::Review { .. }));
+    }
+
+    #[test]
+    fn a_broken_rule_is_traced_as_an_error_and_never_crashes_the_decision() {
+        let engine = RuleEngine::new();
+        let mut rules = defaults();
+        rules.push(rule(
+            9,
+            "Broken",
+            RuleCategory::Escalation,
+            1,
+            json!({"frobnicate": [1, 2]}),
+            RuleAction::Escalate { reason: "x".into() },
+        ));
+        let d = engine.decide(&rules, &context(84, true, 1, false));
+        assert_eq!(d.rule.as_deref(), Some("Quality gate"));
+        let broken = d.trace.iter().find(|t| t.rule == "Broken").expect("traced");
+        assert!(
+            matches!(&broken.outcome, TraceOutcome::Error { message } if message.contains("frobnicate")),
+            "{broken:?}"
+        );
+        assert!(validate_condition(&json!({"frobnicate": [1]})).is_err());
+        assert!(validate_condition(&json!("quality > 80")).is_err());
+        assert!(validate_condition(&json!({">=": [{"var": "quality.overall"}, 80]})).is_ok());
+    }
+
+    #[test]
+    fn each_rule_version_is_compiled_once_and_disabled_rules_do_not_run() {
+        let engine = RuleEngine::new();
+        let mut rules = defaults();
+        rules[3].enabled = false;
+        for _ in 0..5 {
+            engine.decide(&rules, &context(84, true, 1, false));
+        }
+        assert_eq!(engine.cached(), 3);
+        let d = engine.decide(&rules, &context(84, true, 1, false));
+        assert!(d.trace.iter().all(|t| t.rule != "Quality gate"));
+        rules[0].version = 2;
+        engine.decide(&rules, &context(84, true, 1, false));
+        assert_eq!(engine.cached(), 4);
+    }
+
+    #[test]
+    fn actions_need_their_words_and_round_trip_as_json() {
+        assert!(RuleAction::Retry {
+            guidance: " ".into()
+        }
+        .validate()
+        .is_err());
+        assert!(RuleAction::Approve.validate().is_ok());
+        let a: RuleAction =
+            serde_json::from_value(json!({"type": "escalate", "reason": "VIP"})).expect("action");
+        assert_eq!(
+            a,
+            RuleAction::Escalate {
+                reason: "VIP".into()
+            }
+        );
+        assert!(
+            serde_json::from_value::<RuleAction>(json!({"type": "delete_everything"})).is_err()
+        );
+    }
+
+    #[test]
+    fn missing_values_are_explained_not_fatal() {
+        let c = json!({"quality": {}});
+        assert_eq!(
+            explain(&json!({">=": [{"var": "quality.overall"}, 80]}), &c),
+            "quality.overall missing >= 80"
+        );
+        assert_eq!(explain(&json!(true), &c), "always true");
+        assert_eq!(
+            variables(&json!({"in": [{"var": ["customer.industry", "x"]}, ["a", "b"]]})),
+            ["customer.industry"]
+        );
+    }
+}
