@@ -20,6 +20,48 @@ pub struct Settings {
     pub signin_window_secs: i64,
     pub signin_lockout_secs: i64,
     pub ai: AiSettings,
+    pub pipeline: PipelineSettings,
+}
+
+/// The content pipeline's workers in this process.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PipelineSettings {
+    /// `SMARTCRM_WORKERS`: pipeline workers inside the server (0: none; run `smartcrm worker`).
+    pub workers: usize,
+    /// `SMARTCRM_WORKER_CONCURRENCY`: tasks each worker has in progress at once.
+    pub concurrency: usize,
+    /// `SMARTCRM_TASK_LEASE_SECS`: how long a task stays with a worker that stops renewing.
+    pub lease_secs: u64,
+}
+
+impl PipelineSettings {
+    fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            workers: ranged(
+                "SMARTCRM_WORKERS",
+                parse(src, "SMARTCRM_WORKERS", 1, "a whole number")?,
+                0,
+                64,
+            )?,
+            concurrency: ranged(
+                "SMARTCRM_WORKER_CONCURRENCY",
+                parse(src, "SMARTCRM_WORKER_CONCURRENCY", 16, "a whole number")?,
+                1,
+                256,
+            )?,
+            lease_secs: ranged(
+                "SMARTCRM_TASK_LEASE_SECS",
+                parse(
+                    src,
+                    "SMARTCRM_TASK_LEASE_SECS",
+                    60,
+                    "a whole number of seconds",
+                )?,
+                2,
+                3600,
+            )?,
+        })
+    }
 }
 
 /// The AI gateway's settings. Model names are checked against the catalog at start-up.
@@ -309,6 +351,7 @@ impl Settings {
                 86_400,
             )?,
             ai: AiSettings::from_source(src)?,
+            pipeline: PipelineSettings::from_source(src)?,
         })
     }
 }

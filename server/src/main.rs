@@ -22,6 +22,13 @@ enum Command {
         #[arg(long)]
         seed_demo: bool,
     },
+    /// Apply migrations and run content-pipeline workers only (no web server) until Ctrl-C.
+    /// Any number of these, on any machines, share the work through the database.
+    Worker {
+        /// How many workers this process runs (default: SMARTCRM_WORKERS, at least 1).
+        #[arg(long)]
+        count: Option<usize>,
+    },
     /// Apply migrations and exit.
     Migrate,
     /// Apply migrations, seed the demo workspaces if missing, and exit.
@@ -76,9 +83,21 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         leptos_options.site_addr = addr;
     }
     let addr = leptos_options.site_addr;
-    let (router, pool) = startup::build(&settings, leptos_options).await?;
+    let (router, pool, state) = startup::build(&settings, leptos_options).await?;
     let seed = match command {
         Command::Migrate => return Ok(()),
+        Command::Worker { count } => {
+            let count = count.unwrap_or(settings.pipeline.workers).max(1);
+            let workers = startup::spawn_workers(&state, &settings.pipeline, count);
+            tracing::info!(
+                workers = workers.len(),
+                "pipeline workers running; Ctrl-C stops them"
+            );
+            shutdown_signal().await;
+            workers.stop().await;
+            pool.close().await;
+            return Ok(());
+        }
         Command::SeedDemo => {
             demo::seed(&pool).await?;
             return Ok(());
@@ -124,6 +143,10 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         demo::seed(&pool).await?;
     }
     let cleanup = startup::spawn_session_cleanup(pool.clone());
+    let workers = startup::spawn_workers(&state, &settings.pipeline, settings.pipeline.workers);
+    if !workers.is_empty() {
+        tracing::info!(workers = workers.len(), "pipeline workers running");
+    }
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         format!("cannot listen on {addr} (set SMARTCRM_ADDR to another address): {e}")
     })?;
@@ -132,6 +155,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     cleanup.abort();
+    workers.stop().await;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -123,29 +123,87 @@ async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
     }
 }
 
+/// The pipeline workers this process runs; `stop` lets them finish what they hold.
+pub struct Workers {
+    shutdown: tokio::sync::watch::Sender<bool>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    pub fn none() -> Self {
+        Self {
+            shutdown: tokio::sync::watch::channel(false).0,
+            handles: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for h in self.handles {
+            let _ = h.await;
+        }
+    }
+}
+
+/// A name no other worker has: host, process and number.
+pub fn worker_name(n: usize) -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "smartcrm".to_owned());
+    format!("{host}-{}-w{n}", std::process::id())
+}
+
+/// Starts `count` pipeline workers on the shared state.
+pub fn spawn_workers(
+    state: &AppState,
+    settings: &crate::config::PipelineSettings,
+    count: usize,
+) -> Workers {
+    use app::pipeline::worker::WorkerSettings;
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let handles = (1..=count)
+        .map(|n| {
+            let mut ws = WorkerSettings::named(worker_name(n));
+            ws.concurrency = settings.concurrency;
+            ws.lease = std::time::Duration::from_secs(settings.lease_secs);
+            tokio::spawn(state.pipeline.clone().run(ws, rx.clone()))
+        })
+        .collect();
+    Workers { shutdown, handles }
+}
+
 /// A migrated database, a pool and a router, ready to serve.
 /// The built-in local models start loading in the background, so the first click does not
 /// wait for them and start-up never does.
 pub async fn build(
     settings: &Settings,
     leptos_options: LeptosOptions,
-) -> Result<(Router, PgPool), StartupError> {
+) -> Result<(Router, PgPool, AppState), StartupError> {
     let (router, pool, state) =
         assemble(state::connect_options(settings)?, settings, leptos_options).await?;
     let gateway = state.ai.clone();
     tokio::spawn(async move { gateway.local().warm_up().await });
-    Ok((router, pool))
+    Ok((router, pool, state))
 }
 
 /// As `build`, with the connection given directly (tests use their own database). The local
-/// models load on first use.
+/// models load on first use, and no pipeline workers start: tests run their own.
 pub async fn build_with(
     options: PgConnectOptions,
     settings: &Settings,
     leptos_options: LeptosOptions,
-) -> Result<(Router, PgPool), StartupError> {
-    let (router, pool, _) = assemble(options, settings, leptos_options).await?;
-    Ok((router, pool))
+) -> Result<(Router, PgPool, AppState), StartupError> {
+    assemble(options, settings, leptos_options).await
 }
 
 async fn assemble(

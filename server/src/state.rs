@@ -28,6 +28,8 @@ pub enum StartupError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Ai(#[from] app::ai::gateway::GatewayError),
+    #[error("the content pipeline cannot start: {0}")]
+    Pipeline(String),
     #[error("database error during start-up: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -103,15 +105,39 @@ pub async fn app_state(
         Duration::from_secs(settings.ai.cache_ttl_secs),
         claim,
     ));
+    let syllables = Arc::new(syllables(&settings.ai.models_dir).await?);
+    let pipeline = app::pipeline::worker::Pipeline::new(pool.clone(), ai.clone(), syllables);
     Ok(AppState {
         leptos_options,
         pool,
         ai,
         analyses,
+        pipeline,
         auth: AuthSettings {
             max_failures: settings.signin_max_failures,
             failure_window_secs: settings.signin_window_secs,
             lockout_secs: settings.signin_lockout_secs,
         },
     })
+}
+
+/// Syllable counts for the readability scores: the CMU dictionary the run and test commands
+/// fetch, or (with a warning) hyphenation patterns alone, which score less exactly.
+async fn syllables(
+    models_dir: &std::path::Path,
+) -> Result<app::pipeline::quality::readability::Syllables, StartupError> {
+    use app::pipeline::quality::readability::Syllables;
+    let path = models_dir.join("cmudict/cmudict.dict");
+    let loaded = tokio::task::spawn_blocking(move || Syllables::load(&path))
+        .await
+        .map_err(|e| StartupError::Pipeline(format!("loading the CMU dictionary failed: {e}")))?;
+    match loaded {
+        Ok(s) => Ok(s),
+        Err(why) => {
+            tracing::warn!(
+                "{why}; readability scores use hyphenation patterns alone (run scripts/fetch-models.sh)"
+            );
+            Syllables::without_dictionary().map_err(StartupError::Pipeline)
+        }
+    }
 }

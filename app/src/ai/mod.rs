@@ -84,6 +84,8 @@ pub enum TaskKind {
     Communication,
     Summary,
     UiHelper,
+    /// Drafting content in the pipeline.
+    ContentGeneration,
 }
 
 impl TaskKind {
@@ -93,13 +95,14 @@ impl TaskKind {
             TaskKind::Communication => "communication",
             TaskKind::Summary => "summary",
             TaskKind::UiHelper => "ui_helper",
+            TaskKind::ContentGeneration => "content_generation",
         }
     }
 
     pub fn tier(self) -> Tier {
         match self {
             TaskKind::Research => Tier::Thinking,
-            TaskKind::Communication => Tier::Default,
+            TaskKind::Communication | TaskKind::ContentGeneration => Tier::Default,
             TaskKind::Summary | TaskKind::UiHelper => Tier::Fast,
         }
     }

@@ -1,4 +1,5 @@
 use crate::ai::{cache::AnalysisHub, gateway::Gateway};
+use crate::pipeline::worker::Pipeline;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
@@ -12,6 +13,7 @@ pub struct AppState {
     pub auth: AuthSettings,
     pub ai: Arc<Gateway>,
     pub analyses: Arc<AnalysisHub>,
+    pub pipeline: Arc<Pipeline>,
 }
 
 /// Sign-in throttling: after `max_failures` failures within `failure_window_secs`, the

@@ -175,7 +175,7 @@ async fn main() -> Result<(), Error> {
         .output_name("smartcrm")
         .site_root("target/site")
         .build();
-    let (router, _app_pool) =
+    let (router, _app_pool, _state) =
         startup::build_with(options.clone(), &http_settings, leptos_options).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -12,7 +12,7 @@ use app::ai::local::{
     CHAT_FILE, EMBEDDING_DIR,
 };
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
@@ -73,7 +73,7 @@ fn sentences(n: usize) -> Vec<String> {
         .collect()
 }
 
-fn bench_chat(models: &PathBuf) -> Result<(), Error> {
+fn bench_chat(models: &Path) -> Result<(), Error> {
     let chat = LocalChat::load(&models.join(CHAT_FILE), 4).map_err(|e| e.to_string())?;
     let system =
         "You are an AI relationship manager for a B2B sales team. Be specific and practical.";
@@ -147,7 +147,7 @@ fn bench_chat(models: &PathBuf) -> Result<(), Error> {
     Ok(())
 }
 
-fn bench_embed(models: &PathBuf, out: &PathBuf) -> Result<(), Error> {
+fn bench_embed(models: &Path, out: &Path) -> Result<(), Error> {
     let embedder = LocalEmbedder::load(&models.join(EMBEDDING_DIR)).map_err(|e| e.to_string())?;
     let texts = sentences(1024);
     std::fs::write(out, serde_json::to_string(&texts)?)?;

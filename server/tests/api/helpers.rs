@@ -8,6 +8,9 @@ pub struct TestApp {
     pub base: String,
     pub client: Client,
     pub pool: PgPool,
+    /// The app's shared state (its AI gateway and content pipeline), for tests that drive
+    /// pipeline workers themselves.
+    pub state: app::ssr::AppState,
 }
 
 pub fn client() -> Client {
@@ -40,7 +43,7 @@ pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestA
         .output_name("smartcrm")
         .site_root("target/site")
         .build();
-    let (router, pool) = startup::build_with(db, &settings, leptos_options)
+    let (router, pool, state) = startup::build_with(db, &settings, leptos_options)
         .await
         .expect("start-up");
     demo::seed(&pool).await.expect("demo seed");
@@ -57,6 +60,7 @@ pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestA
         base: format!("http://{addr}"),
         client: client(),
         pool,
+        state,
     }
 }
 
@@ -129,6 +133,7 @@ impl TestApp {
             base: self.base.clone(),
             client: client(),
             pool: self.pool.clone(),
+            state: self.state.clone(),
         }
     }
 }

@@ -5,4 +5,5 @@ mod health;
 mod helpers;
 mod local_ai;
 mod pages;
+mod pipeline;
 mod roles;

@@ -1,0 +1,103 @@
+//! The pipeline's database side. `transition` is the only code that changes a task's state:
+//! it asks `state::check`, applies the move only at the version it was decided on, and writes
+//! the history row in the same transaction.
+use super::state::{self, Actor, TaskState, TransitionError};
+use crate::ssr::tenancy::Tx;
+use uuid::Uuid;
+
+/// One move of one task.
+#[derive(Debug, Clone)]
+pub struct Move<'a> {
+    pub task_id: Uuid,
+    /// The version the move was decided on; another move in between makes this one fail.
+    pub version: i32,
+    pub from: TaskState,
+    pub to: TaskState,
+    pub actor: Actor,
+    pub user_id: Option<Uuid>,
+    pub worker: Option<&'a str>,
+    pub reason: &'a str,
+}
+
+/// Fields that change together with the state.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub attempts: Option<i16>,
+    /// Some(None) clears it.
+    pub retry_guidance: Option<Option<String>>,
+    pub status_reason: Option<Option<String>>,
+    /// Not claimed again for this many seconds.
+    pub run_after_secs: Option<f64>,
+    /// The worker lets go of the task (it waits for a person or is done).
+    pub release_lease: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error(transparent)]
+    Illegal(#[from] TransitionError),
+    /// Someone else moved the task first (another worker or a person).
+    #[error("the task changed meanwhile (it is no longer {from} at version {version})")]
+    Conflict { from: TaskState, version: i32 },
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Applies `m` (with `changes`) and records it; returns the task's new version.
+pub async fn transition(tx: &mut Tx, m: &Move<'_>, changes: &Changes) -> Result<i32, MoveError> {
+    state::check(m.from, m.to, m.actor)?;
+    let new_version = sqlx::query_scalar!(
+        "update project_tasks set
+            execution_state = $3,
+            state_entered_at = now(),
+            updated_at = now(),
+            version = version + 1,
+            attempts = coalesce($4, attempts),
+            retry_guidance = case when $5 then $6 else retry_guidance end,
+            status_reason = case when $7 then $8 else status_reason end,
+            run_after = case when $9::float8 is null then run_after else now() + make_interval(secs => $9) end,
+            lease_owner = case when $10 then null else lease_owner end,
+            lease_expires_at = case when $10 then null else lease_expires_at end
+         where id = $1 and version = $2 and execution_state = $11
+         returning version",
+        m.task_id,
+        m.version,
+        m.to.as_str(),
+        changes.attempts,
+        changes.retry_guidance.is_some(),
+        changes.retry_guidance.clone().flatten(),
+        changes.status_reason.is_some(),
+        changes.status_reason.clone().flatten(),
+        changes.run_after_secs,
+        changes.release_lease,
+        m.from.as_str(),
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(MoveError::Conflict { from: m.from, version: m.version })?;
+    sqlx::query!(
+        "insert into task_state_transitions (tenant_id, task_id, from_state, to_state, actor, actor_user_id, worker, reason)
+         select tenant_id, id, $2, $3, $4, $5, $6, $7 from project_tasks where id = $1",
+        m.task_id,
+        m.from.as_str(),
+        m.to.as_str(),
+        m.actor.as_str(),
+        m.user_id,
+        m.worker,
+        m.reason,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(new_version)
+}
+
+/// A task's state and version as the database has them now.
+pub async fn current(tx: &mut Tx, task_id: Uuid) -> Result<Option<(TaskState, i32)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "select execution_state, version from project_tasks where id = $1",
+        task_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.and_then(|r| TaskState::parse(&r.execution_state).map(|s| (s, r.version))))
+}

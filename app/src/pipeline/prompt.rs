@@ -1,0 +1,341 @@
+//! What the drafting model is given: the customer's business context, the task's instructions,
+//! the template, similar annotated examples and any guidance from an earlier attempt.
+use super::instructions::AiInstructions;
+use crate::crm::{BrandVoice, ContentPreferences, Offering, TargetAudience};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The customer as the pipeline reads it.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerBrief {
+    pub id: Uuid,
+    pub name: String,
+    pub website: Option<String>,
+    pub industry_category: String,
+    pub industry_subcategory: String,
+    pub business_description: String,
+    pub unique_selling_points: Vec<String>,
+    pub products_services: Vec<Offering>,
+    pub target_audience: TargetAudience,
+    pub brand_voice: BrandVoice,
+    pub content_preferences: ContentPreferences,
+    pub is_vip: bool,
+    pub competitors: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub id: Uuid,
+    pub name: String,
+    pub body: String,
+    pub guidelines: String,
+}
+
+/// An annotated example found by similarity to the brief.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Example {
+    pub id: Uuid,
+    pub polarity: String,
+    pub content: String,
+    pub annotation: String,
+    pub similarity: f32,
+    #[serde(skip)]
+    pub embedding: Vec<f32>,
+}
+
+impl CustomerBrief {
+    /// The brand voice in a sentence or two, embedded to score brand alignment.
+    pub fn voice_text(&self) -> String {
+        let v = &self.brand_voice;
+        let mut s = String::new();
+        if !v.tone.is_empty() {
+            s.push_str(&format!("Tone: {}. ", v.tone));
+        }
+        if !v.personality.is_empty() {
+            s.push_str(&format!("Personality: {}. ", v.personality.join(", ")));
+        }
+        if !v.phrases_to_use.is_empty() {
+            s.push_str(&format!(
+                "Typical phrases: {}.",
+                v.phrases_to_use.join("; ")
+            ));
+        }
+        if s.is_empty() {
+            s = format!("{} {}", self.name, self.business_description);
+        }
+        s.trim().to_owned()
+    }
+}
+
+fn wants(instructions: &AiInstructions, source: &str) -> bool {
+    // No sources listed: everything relevant is given.
+    instructions.context_sources.is_empty()
+        || instructions.context_sources.iter().any(|s| s == source)
+}
+
+pub fn customer_section(c: &CustomerBrief, instructions: &AiInstructions) -> String {
+    let mut out = format!("Business: {}", c.name);
+    let industry = [
+        c.industry_category.as_str(),
+        c.industry_subcategory.as_str(),
+    ]
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join(" / ");
+    if !industry.is_empty() {
+        out.push_str(&format!("\nIndustry: {industry}"));
+    }
+    if let Some(w) = &c.website {
+        out.push_str(&format!("\nWebsite: {w}"));
+    }
+    if wants(instructions, "customer.business_description") && !c.business_description.is_empty() {
+        out.push_str(&format!("\nAbout: {}", c.business_description));
+    }
+    if wants(instructions, "customer.unique_selling_points") && !c.unique_selling_points.is_empty()
+    {
+        out.push_str(&format!(
+            "\nWhat sets them apart: {}",
+            c.unique_selling_points.join("; ")
+        ));
+    }
+    if wants(instructions, "customer.products_services") && !c.products_services.is_empty() {
+        let items: Vec<String> = c
+            .products_services
+            .iter()
+            .map(|o| format!("{} ({})", o.name, o.description))
+            .collect();
+        out.push_str(&format!("\nProducts and services: {}", items.join("; ")));
+    }
+    if wants(instructions, "customer.target_audience") && !c.target_audience.description.is_empty()
+    {
+        let a = &c.target_audience;
+        out.push_str(&format!("\nAudience: {}", a.description));
+        if !a.pain_points.is_empty() {
+            out.push_str(&format!(" Their concerns: {}.", a.pain_points.join("; ")));
+        }
+    }
+    if wants(instructions, "brand_voice") {
+        let v = &c.brand_voice;
+        if !v.tone.is_empty() {
+            out.push_str(&format!("\nBrand voice: {}", v.tone));
+            if !v.personality.is_empty() {
+                out.push_str(&format!(" ({})", v.personality.join(", ")));
+            }
+        }
+        if !v.phrases_to_use.is_empty() {
+            out.push_str(&format!(
+                "\nPhrases they use: {}",
+                v.phrases_to_use.join("; ")
+            ));
+        }
+        if !v.phrases_to_avoid.is_empty() {
+            out.push_str(&format!("\nNever say: {}", v.phrases_to_avoid.join("; ")));
+        }
+    }
+    if wants(instructions, "content_preferences") {
+        let p = &c.content_preferences;
+        if !p.cta_style.is_empty() {
+            out.push_str(&format!("\nCall-to-action style: {}", p.cta_style));
+        }
+        out.push_str(if p.emoji {
+            "\nEmoji: allowed sparingly"
+        } else {
+            "\nEmoji: none"
+        });
+    }
+    out
+}
+
+pub fn instructions_section(i: &AiInstructions, competitors: &[String]) -> String {
+    let mut out = format!(
+        "Output: {} as {}, between {} and {} words.",
+        i.output_type.replace('_', " "),
+        i.output_format.replace('_', " "),
+        i.output_length.min_words,
+        i.output_length.max_words
+    );
+    let musts: Vec<String> = i
+        .must_include
+        .iter()
+        .map(|m| match m.trim().to_lowercase().as_str() {
+            "business name" => "the business name".to_owned(),
+            "cta" | "call to action" => "one clear call to action".to_owned(),
+            "contact info" | "contact information" => "the contact details given above".to_owned(),
+            "website" => "the website".to_owned(),
+            _ => format!("\"{}\"", m.trim()),
+        })
+        .collect();
+    if !musts.is_empty() {
+        out.push_str(&format!("\nMust include: {}.", musts.join(", ")));
+    }
+    let mut nots: Vec<String> = i
+        .must_not_include
+        .iter()
+        .filter(|m| !m.trim().eq_ignore_ascii_case("competitor names"))
+        .map(|m| format!("\"{}\"", m.trim()))
+        .collect();
+    if i.must_not_include
+        .iter()
+        .any(|m| m.trim().eq_ignore_ascii_case("competitor names"))
+    {
+        if competitors.is_empty() {
+            nots.push("any competitor's name".to_owned());
+        } else {
+            nots.extend(
+                competitors
+                    .iter()
+                    .map(|c| format!("\"{c}\" (a competitor)")),
+            );
+        }
+    }
+    if !nots.is_empty() {
+        out.push_str(&format!("\nMust not include: {}.", nots.join(", ")));
+    }
+    let c = &i.success_criteria;
+    if let Some(min) = c.readability_score_min {
+        out.push_str(&format!("\nReadability: Flesch reading ease of at least {min:.0} (short sentences, everyday words)."));
+    }
+    if let Some(t) = &c.sentiment_target {
+        out.push_str(&format!("\nOverall tone: {t}."));
+    }
+    if c.cta_present {
+        out.push_str("\nEnd with a call to action.");
+    }
+    out
+}
+
+pub fn template_section(t: Option<&Template>) -> String {
+    match t {
+        Some(t) => format!("{} (guidelines: {})\n{}", t.name, t.guidelines, t.body),
+        None => "None for this content type: use a clear, conventional structure.".to_owned(),
+    }
+}
+
+pub fn examples_section(examples: &[Example], note: Option<&str>) -> String {
+    if examples.is_empty() {
+        return note.unwrap_or("None yet.").to_owned();
+    }
+    let mut out = String::new();
+    for e in examples {
+        let label = if e.polarity == "positive" {
+            "Good example (write like this)"
+        } else {
+            "Bad example (avoid this)"
+        };
+        out.push_str(&format!(
+            "--- {label}. Why: {}\n{}\n",
+            e.annotation,
+            e.content.trim()
+        ));
+    }
+    out
+}
+
+pub fn guidance_section(guidance: Option<&str>) -> String {
+    match guidance.map(str::trim).filter(|g| !g.is_empty()) {
+        Some(g) => {
+            format!("\nA previous attempt was not accepted. Fix this in the new version:\n{g}")
+        }
+        None => String::new(),
+    }
+}
+
+/// Fills `{{name}}` placeholders; an unknown one is an error naming it.
+pub fn render(template: &str, values: &[(&str, &str)]) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len() + 4096);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "a {{ in the template is never closed".to_owned())?;
+        let name = after[..end].trim();
+        let value = values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                let known: Vec<&str> = values.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "unknown placeholder {{{{{name}}}}}; use one of {}",
+                    known.join(", ")
+                )
+            })?;
+        out.push_str(value);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::instructions::{OutputLength, QualityThresholds, SuccessCriteria};
+
+    fn instructions() -> AiInstructions {
+        AiInstructions {
+            brief: "Spring offer".into(),
+            output_type: "social_post".into(),
+            output_format: "plain_text".into(),
+            output_length: OutputLength {
+                min_words: 20,
+                max_words: 60,
+            },
+            must_include: vec!["business name".into(), "CTA".into(), "spring".into()],
+            must_not_include: vec!["competitor names".into(), "cheapest".into()],
+            context_sources: vec!["brand_voice".into()],
+            success_criteria: SuccessCriteria::default(),
+            quality_thresholds: QualityThresholds::default(),
+        }
+    }
+
+    #[test]
+    fn instructions_read_as_plain_requirements() {
+        let text = instructions_section(&instructions(), &["Sparkle Bros".into()]);
+        assert!(
+            text.starts_with("Output: social post as plain text, between 20 and 60 words."),
+            "{text}"
+        );
+        assert!(
+            text.contains("Must include: the business name, one clear call to action, \"spring\"."),
+            "{text}"
+        );
+        assert!(
+            text.contains("Must not include: \"cheapest\", \"Sparkle Bros\" (a competitor)."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn only_the_listed_context_sources_are_given() {
+        let c = CustomerBrief {
+            name: "Bright Homes".into(),
+            business_description: "Eco cleaning".into(),
+            brand_voice: BrandVoice {
+                tone: "warm".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let text = customer_section(&c, &instructions());
+        assert!(text.contains("Brand voice: warm"));
+        assert!(!text.contains("Eco cleaning"), "{text}");
+        let mut all = instructions();
+        all.context_sources.clear();
+        assert!(customer_section(&c, &all).contains("About: Eco cleaning"));
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_unknown_ones_named() {
+        assert_eq!(
+            render("Hi {{ name }}!", &[("name", "Sam")]).expect("renders"),
+            "Hi Sam!"
+        );
+        let err = render("{{nope}}", &[("name", "Sam")]).expect_err("unknown");
+        assert_eq!(err, "unknown placeholder {{nope}}; use one of name");
+        assert!(render("{{name", &[]).is_err());
+    }
+}
