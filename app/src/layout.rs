@@ -34,6 +34,16 @@ const NAV: &[NavItem] = &[
         roles: &Role::ALL,
     },
     NavItem {
+        href: "/pipeline",
+        label: "Pipeline",
+        roles: &[Role::Admin, Role::Manager, Role::Qa],
+    },
+    NavItem {
+        href: "/escalations",
+        label: "Escalations",
+        roles: &[Role::Admin, Role::Manager, Role::Qa],
+    },
+    NavItem {
         href: "/team",
         label: "Team",
         roles: &[Role::Admin],
@@ -292,7 +302,15 @@ mod tests {
         let labels: Vec<_> = nav_for(Role::Admin).map(|i| i.label).collect();
         assert_eq!(
             labels,
-            ["Dashboard", "Contacts", "Team", "Audit log", "AI settings"]
+            [
+                "Dashboard",
+                "Contacts",
+                "Pipeline",
+                "Escalations",
+                "Team",
+                "Audit log",
+                "AI settings"
+            ]
         );
     }
 

@@ -63,6 +63,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/team") view=team::components::TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit::components::AuditLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/ai") view=ai::settings::components::AiSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipeline") view=pipeline::components::PipelinePage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipeline/new") view=pipeline::components::NewTaskPage/>
+                    <Route path=path!("/pipeline/tasks/:id") view=pipeline::components::TaskPage ssr=SsrMode::Async/>
+                    <Route path=path!("/escalations") view=pipeline::components::EscalationQueuePage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,5 +1,6 @@
 //! The AI content pipeline: structured tasks, their state machine, quality scoring, decision
 //! rules, the worker and the escalation queue.
+pub mod components;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod instructions;
@@ -7,8 +8,12 @@ pub mod instructions;
 pub mod prompt;
 #[cfg(feature = "ssr")]
 pub mod quality;
+#[cfg(feature = "ssr")]
+pub mod queries;
 pub mod report;
 pub mod rules;
+pub mod server_fns;
 pub mod state;
+pub mod views;
 #[cfg(feature = "ssr")]
 pub mod worker;

@@ -112,6 +112,17 @@ impl TestApp {
             .expect("POST server fn")
     }
 
+    /// Calls a server function that takes JSON arguments (`input = Json`).
+    pub async fn call_json(&self, endpoint: &str, body: &serde_json::Value) -> Response {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header(header::ACCEPT, "application/json")
+            .json(body)
+            .send()
+            .await
+            .expect("POST server fn")
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> Response {
         self.call("sign_in", &[("email", email), ("password", password)])
             .await

@@ -30,7 +30,7 @@ async fn cap_answers(db: &PgConnectOptions, tokens: i32) {
     let mut owner = sqlx::PgConnection::connect_with(db)
         .await
         .expect("owner connection");
-    let done = sqlx::query("update ai_prompts set max_tokens = $1 where tenant_id is null")
+    let done = sqlx::query("update ai_prompts set max_tokens = $1 where tenant_id is null and name in ('smart_engagement_tips', 'relationship_health', 'contextual_research')")
         .bind(tokens)
         .execute(&mut owner)
         .await
