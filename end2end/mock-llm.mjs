@@ -1,6 +1,7 @@
 // A mock OpenAI-compatible provider for the browser tests: the only test double in the suite,
 // standing in for the external LLM. It streams a chat completion slowly, chunk by chunk, or
-// fails, as the tests tell it to (POST /__mode {"mode": "ok" | "fail"}).
+// fails, as the tests tell it to (POST /__mode {"mode": "ok" | "fail"}). Its answer is too short
+// for any pipeline task's minimum length, so pipeline drafts end up in the escalation queue.
 import http from 'node:http';
 
 const port = Number(process.env.MOCK_LLM_PORT ?? 3199);
@@ -35,7 +36,10 @@ const server = http.createServer(async (req, res) => {
   }
   requests += 1;
   const request = JSON.parse(body);
-  if (mode === 'fail') {
+  // The failure mode is for the AI panel's walkthrough; pipeline drafts (their prompt has a
+  // "Requirements:" section) always get an answer, so the two suites can run side by side.
+  const isPipelineDraft = (request.messages ?? []).some((m) => typeof m.content === 'string' && m.content.includes('\nRequirements:\n'));
+  if (mode === 'fail' && !isPipelineDraft) {
     res.writeHead(500, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { message: 'mock provider is down', type: 'server_error', param: null, code: null } }));
     return;

@@ -88,8 +88,10 @@ done
 
 log "starting a second instance on 127.0.0.1:$LOCAL_APP_PORT with no remote AI provider (the local model answers)"
 pg_create_db "$DB_PORT" e2e_local
+# No pipeline workers there: drafting the demo tasks with the local model would take the CPU
+# the local-AI walkthrough needs.
 env -u OPENAI_API_KEY -u OPENAI_BASE_URL \
-DATABASE_URL="$PGURL/e2e_local" SMARTCRM_ADDR="127.0.0.1:$LOCAL_APP_PORT" \
+DATABASE_URL="$PGURL/e2e_local" SMARTCRM_ADDR="127.0.0.1:$LOCAL_APP_PORT" SMARTCRM_WORKERS=0 \
 LEPTOS_OUTPUT_NAME=smartcrm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
 RUST_LOG="${RUST_LOG:-warn}" \
   "$ROOT/target/release/smartcrm" serve --seed-demo &

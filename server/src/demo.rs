@@ -108,6 +108,9 @@ pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
             activities_per_contact: 10,
         };
         let made = generate::generate(pool, tenant.id, plan).await?;
+        let mut tx = tenancy::begin(pool, scope).await?;
+        app::pipeline::demo::seed_examples(&mut tx, tenant.id).await?;
+        tx.commit().await?;
         created += 1;
         tracing::info!(
             workspace = tenant.name,
@@ -153,4 +156,18 @@ pub async fn generate_for(
     }
     tx.commit().await?;
     Ok(generate::generate(pool, tenant.id, plan).await?)
+}
+
+/// A few content tasks in the first demo workspace (when it has none), for `serve --seed-demo`:
+/// the pipeline's workers draft them at once.
+pub async fn seed_tasks(pool: &PgPool) -> Result<usize, SeedError> {
+    let tenant = &TENANTS[0];
+    let scope = tenancy::Scope {
+        tenant_id: tenant.id,
+        user_id: Uuid::nil(),
+    };
+    let mut tx = tenancy::begin(pool, scope).await?;
+    let made = app::pipeline::demo::seed_tasks(&mut tx, tenant.id).await?;
+    tx.commit().await?;
+    Ok(made)
 }

@@ -141,6 +141,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
     };
     if seed {
         demo::seed(&pool).await?;
+        demo::seed_tasks(&pool).await?;
     }
     let cleanup = startup::spawn_session_cleanup(pool.clone());
     let workers = startup::spawn_workers(&state, &settings.pipeline, settings.pipeline.workers);

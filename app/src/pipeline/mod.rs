@@ -3,6 +3,8 @@
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod demo;
 pub mod instructions;
 #[cfg(feature = "ssr")]
 pub mod prompt;

@@ -609,7 +609,10 @@ async fn first_customer(app: &TestApp) -> Uuid {
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(_: PgPoolOptions, db: PgConnectOptions) {
+async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
     let app = app(db, &provider).await;
     app.sign_in_as("manager@acme.test").await;
@@ -621,10 +624,17 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(_: P
     let res = app.call_json("create_task", &body(bad)).await;
     assert_eq!(res.status(), 422);
     let err: app::error::AppError = res.json().await.expect("error");
-    assert_eq!(err.field_message("output_length.max_words").as_deref(), Some("output_length.max_words: must be at least the minimum"));
+    assert_eq!(
+        err.field_message("output_length.max_words").as_deref(),
+        Some("output_length.max_words: must be at least the minimum")
+    );
 
     let res = app.call_json("create_task", &json!({"customer_id": Uuid::new_v4(), "project": "P", "title": "T", "max_attempts": 3, "instructions": instructions(70)})).await;
-    assert_eq!(res.status(), 422, "a customer of another workspace (or none) is refused");
+    assert_eq!(
+        res.status(),
+        422,
+        "a customer of another workspace (or none) is refused"
+    );
 
     let res = app.call_json("create_task", &body(instructions(70))).await;
     assert_eq!(res.status(), 200);
@@ -632,25 +642,44 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(_: P
     assert_eq!(task(&app, id).await.state, "pending");
 
     // The board shows it, and answers Unchanged to the same etag.
-    let res = app.call_json("pipeline_board", &json!({"filter": {}, "etag": null})).await;
+    let res = app
+        .call_json("pipeline_board", &json!({"filter": {}, "etag": null}))
+        .await;
     assert_eq!(res.status(), 200);
     let board: app::pipeline::views::BoardResponse = res.json().await.expect("board");
-    let app::pipeline::views::BoardResponse::Changed(board) = board else { panic!("first load") };
+    let app::pipeline::views::BoardResponse::Changed(board) = board else {
+        panic!("first load")
+    };
     assert_eq!(board.rows.iter().map(|r| r.id).collect::<Vec<_>>(), [id]);
     assert_eq!(board.counts, [(TaskState::Pending, 1)]);
-    let res = app.call_json("pipeline_board", &json!({"filter": {}, "etag": board.etag})).await;
+    let res = app
+        .call_json("pipeline_board", &json!({"filter": {}, "etag": board.etag}))
+        .await;
     let again: app::pipeline::views::BoardResponse = res.json().await.expect("board");
     assert_eq!(again, app::pipeline::views::BoardResponse::Unchanged);
 
     // Reps neither see the pipeline nor create tasks.
     let rep = app.another_browser();
     rep.sign_in_as("rep@acme.test").await;
-    assert_eq!(rep.call_json("pipeline_board", &json!({"filter": {}, "etag": null})).await.status(), 403);
-    assert_eq!(rep.call_json("create_task", &body(instructions(70))).await.status(), 403);
+    assert_eq!(
+        rep.call_json("pipeline_board", &json!({"filter": {}, "etag": null}))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        rep.call_json("create_task", &body(instructions(70)))
+            .await
+            .status(),
+        403
+    );
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as_feedback(_: PgPoolOptions, db: PgConnectOptions) {
+async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as_feedback(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
     let app = app(db, &provider).await;
     let t = create_task(&app, 0, instructions(70), 3, true).await;
@@ -668,28 +697,70 @@ async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as
     let id = t.id.to_string();
 
     // A reject needs a reason; a stale version is refused.
-    let res = app.call("review_task", &[("id", &id), ("version", &version), ("verdict", "reject")]).await;
+    let res = app
+        .call(
+            "review_task",
+            &[("id", &id), ("version", &version), ("verdict", "reject")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
-    let res = app.call("review_task", &[("id", &id), ("version", "1"), ("verdict", "approve")]).await;
+    let res = app
+        .call(
+            "review_task",
+            &[("id", &id), ("version", "1"), ("verdict", "approve")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let err: app::error::AppError = res.json().await.expect("error");
     assert!(err.to_string().contains("changed meanwhile"), "{err}");
 
-    let edited = format!("{}\nP.S. Mention code SPRING10 when you call.", good_draft(&t.customer));
-    let res = app.call("review_task", &[("id", &id), ("version", &version), ("verdict", "edit_and_approve"), ("content", &edited)]).await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    let edited = format!(
+        "{}\nP.S. Mention code SPRING10 when you call.",
+        good_draft(&t.customer)
+    );
+    let res = app
+        .call(
+            "review_task",
+            &[
+                ("id", &id),
+                ("version", &version),
+                ("verdict", "edit_and_approve"),
+                ("content", &edited),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
     assert_eq!(task(&app, t.id).await.state, "delivered");
     let d = deliverables(&app, t.id).await;
     assert!(d[0].delivered);
 
     let res = app.call("task_detail", &[("id", &id)]).await;
     let detail: app::pipeline::views::TaskDetail = res.json().await.expect("detail");
-    assert_eq!(detail.attempt_views[0].edited_content.as_deref(), Some(edited.as_str()));
+    assert_eq!(
+        detail.attempt_views[0].edited_content.as_deref(),
+        Some(edited.as_str())
+    );
     let fb = &detail.feedback[0];
     assert_eq!(fb.verdict, "edited_and_approved");
-    assert!(fb.edit_diff.iter().any(|l| l.op == "add" && l.text.contains("SPRING10")), "{:?}", fb.edit_diff);
+    assert!(
+        fb.edit_diff
+            .iter()
+            .any(|l| l.op == "add" && l.text.contains("SPRING10")),
+        "{:?}",
+        fb.edit_diff
+    );
     let h = history(&app, t.id).await;
-    let last: Vec<(&str, &str)> = h.iter().rev().take(2).map(|t| (t.1.as_str(), t.2.as_str())).collect();
+    let last: Vec<(&str, &str)> = h
+        .iter()
+        .rev()
+        .take(2)
+        .map(|t| (t.1.as_str(), t.2.as_str()))
+        .collect();
     assert_eq!(last, [("delivered", "system"), ("approved", "user")]);
     let res = app.call("escalation_queue", &[]).await;
     let queue: app::pipeline::views::QueuePage = res.json().await.expect("queue");
@@ -697,7 +768,10 @@ async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as
 }
 
 #[sqlx::test(migrations = false)]
-async fn sending_a_draft_back_gives_the_ai_another_attempt_with_the_managers_guidance(_: PgPoolOptions, db: PgConnectOptions) {
+async fn sending_a_draft_back_gives_the_ai_another_attempt_with_the_managers_guidance(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let provider = MockServer::start().await;
     let app = app(db, &provider).await;
     let t = create_task(&app, 0, instructions(70), 2, false).await;
@@ -705,13 +779,34 @@ async fn sending_a_draft_back_gives_the_ai_another_attempt_with_the_managers_gui
     drain(&app.state.pipeline, &settings("w1")).await;
     assert_eq!(task(&app, t.id).await.state, "escalated");
     app.sign_in_as("manager@acme.test").await;
-    let queue: app::pipeline::views::QueuePage = app.call("escalation_queue", &[]).await.json().await.expect("queue");
+    let queue: app::pipeline::views::QueuePage = app
+        .call("escalation_queue", &[])
+        .await
+        .json()
+        .await
+        .expect("queue");
     let version = queue.items[0].version.to_string();
     let id = t.id.to_string();
-    let res = app.call("review_task", &[("id", &id), ("version", &version), ("verdict", "send_back"), ("guidance", "Drop the promise; name the business.")]).await;
+    let res = app
+        .call(
+            "review_task",
+            &[
+                ("id", &id),
+                ("version", &version),
+                ("verdict", "send_back"),
+                ("guidance", "Drop the promise; name the business."),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let view = task(&app, t.id).await;
-    assert_eq!((view.state.as_str(), view.retry_guidance.as_deref()), ("retry_scheduled", Some("Drop the promise; name the business.")));
+    assert_eq!(
+        (view.state.as_str(), view.retry_guidance.as_deref()),
+        (
+            "retry_scheduled",
+            Some("Drop the promise; name the business.")
+        )
+    );
     provider.reset().await;
     mock_drafts(&provider, &[good_draft(&t.customer)]).await;
     drain(&app.state.pipeline, &settings("w1")).await;
