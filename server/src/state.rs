@@ -18,11 +18,11 @@ pub enum StartupError {
     #[error("cannot connect to the database: {0}")]
     Connect(sqlx::Error),
     #[error(
-        "the database has no `vector` extension available. SmartCRM needs PostgreSQL with pgvector >= 0.7 \
+        "the database has no `vector` extension available. SmartCRM needs PostgreSQL with pgvector >= 0.8 \
          (scripts/run.sh starts one; on your own server install pgvector)"
     )]
     NoPgvector,
-    #[error("pgvector {0} is too old: SmartCRM needs 0.7 or newer")]
+    #[error("pgvector {0} is too old: SmartCRM needs 0.8 or newer (iterative index scans)")]
     OldPgvector(String),
     #[error("migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -55,7 +55,7 @@ pub async fn migrate(options: &PgConnectOptions) -> Result<(), StartupError> {
     .await?;
     let version = available.ok_or(StartupError::NoPgvector)?;
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    if (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) < (0, 7) {
+    if (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) < (0, 8) {
         return Err(StartupError::OldPgvector(version));
     }
     MIGRATOR.run(&mut conn).await?;

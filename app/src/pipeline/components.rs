@@ -617,7 +617,7 @@ pub fn NewTaskPage() -> impl IntoView {
     }
 }
 
-fn score_bar(label: &'static str, score: u8, weight: u8) -> impl IntoView {
+fn score_bar(label: &'static str, score: u8, weight: u8) -> AnyView {
     let colour = if score >= 80 {
         "bg-emerald-500"
     } else if score >= 50 {
@@ -631,9 +631,10 @@ fn score_bar(label: &'static str, score: u8, weight: u8) -> impl IntoView {
             <div class="mt-1 h-1.5 rounded-full bg-slate-100"><div class=format!("h-1.5 rounded-full {colour}") style=format!("width: {score}%")></div></div>
         </div>
     }
+    .into_any()
 }
 
-fn quality_view(q: &QualityReport) -> impl IntoView {
+fn quality_view(q: &QualityReport) -> AnyView {
     let failures = q
         .compliance
         .failures
@@ -669,9 +670,10 @@ fn quality_view(q: &QualityReport) -> impl IntoView {
             })}
         </div>
     }
+    .into_any()
 }
 
-fn decision_view(d: &Decision) -> impl IntoView {
+fn decision_view(d: &Decision) -> AnyView {
     let lines = d
         .trace
         .iter()
@@ -686,9 +688,10 @@ fn decision_view(d: &Decision) -> impl IntoView {
             </details>
         </div>
     }
+    .into_any()
 }
 
-fn attempt_view(a: &AttemptView) -> impl IntoView {
+fn attempt_view(a: &AttemptView) -> AnyView {
     let shown = a
         .edited_content
         .clone()
@@ -718,9 +721,10 @@ fn attempt_view(a: &AttemptView) -> impl IntoView {
             </div>
         </section>
     }
+    .into_any()
 }
 
-fn instructions_view(i: &AiInstructions) -> impl IntoView {
+fn instructions_view(i: &AiInstructions) -> AnyView {
     let list = |v: &[String]| {
         if v.is_empty() {
             "—".to_owned()
@@ -744,6 +748,7 @@ fn instructions_view(i: &AiInstructions) -> impl IntoView {
             <div><dt class="text-xs text-slate-500">"Must not include"</dt><dd>{list(&i.must_not_include)}</dd></div>
         </dl>
     }
+    .into_any()
 }
 
 #[component]

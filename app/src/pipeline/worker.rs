@@ -687,35 +687,26 @@ impl Pipeline {
         };
         let vector = pgvector::Vector::from(vector);
         let mut tx = tenancy::begin(&self.pool, Self::scope(c)).await?;
-        let mut examples = Vec::new();
-        for (polarity, k) in [
-            ("positive", POSITIVE_EXAMPLES),
-            ("negative", NEGATIVE_EXAMPLES),
-        ] {
-            let rows = sqlx::query!(
-                r#"select id, polarity, content, annotation,
-                          (1 - (embedding <=> $1))::float4 as "similarity!", embedding as "embedding!: pgvector::Vector"
-                   from content_examples
-                   where embedding_model = $2 and polarity = $3 and output_type = $4
-                   order by embedding <=> $1
-                   limit $5"#,
-                &vector as &pgvector::Vector,
-                made.model,
-                polarity,
-                instructions.output_type,
-                k,
+        let mut examples = nearest_examples(
+            &mut tx,
+            &vector,
+            &made.model,
+            "positive",
+            &instructions.output_type,
+            POSITIVE_EXAMPLES,
+        )
+        .await?;
+        examples.extend(
+            nearest_examples(
+                &mut tx,
+                &vector,
+                &made.model,
+                "negative",
+                &instructions.output_type,
+                NEGATIVE_EXAMPLES,
             )
-            .fetch_all(&mut *tx)
-            .await?;
-            examples.extend(rows.into_iter().map(|r| Example {
-                id: r.id,
-                polarity: r.polarity,
-                content: r.content,
-                annotation: r.annotation,
-                similarity: r.similarity,
-                embedding: r.embedding.to_vec(),
-            }));
-        }
+            .await?,
+        );
         tx.commit().await?;
         let note = examples.is_empty().then(|| {
             format!(
@@ -1110,6 +1101,48 @@ async fn unembedded_examples(tx: &mut Tx) -> Result<Vec<(Uuid, String)>, sqlx::E
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.content)).collect())
+}
+
+/// The `k` examples of this polarity and content type closest to `vector`, among those embedded
+/// by `model` (vectors of different models are never compared). HNSW with an iterative scan, so
+/// the filters still leave `k` rows when there are that many.
+pub async fn nearest_examples(
+    tx: &mut Tx,
+    vector: &pgvector::Vector,
+    model: &str,
+    polarity: &str,
+    output_type: &str,
+    k: i64,
+) -> Result<Vec<Example>, sqlx::Error> {
+    sqlx::query!("select set_config('hnsw.iterative_scan', 'strict_order', true) as s")
+        .fetch_one(&mut **tx)
+        .await?;
+    let rows = sqlx::query!(
+        r#"select id, polarity, content, annotation,
+                  (1 - (embedding <=> $1))::float4 as "similarity!", embedding as "embedding!: pgvector::Vector"
+           from content_examples
+           where embedding_model = $2 and polarity = $3 and output_type = $4
+           order by embedding <=> $1
+           limit $5"#,
+        vector as &pgvector::Vector,
+        model,
+        polarity,
+        output_type,
+        k,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Example {
+            id: r.id,
+            polarity: r.polarity,
+            content: r.content,
+            annotation: r.annotation,
+            similarity: r.similarity,
+            embedding: r.embedding.to_vec(),
+        })
+        .collect())
 }
 
 /// The rules in force: the workspace's own, and the built-ins it has not replaced by name.
