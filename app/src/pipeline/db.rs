@@ -46,20 +46,27 @@ pub enum MoveError {
 /// Applies `m` (with `changes`) and records it; returns the task's new version.
 pub async fn transition(tx: &mut Tx, m: &Move<'_>, changes: &Changes) -> Result<i32, MoveError> {
     state::check(m.from, m.to, m.actor)?;
+    // One round trip: the move and its history row, or nothing when the version moved on.
     let new_version = sqlx::query_scalar!(
-        "update project_tasks set
-            execution_state = $3,
-            state_entered_at = now(),
-            updated_at = now(),
-            version = version + 1,
-            attempts = coalesce($4, attempts),
-            retry_guidance = case when $5 then $6 else retry_guidance end,
-            status_reason = case when $7 then $8 else status_reason end,
-            run_after = case when $9::float8 is null then run_after else now() + make_interval(secs => $9) end,
-            lease_owner = case when $10 then null else lease_owner end,
-            lease_expires_at = case when $10 then null else lease_expires_at end
-         where id = $1 and version = $2 and execution_state = $11
-         returning version",
+        r#"with moved as (
+             update project_tasks set
+                execution_state = $3,
+                state_entered_at = now(),
+                updated_at = now(),
+                version = version + 1,
+                attempts = coalesce($4, attempts),
+                retry_guidance = case when $5 then $6 else retry_guidance end,
+                status_reason = case when $7 then $8 else status_reason end,
+                run_after = case when $9::float8 is null then run_after else now() + make_interval(secs => $9) end,
+                lease_owner = case when $10 then null else lease_owner end,
+                lease_expires_at = case when $10 then null else lease_expires_at end
+             where id = $1 and version = $2 and execution_state = $11
+             returning tenant_id, id, version
+           ), logged as (
+             insert into task_state_transitions (tenant_id, task_id, from_state, to_state, actor, actor_user_id, worker, reason)
+             select tenant_id, id, $11, $3, $12, $13, $14, $15 from moved
+           )
+           select version as "version!" from moved"#,
         m.task_id,
         m.version,
         m.to.as_str(),
@@ -71,23 +78,14 @@ pub async fn transition(tx: &mut Tx, m: &Move<'_>, changes: &Changes) -> Result<
         changes.run_after_secs,
         changes.release_lease,
         m.from.as_str(),
-    )
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(MoveError::Conflict { from: m.from, version: m.version })?;
-    sqlx::query!(
-        "insert into task_state_transitions (tenant_id, task_id, from_state, to_state, actor, actor_user_id, worker, reason)
-         select tenant_id, id, $2, $3, $4, $5, $6, $7 from project_tasks where id = $1",
-        m.task_id,
-        m.from.as_str(),
-        m.to.as_str(),
         m.actor.as_str(),
         m.user_id,
         m.worker,
         m.reason,
     )
-    .execute(&mut **tx)
-    .await?;
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(MoveError::Conflict { from: m.from, version: m.version })?;
     Ok(new_version)
 }
 

@@ -337,7 +337,13 @@ mod engine {
             .map_err(|e| format!("invalid JSON Logic: {e}"))
     }
 
-    type Compiled = Result<Arc<Logic>, String>;
+    /// A rule version ready to run: its compiled condition and the variables it reads.
+    struct CompiledRule {
+        logic: Logic,
+        variables: Vec<String>,
+    }
+
+    type Compiled = Result<Arc<CompiledRule>, String>;
 
     /// Compiles each rule version once and keeps it (shared by every worker in the process).
     #[derive(Default)]
@@ -357,7 +363,13 @@ mod engine {
             }
             let made = validate_condition(&rule.condition).and_then(|()| {
                 ENGINE
-                    .compile_arc(&rule.condition)
+                    .compile(&rule.condition)
+                    .map(|logic| {
+                        Arc::new(CompiledRule {
+                            logic,
+                            variables: variables(&rule.condition),
+                        })
+                    })
                     .map_err(|e| format!("invalid JSON Logic: {e}"))
             });
             if let Ok(mut m) = self.compiled.write() {
@@ -392,18 +404,24 @@ mod engine {
             order.sort_by_key(|r| (r.priority, r.name.as_str()));
             let data = ParsedData::from_json(&context.to_string());
             let mut session = ENGINE.session();
-            let mut decided: HashMap<RuleCategory, &DecisionRule> = HashMap::new();
+            // The first match of each category, indexed as RuleCategory::ALL.
+            let mut decided: [Option<&DecisionRule>; 5] = [None; 5];
+            let slot =
+                |c: RuleCategory| RuleCategory::ALL.iter().position(|x| *x == c).unwrap_or(0);
             let mut trace = Vec::with_capacity(order.len());
             for rule in order {
-                let outcome = if decided.contains_key(&rule.category) {
+                let compiled = self.compiled(rule);
+                let outcome = if decided[slot(rule.category)].is_some() {
                     TraceOutcome::Skipped
                 } else {
-                    match (&data, self.compiled(rule)) {
+                    match (&data, &compiled) {
                         (Err(e), _) => TraceOutcome::Error {
                             message: format!("the context is not valid JSON: {e}"),
                         },
-                        (_, Err(message)) => TraceOutcome::Error { message },
-                        (Ok(data), Ok(logic)) => match session.eval_borrowed(&logic, data) {
+                        (_, Err(message)) => TraceOutcome::Error {
+                            message: message.clone(),
+                        },
+                        (Ok(data), Ok(rule)) => match session.eval_borrowed(&rule.logic, data) {
                             Ok(v) if ENGINE.truthy(v) => TraceOutcome::Matched,
                             Ok(_) => TraceOutcome::NotMatched,
                             Err(e) => TraceOutcome::Error {
@@ -414,18 +432,20 @@ mod engine {
                 };
                 session.reset();
                 if outcome == TraceOutcome::Matched {
-                    decided.insert(rule.category, rule);
+                    decided[slot(rule.category)] = Some(rule);
                 }
-                let values = if outcome == TraceOutcome::Skipped {
-                    Vec::new()
-                } else {
-                    variables(&rule.condition)
-                        .into_iter()
+                let values = match (&outcome, &compiled) {
+                    (TraceOutcome::Skipped, _) | (_, Err(_)) => Vec::new(),
+                    (_, Ok(c)) => c
+                        .variables
+                        .iter()
                         .map(|p| {
-                            let v = lookup(context, &p).cloned().unwrap_or(Value::Null);
-                            (p, v)
+                            (
+                                p.clone(),
+                                lookup(context, p).cloned().unwrap_or(Value::Null),
+                            )
                         })
-                        .collect()
+                        .collect(),
                 };
                 trace.push(TraceEntry {
                     rule_id: rule.id,
@@ -438,7 +458,7 @@ mod engine {
                     values,
                 });
             }
-            match RuleCategory::ALL.into_iter().find_map(|c| decided.get(&c)) {
+            match decided.into_iter().flatten().next() {
                 Some(rule) => Decision {
                     action: rule.action.clone(),
                     rule: Some(rule.name.clone()),

@@ -359,17 +359,49 @@ impl Pipeline {
         )
         .await?;
         let unembedded = unembedded_examples(&mut tx).await?;
+        let rules = load_rules(&mut tx).await?;
         tx.commit().await?;
 
-        // 2. Similar examples by the brief's embedding (examples still without one are embedded first).
+        // 2. The brief's embedding, to find similar examples (examples still without one are
+        //    embedded first).
         let meta = Self::meta(&c, Some(&prompt));
-        let (examples, examples_note) = self
-            .similar_examples(&c, &meta, &instructions, unembedded)
+        let query = self
+            .brief_embedding(&c, &meta, &instructions, unembedded)
             .await?;
 
-        // 3. Generate.
+        // 3. Similar examples, then generate.
         let attempt = loaded.attempts + 1;
         let mut tx = tenancy::begin(&self.pool, Self::scope(&c)).await?;
+        let (examples, examples_note) = match query {
+            Ok((vector, model)) => {
+                let kind = &instructions.output_type;
+                let mut found = nearest_examples(
+                    &mut tx,
+                    &vector,
+                    &model,
+                    "positive",
+                    kind,
+                    POSITIVE_EXAMPLES,
+                )
+                .await?;
+                found.extend(
+                    nearest_examples(
+                        &mut tx,
+                        &vector,
+                        &model,
+                        "negative",
+                        kind,
+                        NEGATIVE_EXAMPLES,
+                    )
+                    .await?,
+                );
+                let note = found
+                    .is_empty()
+                    .then(|| format!("No {kind} examples embedded with {model} yet."));
+                (found, note)
+            }
+            Err(note) => (Vec::new(), Some(note)),
+        };
         version = db::transition(
             &mut tx,
             &Move {
@@ -476,12 +508,6 @@ impl Pipeline {
 
         let report = self.evaluate(&c, &draft, &content).await;
         let decision_context = decision_context(&draft, &report, attempt, &model);
-        let rules = {
-            let mut tx = tenancy::begin(&self.pool, Self::scope(&c)).await?;
-            let rules = load_rules(&mut tx).await?;
-            tx.commit().await?;
-            rules
-        };
         let decision = self.rules.decide_explained(&rules, &decision_context);
         self.settle(
             &c,
@@ -635,14 +661,15 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Embeds examples that have no vector yet, then finds those closest to the brief.
-    async fn similar_examples(
+    /// Embeds examples that have no vector yet, then the brief: the vector and its model, or
+    /// why there is none (the draft is then written without examples, and says so).
+    async fn brief_embedding(
         &self,
         c: &Claimed,
         meta: &CallMeta,
         instructions: &AiInstructions,
         unembedded: Vec<(Uuid, String)>,
-    ) -> Result<(Vec<Example>, Option<String>), StepError> {
+    ) -> Result<Result<(pgvector::Vector, String), String>, StepError> {
         if !unembedded.is_empty() {
             let texts: Vec<String> = unembedded.iter().map(|(_, t)| t.clone()).collect();
             match self.gateway.embed(meta, &texts).await {
@@ -670,51 +697,13 @@ impl Pipeline {
             instructions.brief,
             instructions.output_type.replace('_', " ")
         );
-        let made = match self.gateway.embed(meta, &[query]).await {
-            Ok(m) => m,
-            Err(f) => {
-                return Ok((
-                    Vec::new(),
-                    Some(format!("Examples unavailable: the embedding failed ({f})")),
-                ))
-            }
-        };
-        let Some(vector) = made.vectors.into_iter().next() else {
-            return Ok((
-                Vec::new(),
-                Some("Examples unavailable: the embedding model returned no vector".into()),
-            ));
-        };
-        let vector = pgvector::Vector::from(vector);
-        let mut tx = tenancy::begin(&self.pool, Self::scope(c)).await?;
-        let mut examples = nearest_examples(
-            &mut tx,
-            &vector,
-            &made.model,
-            "positive",
-            &instructions.output_type,
-            POSITIVE_EXAMPLES,
-        )
-        .await?;
-        examples.extend(
-            nearest_examples(
-                &mut tx,
-                &vector,
-                &made.model,
-                "negative",
-                &instructions.output_type,
-                NEGATIVE_EXAMPLES,
-            )
-            .await?,
-        );
-        tx.commit().await?;
-        let note = examples.is_empty().then(|| {
-            format!(
-                "No {} examples embedded with {} yet.",
-                instructions.output_type, made.model
-            )
-        });
-        Ok((examples, note))
+        Ok(match self.gateway.embed(meta, &[query]).await {
+            Ok(made) => match made.vectors.into_iter().next() {
+                Some(v) => Ok((pgvector::Vector::from(v), made.model)),
+                None => Err("Examples unavailable: the embedding model returned no vector".into()),
+            },
+            Err(f) => Err(format!("Examples unavailable: the embedding failed ({f})")),
+        })
     }
 
     /// Scores the draft; brand alignment uses embeddings when the model can give them.
@@ -841,7 +830,8 @@ impl Pipeline {
         .await?;
         sqlx::query!(
             "update project_deliverables
-                set content_quality = $2, quality_score = $3, success_evaluation = $4, decision = $5, decision_trace = $6
+                set content_quality = $2, quality_score = $3, success_evaluation = $4, decision = $5, decision_trace = $6,
+                    delivered_at = case when $7 then now() end
               where id = $1",
             deliverable_id,
             serde_json::to_value(report).unwrap_or(Value::Null),
@@ -849,6 +839,7 @@ impl Pipeline {
             evaluation,
             action_name(&decision.action, out_of_attempts),
             serde_json::to_value(decision).unwrap_or(Value::Null),
+            to == TaskState::Approved,
         )
         .execute(&mut *tx)
         .await?;
@@ -871,7 +862,6 @@ impl Pipeline {
                 },
             )
             .await?;
-            mark_delivered(&mut tx, c.task_id).await?;
         }
         tx.commit().await?;
         tracing::info!(task_id = %c.task_id, attempt, quality = report.overall, decision = %summary, "draft settled");
@@ -1104,8 +1094,8 @@ async fn unembedded_examples(tx: &mut Tx) -> Result<Vec<(Uuid, String)>, sqlx::E
 }
 
 /// The `k` examples of this polarity and content type closest to `vector`, among those embedded
-/// by `model` (vectors of different models are never compared). HNSW with an iterative scan, so
-/// the filters still leave `k` rows when there are that many.
+/// by `model` (vectors of different models are never compared). HNSW (ef_search 100) with an
+/// iterative scan, so the filters still leave `k` rows when there are that many.
 pub async fn nearest_examples(
     tx: &mut Tx,
     vector: &pgvector::Vector,
@@ -1114,7 +1104,9 @@ pub async fn nearest_examples(
     output_type: &str,
     k: i64,
 ) -> Result<Vec<Example>, sqlx::Error> {
-    sqlx::query!("select set_config('hnsw.iterative_scan', 'strict_order', true) as s")
+    sqlx::query!(
+        "select set_config('hnsw.iterative_scan', 'strict_order', true) as a, set_config('hnsw.ef_search', '100', true) as b"
+    )
         .fetch_one(&mut **tx)
         .await?;
     let rows = sqlx::query!(

@@ -814,3 +814,56 @@ async fn sending_a_draft_back_gives_the_ai_another_attempt_with_the_managers_gui
     let requests = provider.received_requests().await.expect("recorded");
     assert!(String::from_utf8_lossy(&requests[0].body).contains("Drop the promise"));
 }
+
+/// A workspace's own rules join the built-ins, and one with a built-in's name replaces it.
+#[sqlx::test(migrations = false)]
+async fn workspace_rules_can_reject_and_replace_a_built_in(_: PgPoolOptions, db: PgConnectOptions) {
+    let provider = MockServer::start().await;
+    let app = app(db, &provider).await;
+    let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
+    sqlx::query(
+        "insert into ai_decision_rules (tenant_id, name, category, priority, condition, action) values
+         ($1, 'Emails paused', 'approval', 35, '{\"==\": [{\"var\": \"task.output_type\"}, \"email\"]}',
+          '{\"type\": \"reject\", \"reason\": \"Email campaigns are paused for this customer.\"}'),
+         ($1, 'VIP customer', 'approval', 40, '{\"==\": [{\"var\": \"customer.is_vip\"}, true]}',
+          '{\"type\": \"review\", \"reason\": \"unused\"}')",
+    )
+    .bind(TENANTS[0].id)
+    .execute(&mut *tx)
+    .await
+    .expect("workspace rules");
+    sqlx::query("update ai_decision_rules set enabled = false where tenant_id = $1 and name = 'VIP customer'")
+        .bind(TENANTS[0].id)
+        .execute(&mut *tx)
+        .await
+        .expect("disable");
+    tx.commit().await.expect("commit");
+
+    let email = create_task(&app, 0, instructions(70), 3, true).await;
+    mock_drafts(&provider, &[good_draft(&email.customer)]).await;
+    drain(&app.state.pipeline, &settings("w1")).await;
+    let view = task(&app, email.id).await;
+    assert_eq!(view.state, "rejected");
+    assert_eq!(
+        view.status_reason.as_deref(),
+        Some("Email campaigns are paused for this customer.")
+    );
+
+    // Not an email: the disabled workspace "VIP customer" rule hides the built-in, so the VIP's
+    // draft is approved by the quality gate instead of waiting for review.
+    let mut post = instructions(70);
+    post["output_type"] = json!("social_post");
+    let social = create_task(&app, 0, post, 3, true).await;
+    drain(&app.state.pipeline, &settings("w1")).await;
+    assert_eq!(task(&app, social.id).await.state, "delivered");
+    let d = deliverables(&app, social.id).await;
+    let trace = d[0].decision_trace.as_ref().expect("trace");
+    let rules: Vec<&str> = trace["trace"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["rule"].as_str())
+        .collect();
+    assert!(!rules.contains(&"VIP customer"), "{rules:?}");
+    assert!(rules.contains(&"Emails paused"));
+}
