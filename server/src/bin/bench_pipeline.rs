@@ -459,7 +459,7 @@ async fn main() -> Result<(), Error> {
     println!();
 
     let s = similar_bench(&pool, &owner, examples).await?;
-    println!("| similar examples ({examples} examples, 384 dims, HNSW m=16 ef_construction=64, ef_search=40) | result |");
+    println!("| similar examples ({examples} examples, 384 dims, HNSW m=16 ef_construction=64, ef_search=100, iterative scan) | result |");
     println!("|---|---|");
     println!(
         "| query p50 / p99 (the worker's query, top 10 positive) | {:.2} ms / {:.2} ms |",
