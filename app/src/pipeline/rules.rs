@@ -272,6 +272,12 @@ pub fn explain(condition: &Value, data: &Value) -> String {
                 let joined: Vec<String> = items.iter().map(|a| explain_inner(a, data)).collect();
                 joined.join(if op == "and" { " and " } else { " or " })
             }
+            // Negating a variable: say what it is ("quality.compliance.passed is false").
+            ("!", [Value::Object(m)]) if m.len() == 1 && m.contains_key("var") => {
+                let path = variables(args[0]).into_iter().next().unwrap_or_default();
+                let seen = lookup(data, &path).cloned().unwrap_or(Value::Null);
+                format!("{path} is {}", show(&seen))
+            }
             ("!", [a]) => format!("not ({})", explain_inner(a, data)),
             ("!!", [a]) => operand(a, data),
             ("var", _) => operand(v, data),
@@ -675,6 +681,15 @@ mod tests {
             "quality.overall missing >= 80"
         );
         assert_eq!(explain(&json!(true), &c), "always true");
+        let failed = json!({"quality": {"compliance": {"passed": false}}});
+        assert_eq!(
+            explain(&json!({"!": {"var": "quality.compliance.passed"}}), &failed),
+            "quality.compliance.passed is false"
+        );
+        assert_eq!(
+            explain(&json!({"!": {">": [{"var": "quality.overall"}, 1]}}), &c),
+            "not (quality.overall missing > 1)"
+        );
         assert_eq!(
             variables(&json!({"in": [{"var": ["customer.industry", "x"]}, ["a", "b"]]})),
             ["customer.industry"]
