@@ -279,11 +279,12 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("cmudict.dict");
         std::fs::write(&path, "a AH0\nabout AH0 B AW1 T\n").expect("write");
-        let err = Syllables::load(&path).err().expect("refused");
+        let truncated = Syllables::load(&path).err();
+        let missing = Syllables::load(&dir.join("missing")).err();
+        let _ = std::fs::remove_dir_all(&dir);
+        let err = truncated.expect("refused");
         assert!(err.contains("looks truncated"), "{err}");
-        let err = Syllables::load(&dir.join("missing"))
-            .err()
-            .expect("refused");
+        let err = missing.expect("refused");
         assert!(err.contains("cannot read the CMU dictionary"), "{err}");
     }
 }
