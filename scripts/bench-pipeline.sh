@@ -3,7 +3,8 @@
 # provider, pgbench TPC-B on the same PostgreSQL for scale, decision-rule evaluations per second,
 # and the similar-example query at 100,000 examples (p50 and recall@10 against exact search).
 # Uses its own throwaway PostgreSQL (fsync off, as the test command's; removed at exit) and a
-# release build. BENCH_TASKS and BENCH_EXAMPLES override the sizes.
+# release build. BENCH_TASKS and BENCH_EXAMPLES override the sizes; BENCH_ONLY=decisions runs
+# the decision-rule evaluations alone.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PORT="${SMARTCRM_BENCH_DB_PORT:-55436}"
 PGDIR="$DATA/bench-pipeline-pg"
@@ -16,6 +17,12 @@ export SMARTCRM_MODELS_DIR="$MODELS_DIR"
 log "release build of smartcrm and smartcrm-bench-pipeline"
 export LEPTOS_OUTPUT_NAME=smartcrm # as cargo-leptos sets it, so this build shares its artifacts
 SQLX_OFFLINE=true cargo build --release -p server --bin smartcrm --bin smartcrm-bench-pipeline
+
+# BENCH_ONLY=decisions: the decision-rule evaluations alone (no database needed).
+if [ "${BENCH_ONLY:-}" = decisions ]; then
+  BENCH_ONLY=decisions "$ROOT/target/release/smartcrm-bench-pipeline"
+  exit 0
+fi
 
 pg_stop "$PGDIR"; rm -rf "$PGDIR"
 PG_FSYNC=off pg_start "$PGDIR" "$PORT"

@@ -318,13 +318,18 @@ pub use engine::{validate_condition, RuleEngine};
 #[cfg(feature = "ssr")]
 mod engine {
     use super::*;
-    use datalogic_rs::{Engine, Logic, ParsedData};
+    use datalogic_rs::{bumpalo::Bump, Engine, EvalInput, Logic};
     use std::{
         collections::HashMap,
         sync::{Arc, LazyLock, RwLock},
     };
 
     static ENGINE: LazyLock<Engine> = LazyLock::new(Engine::new);
+
+    thread_local! {
+        /// Scratch space for `decide`: the context and the rules' results, reset after each use.
+        static ARENA: std::cell::RefCell<Bump> = std::cell::RefCell::new(Bump::with_capacity(8192));
+    }
 
     /// Whether a condition is usable: it compiles, and it evaluates on a sample context (the
     /// engine reports unknown operators only when it meets them). The message says what is wrong.
@@ -408,76 +413,102 @@ mod engine {
         pub fn decide(&self, rules: &[DecisionRule], context: &Value) -> Decision {
             let mut order: Vec<&DecisionRule> = rules.iter().filter(|r| r.enabled).collect();
             order.sort_by_key(|r| (r.priority, r.name.as_str()));
-            let data = ParsedData::from_json(&context.to_string());
-            let mut session = ENGINE.session();
-            // The first match of each category, indexed as RuleCategory::ALL.
-            let mut decided: [Option<&DecisionRule>; 5] = [None; 5];
-            let slot =
-                |c: RuleCategory| RuleCategory::ALL.iter().position(|x| *x == c).unwrap_or(0);
-            let mut trace = Vec::with_capacity(order.len());
-            for rule in order {
-                let compiled = self.compiled(rule);
-                let outcome = if decided[slot(rule.category)].is_some() {
-                    TraceOutcome::Skipped
-                } else {
-                    match (&data, &compiled) {
-                        (Err(e), _) => TraceOutcome::Error {
-                            message: format!("the context is not valid JSON: {e}"),
-                        },
-                        (_, Err(message)) => TraceOutcome::Error {
-                            message: message.clone(),
-                        },
-                        (Ok(data), Ok(rule)) => match session.eval_borrowed(&rule.logic, data) {
-                            Ok(v) if ENGINE.truthy(v) => TraceOutcome::Matched,
-                            Ok(_) => TraceOutcome::NotMatched,
-                            Err(e) => TraceOutcome::Error {
-                                message: e.to_string(),
+            // One look at the cache for the whole rule set; only a version not seen yet compiles.
+            let cached: Vec<Option<Compiled>> = match self.compiled.read() {
+                Ok(m) => order
+                    .iter()
+                    .map(|r| m.get(&(r.id, r.version)).cloned())
+                    .collect(),
+                Err(_) => vec![None; order.len()],
+            };
+            let compiled: Vec<Compiled> = order
+                .iter()
+                .zip(cached)
+                .map(|(r, hit)| hit.unwrap_or_else(|| self.compiled(r)))
+                .collect();
+            let run = |arena: &Bump| -> Decision {
+                // The context goes into the arena once, straight from its JSON tree (no text
+                // in between), and every rule reads it there. Results are a few bytes per rule.
+                // The arena is the thread's own, emptied after each decision, so deciding
+                // allocates no chunk.
+                let data = context.into_arena_value(arena);
+                // The first match of each category, indexed as RuleCategory::ALL.
+                let mut decided: [Option<&DecisionRule>; 5] = [None; 5];
+                let slot =
+                    |c: RuleCategory| RuleCategory::ALL.iter().position(|x| *x == c).unwrap_or(0);
+                let mut trace = Vec::with_capacity(order.len());
+                for (rule, compiled) in order.into_iter().zip(&compiled) {
+                    let outcome = if decided[slot(rule.category)].is_some() {
+                        TraceOutcome::Skipped
+                    } else {
+                        match (&data, compiled) {
+                            (Err(e), _) => TraceOutcome::Error {
+                                message: format!("the context could not be read: {e}"),
                             },
-                        },
+                            (_, Err(message)) => TraceOutcome::Error {
+                                message: message.clone(),
+                            },
+                            (Ok(data), Ok(rule)) => {
+                                match ENGINE.evaluate(&rule.logic, *data, arena) {
+                                    Ok(v) if ENGINE.truthy(v) => TraceOutcome::Matched,
+                                    Ok(_) => TraceOutcome::NotMatched,
+                                    Err(e) => TraceOutcome::Error {
+                                        message: e.to_string(),
+                                    },
+                                }
+                            }
+                        }
+                    };
+                    if outcome == TraceOutcome::Matched {
+                        decided[slot(rule.category)] = Some(rule);
                     }
-                };
-                session.reset();
-                if outcome == TraceOutcome::Matched {
-                    decided[slot(rule.category)] = Some(rule);
+                    let values = match (&outcome, compiled) {
+                        (TraceOutcome::Skipped, _) | (_, Err(_)) => Vec::new(),
+                        (_, Ok(c)) => c
+                            .variables
+                            .iter()
+                            .map(|p| {
+                                (
+                                    p.clone(),
+                                    lookup(context, p).cloned().unwrap_or(Value::Null),
+                                )
+                            })
+                            .collect(),
+                    };
+                    trace.push(TraceEntry {
+                        rule_id: rule.id,
+                        rule: rule.name.clone(),
+                        version: rule.version,
+                        category: rule.category,
+                        priority: rule.priority,
+                        explanation: String::new(),
+                        outcome,
+                        values,
+                    });
                 }
-                let values = match (&outcome, &compiled) {
-                    (TraceOutcome::Skipped, _) | (_, Err(_)) => Vec::new(),
-                    (_, Ok(c)) => c
-                        .variables
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.clone(),
-                                lookup(context, p).cloned().unwrap_or(Value::Null),
-                            )
-                        })
-                        .collect(),
-                };
-                trace.push(TraceEntry {
-                    rule_id: rule.id,
-                    rule: rule.name.clone(),
-                    version: rule.version,
-                    category: rule.category,
-                    priority: rule.priority,
-                    explanation: String::new(),
-                    outcome,
-                    values,
-                });
-            }
-            match decided.into_iter().flatten().next() {
-                Some(rule) => Decision {
-                    action: rule.action.clone(),
-                    rule: Some(rule.name.clone()),
-                    trace,
-                },
-                None => Decision {
-                    action: RuleAction::Review {
-                        reason: NO_RULE_MATCHED.into(),
+                match decided.into_iter().flatten().next() {
+                    Some(rule) => Decision {
+                        action: rule.action.clone(),
+                        rule: Some(rule.name.clone()),
+                        trace,
                     },
-                    rule: None,
-                    trace,
-                },
-            }
+                    None => Decision {
+                        action: RuleAction::Review {
+                            reason: NO_RULE_MATCHED.into(),
+                        },
+                        rule: None,
+                        trace,
+                    },
+                }
+            };
+            ARENA.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut arena) => {
+                    let decision = run(&arena);
+                    arena.reset();
+                    decision
+                }
+                Err(_) => run(&Bump::new()),
+            })
         }
     }
 }
