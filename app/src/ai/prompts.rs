@@ -1,5 +1,5 @@
 //! The analysis prompts: stored in `ai_prompts`, filled from the contact context.
-use crate::crm::{humanize, ContactContext};
+use crate::crm::{humanize, industry_line, ContactContext};
 use crate::ssr::tenancy::Tx;
 use blake2::{Blake2b512, Digest};
 use uuid::Uuid;
@@ -79,14 +79,7 @@ pub fn sections(ctx: &ContactContext) -> Sections {
         cu.name,
         if cu.is_vip { " (VIP customer)" } else { "" }
     );
-    let industry = [
-        cu.industry_category.as_str(),
-        cu.industry_subcategory.as_str(),
-    ]
-    .into_iter()
-    .filter(|s| !s.is_empty())
-    .collect::<Vec<_>>()
-    .join(" / ");
+    let industry = industry_line(&cu.industry_category, &cu.industry_subcategory);
     if !industry.is_empty() {
         customer.push_str(&format!("\nIndustry: {industry}"));
     }

@@ -175,6 +175,15 @@ impl Deal {
     }
 }
 
+/// "Health / Dentistry": the industry category and subcategory that are set, for prompts.
+pub fn industry_line(category: &str, subcategory: &str) -> String {
+    [category, subcategory]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 pub fn format_money(minor: i64, currency: &str) -> String {
     let units = minor / 100;
     let cents = (minor % 100).abs();

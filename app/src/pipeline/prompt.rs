@@ -1,7 +1,7 @@
 //! What the drafting model is given: the customer's business context, the task's instructions,
 //! the template, similar annotated examples and any guidance from an earlier attempt.
 use super::instructions::AiInstructions;
-use crate::crm::{BrandVoice, ContentPreferences, Offering, TargetAudience};
+use crate::crm::{industry_line, BrandVoice, ContentPreferences, Offering, TargetAudience};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -75,14 +75,7 @@ fn wants(instructions: &AiInstructions, source: &str) -> bool {
 
 pub fn customer_section(c: &CustomerBrief, instructions: &AiInstructions) -> String {
     let mut out = format!("Business: {}", c.name);
-    let industry = [
-        c.industry_category.as_str(),
-        c.industry_subcategory.as_str(),
-    ]
-    .into_iter()
-    .filter(|s| !s.is_empty())
-    .collect::<Vec<_>>()
-    .join(" / ");
+    let industry = industry_line(&c.industry_category, &c.industry_subcategory);
     if !industry.is_empty() {
         out.push_str(&format!("\nIndustry: {industry}"));
     }
