@@ -7,11 +7,21 @@ use serde::{Deserialize, Serialize};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
+/// A problem with one input, named by its field path (`output_length.min_words`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// Input the user can correct; `field` names the form field ("" for the whole form).
     #[error("{message}")]
     Validation { field: String, message: String },
+    /// Several inputs the user can correct, all at once, so a form can mark each one.
+    #[error("Fix the {} field(s) marked below.", errors.len())]
+    Fields { errors: Vec<FieldError> },
     #[error("We could not find that.")]
     NotFound,
     #[error("Your session has ended. Please sign in again.")]
@@ -48,7 +58,7 @@ impl AppError {
     pub fn status(&self) -> http::StatusCode {
         use http::StatusCode as S;
         match self {
-            AppError::Validation { .. } => S::UNPROCESSABLE_ENTITY,
+            AppError::Validation { .. } | AppError::Fields { .. } => S::UNPROCESSABLE_ENTITY,
             AppError::NotFound => S::NOT_FOUND,
             AppError::Unauthorized => S::UNAUTHORIZED,
             AppError::Forbidden { .. } => S::FORBIDDEN,
@@ -59,11 +69,32 @@ impl AppError {
         }
     }
 
-    /// The message for one form field, if this error is about it.
+    /// The message for one form field (or an item of it, `must_include[2]`), if this error
+    /// is about it.
     pub fn field_message(&self, name: &str) -> Option<String> {
+        let about = |field: &str| {
+            field == name
+                || field
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('['))
+        };
         match self {
-            AppError::Validation { field, message } if field == name => Some(message.clone()),
+            AppError::Validation { field, message } if about(field) => Some(message.clone()),
+            AppError::Fields { errors } => errors
+                .iter()
+                .find(|e| about(&e.field))
+                .map(|e| e.message.clone()),
             _ => None,
+        }
+    }
+
+    /// Whether this error is about particular fields (the form marks them) rather than the
+    /// whole request.
+    pub fn is_about_fields(&self) -> bool {
+        match self {
+            AppError::Validation { field, .. } => !field.is_empty(),
+            AppError::Fields { errors } => !errors.is_empty(),
+            _ => false,
         }
     }
 }
@@ -114,6 +145,30 @@ mod server {
         }
     }
 
+    /// Turns a violated, named database constraint into the error the user should see, as
+    /// realworld-axum-sqlx's `on_constraint` does: the database enforces uniqueness and
+    /// references, and this names the field. Any other error stays a logged `Internal`.
+    pub trait OnConstraint<T> {
+        fn on_constraint(
+            self,
+            map: impl FnOnce(&str) -> Option<AppError>,
+        ) -> Result<T, AppError>;
+    }
+
+    impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
+        fn on_constraint(
+            self,
+            map: impl FnOnce(&str) -> Option<AppError>,
+        ) -> Result<T, AppError> {
+            self.map_err(|err| {
+                err.as_database_error()
+                    .and_then(|db| db.constraint())
+                    .and_then(map)
+                    .unwrap_or_else(|| AppError::from(err))
+            })
+        }
+    }
+
     impl From<sqlx::Error> for AppError {
         fn from(err: sqlx::Error) -> Self {
             AppError::internal("database error", &err)
@@ -128,7 +183,7 @@ mod server {
 }
 
 #[cfg(feature = "ssr")]
-pub use server::current_request_id;
+pub use server::{current_request_id, OnConstraint};
 
 #[cfg(test)]
 mod tests {

@@ -191,6 +191,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
             Some(("/dashboard", "Back to the dashboard")),
         ),
         AppError::Validation { .. }
+        | AppError::Fields { .. }
         | AppError::Conflict { .. }
         | AppError::TooManyAttempts { .. } => ("Check your input", error.to_string(), None),
         AppError::Internal { .. } | AppError::Transport(_) => {

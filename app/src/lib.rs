@@ -1,8 +1,11 @@
 //! SmartCRM's pages, server functions and server-only engines, compiled for the server (`ssr`)
-//! and for the browser (`hydrate`).
+//! and for the browser (`hydrate`). The README's "Layout" section says which module may use
+//! which; `tests/layering.rs` checks it.
 pub mod ai;
+pub mod analyses;
 pub mod audit;
 pub mod auth;
+pub mod contacts;
 pub mod crm;
 pub mod dashboard;
 pub mod domain;
@@ -11,6 +14,8 @@ pub mod layout;
 pub mod pipeline;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod state;
 pub mod team;
 
 use leptos::prelude::*;
@@ -57,18 +62,27 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=auth::components::SignInPage/>
                 <ParentRoute path=path!("") view=layout::AppLayout>
                     <Route path=path!("/dashboard") view=dashboard::components::DashboardPage/>
-                    <Route path=path!("/contacts") view=crm::components::ContactsPage/>
-                    <Route path=path!("/contacts/:id") view=crm::components::ContactPage ssr=SsrMode::Async/>
+                    <Route path=path!("/contacts") view=contacts::pages::list::ContactsPage/>
+                    <Route path=path!("/contacts/:id") view=ContactWithAnalyses ssr=SsrMode::Async/>
                     // Async: these wait for their data, so a refused visit answers 403.
                     <Route path=path!("/team") view=team::components::TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit::components::AuditLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/ai") view=ai::settings::components::AiSettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/pipeline") view=pipeline::components::PipelinePage ssr=SsrMode::Async/>
-                    <Route path=path!("/pipeline/new") view=pipeline::components::NewTaskPage/>
-                    <Route path=path!("/pipeline/tasks/:id") view=pipeline::components::TaskPage ssr=SsrMode::Async/>
-                    <Route path=path!("/escalations") view=pipeline::components::EscalationQueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipeline") view=pipeline::pages::board::PipelinePage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipeline/new") view=pipeline::pages::new_task::NewTaskPage/>
+                    <Route path=path!("/pipeline/tasks/:id") view=pipeline::pages::task::TaskPage ssr=SsrMode::Async/>
+                    <Route path=path!("/escalations") view=pipeline::pages::queue::EscalationQueuePage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// The contact page with the AI Relationship Manager in it: the contacts and analyses features
+/// meet here, at the root, so neither imports the other.
+#[component]
+fn ContactWithAnalyses() -> impl IntoView {
+    view! {
+        <contacts::pages::contact::ContactPage panel=|id| view! { <analyses::AiPanel contact_id=id/> }.into_any()/>
     }
 }

@@ -1,7 +1,7 @@
 //! The demo workspaces: one member per role in "Acme Growth", and "Globex Partners" with its
 //! own admin to show tenant isolation. Seeded once; later runs leave them as they are.
 use app::{
-    crm::generate::{self, Plan},
+    crm::demo::{self, Plan},
     domain::Role,
     ssr::{password, tenancy},
 };
@@ -107,7 +107,7 @@ pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
             contacts: tenant.contacts,
             activities_per_contact: 10,
         };
-        let made = generate::generate(pool, tenant.id, plan).await?;
+        let made = demo::generate(pool, tenant.id, plan).await?;
         let mut tx = tenancy::begin(pool, scope).await?;
         app::pipeline::demo::seed_examples(&mut tx, tenant.id).await?;
         tx.commit().await?;
@@ -129,7 +129,7 @@ pub async fn generate_for(
     slug: &str,
     plan: Plan,
     replace: bool,
-) -> Result<generate::Generated, SeedError> {
+) -> Result<demo::Generated, SeedError> {
     seed(pool).await?;
     let tenant = TENANTS
         .iter()
@@ -155,7 +155,7 @@ pub async fn generate_for(
             .await?;
     }
     tx.commit().await?;
-    Ok(generate::generate(pool, tenant.id, plan).await?)
+    Ok(demo::generate(pool, tenant.id, plan).await?)
 }
 
 /// A few content tasks in the first demo workspace (when it has none), for `serve --seed-demo`:

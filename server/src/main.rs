@@ -110,7 +110,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             replace,
         } => {
             let started = std::time::Instant::now();
-            let plan = app::crm::generate::Plan {
+            let plan = app::crm::demo::Plan {
                 seed,
                 contacts,
                 activities_per_contact,

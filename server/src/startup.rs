@@ -3,7 +3,7 @@ use crate::{
     config::Settings,
     state::{self, StartupError, MIGRATOR},
 };
-use app::{auth::guard::require_sign_in, shell, ssr::AppState, App};
+use app::{auth::guard::require_sign_in, shell, state::AppState, App};
 use axum::{
     extract::State,
     http::{Request, StatusCode},
@@ -12,7 +12,7 @@ use axum::{
     routing::get,
     Router,
 };
-use leptos::prelude::{provide_context, LeptosOptions};
+use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::{postgres::PgConnectOptions, PgPool};
 use tower::ServiceBuilder;
@@ -50,7 +50,7 @@ pub fn router(state: AppState, sessions: SessionConfig) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || state.provide()
     };
     let render_shell = {
         let options = state.leptos_options.clone();

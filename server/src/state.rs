@@ -1,6 +1,6 @@
 //! Builds the shared state: the database pool (as the non-owner app role) and settings.
 use crate::config::Settings;
-use app::ssr::{AppState, AuthSettings};
+use app::{auth::AuthSettings, state::AppState};
 use leptos::prelude::LeptosOptions;
 use secrecy::ExposeSecret;
 use sqlx::{
@@ -88,7 +88,7 @@ pub async fn app_state(
     pool: PgPool,
     settings: &Settings,
 ) -> Result<AppState, StartupError> {
-    use app::ai::{cache::AnalysisHub, gateway::Gateway};
+    use app::{ai::gateway::Gateway, analyses::cache::AnalysisHub};
     use std::sync::Arc;
     let gateway_config = settings.ai.gateway_config();
     // A claim outlives the longest possible generation: every attempt timing out, plus backoff.

@@ -3,25 +3,6 @@ use super::{AuditEntry, AuditPage, PAGE_SIZE};
 use crate::ssr::tenancy::Tx;
 use uuid::Uuid;
 
-pub async fn record(
-    tx: &mut Tx,
-    tenant_id: Uuid,
-    actor: Option<Uuid>,
-    action: &str,
-    target: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into audit_log (tenant_id, actor_user_id, action, target) values ($1, $2, $3, $4)",
-        tenant_id,
-        actor,
-        action,
-        target
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Newest first, `limit` rows with an id below `before` (keyset pagination on the primary key).
 pub async fn page(
     tx: &mut Tx,
@@ -91,7 +72,7 @@ mod tests {
         .await
         .expect("tx");
         for i in 0..(PAGE_SIZE + 5) {
-            record(&mut tx, tenant, None, "test.event", Some(&format!("#{i}")))
+            crate::ssr::audit::record(&mut tx, tenant, None, "test.event", Some(&format!("#{i}")))
                 .await
                 .expect("record");
         }

@@ -1,8 +1,8 @@
 //! SQL for sign-in: credentials, throttling and the member behind a session.
-use super::SessionUser;
+use super::{AuthSettings, SessionUser};
 use crate::{
     domain::Role,
-    ssr::{tenancy::Tx, AuthSettings},
+    ssr::tenancy::Tx,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;

@@ -3,7 +3,7 @@ use super::SessionUser;
 use crate::{
     domain::{sign_in_path, Role},
     error::AppError,
-    ssr::{app_state, tenancy},
+    ssr::{from_context, tenancy},
 };
 use axum::{
     extract::Request,
@@ -54,12 +54,12 @@ pub async fn authorize(allowed: &[Role]) -> Result<Authorized, AppError> {
         .get::<SessionAuth>(SESSION_KEY)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let state = app_state()?;
+    let pool: sqlx::PgPool = from_context()?;
     let scope = tenancy::Scope {
         tenant_id: auth.tenant_id,
         user_id: auth.user_id,
     };
-    let mut tx = tenancy::begin(&state.pool, scope).await?;
+    let mut tx = tenancy::begin(&pool, scope).await?;
     let user = super::db::session_user(&mut tx, auth.tenant_id, auth.user_id)
         .await?
         .ok_or(AppError::Unauthorized)?;

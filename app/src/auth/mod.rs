@@ -35,6 +35,25 @@ impl SessionUser {
 /// The message for both an unknown email and a wrong password.
 pub const BAD_CREDENTIALS: &str = "Email or password is incorrect.";
 
+/// Sign-in throttling: after `max_failures` failures within `failure_window_secs`, the
+/// email is locked for `lockout_secs`.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub max_failures: i32,
+    pub failure_window_secs: i64,
+    pub lockout_secs: i64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            failure_window_secs: 900,
+            lockout_secs: 300,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,9 +17,8 @@ pub async fn sign_in(
         BAD_CREDENTIALS,
     };
     use crate::{
-        audit,
         domain::{safe_next_path, Email},
-        ssr::{app_state, password, respond, tenancy},
+        ssr::{audit, from_context, password, respond, tenancy},
     };
 
     respond(
@@ -31,8 +30,9 @@ pub async fn sign_in(
             if password.len() > 1024 {
                 return Err(AppError::validation("password", "A password is at most 1024 characters."));
             }
-            let state = app_state()?;
-            let mut tx = tenancy::begin_anonymous(&state.pool).await?;
+            let pool: sqlx::PgPool = from_context()?;
+            let settings: super::AuthSettings = from_context()?;
+            let mut tx = tenancy::begin_anonymous(&pool).await?;
             if let Some(until) = db::locked_until(&mut tx, email.as_ref()).await? {
                 return Err(too_many(until));
             }
@@ -44,11 +44,11 @@ pub async fn sign_in(
                 .await
                 .map_err(|e| AppError::internal("password verification", &e))?;
 
-            let mut tx = tenancy::begin_anonymous(&state.pool).await?;
+            let mut tx = tenancy::begin_anonymous(&pool).await?;
             let user_id = match (verified, user_id) {
                 (true, Some(id)) => id,
                 _ => {
-                    let locked = db::record_failure(&mut tx, email.as_ref(), &state.auth).await?;
+                    let locked = db::record_failure(&mut tx, email.as_ref(), &settings).await?;
                     tx.commit().await?;
                     tracing::info!(locked = locked.is_some(), "sign-in failed");
                     return Err(match locked {
@@ -63,7 +63,7 @@ pub async fn sign_in(
                 AppError::forbidden("your account does not belong to any workspace yet. Ask an admin to invite you.")
             })?;
             tenancy::set_tenant(&mut tx, tenant_id).await?;
-            audit::db::record(&mut tx, tenant_id, Some(user_id), "auth.sign_in", None).await?;
+            audit::record(&mut tx, tenant_id, Some(user_id), "auth.sign_in", None).await?;
             tx.commit().await?;
 
             let session = session().await?;
@@ -92,14 +92,14 @@ fn too_many(until: time::OffsetDateTime) -> AppError {
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     use super::guard::{authorize, session};
-    use crate::{audit, domain::Role, ssr::respond};
+    use crate::{domain::Role, ssr::{audit, respond}};
 
     respond(
         async move {
             if let Ok(mut auth) = authorize(&Role::ALL).await {
                 let tenant_id = auth.user.tenant_id;
                 let user_id = auth.user.user_id;
-                audit::db::record(
+                audit::record(
                     &mut auth.tx,
                     tenant_id,
                     Some(user_id),

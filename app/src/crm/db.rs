@@ -6,6 +6,32 @@ use sqlx::{types::Json, PgConnection, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Builds the one `Customer` from a query record that selects the customer columns under
+/// their own names, the JSON ones typed (`brand_voice as "brand_voice: Json<BrandVoice>"`).
+/// A malformed JSON value fails the query with an error naming the column; nothing is blanked.
+macro_rules! customer_from_row {
+    ($r:expr) => {
+        $crate::crm::Customer {
+            id: $r.id,
+            name: $r.name,
+            website: $r.website,
+            industry_category: $r.industry_category,
+            industry_subcategory: $r.industry_subcategory,
+            business_description: $r.business_description,
+            unique_selling_points: $r.unique_selling_points,
+            products_services: $r.products_services.0,
+            target_audience: $r.target_audience.0,
+            business_hours: $r.business_hours.0,
+            brand_voice: $r.brand_voice.0,
+            content_preferences: $r.content_preferences.0,
+            competitors: $r.competitors,
+            is_vip: $r.is_vip,
+            updated_at: $r.updated_at,
+        }
+    };
+}
+pub(crate) use customer_from_row;
+
 /// A filter already checked by the server function.
 pub struct ContactQuery<'a> {
     pub tsquery: Option<&'a str>,
@@ -117,7 +143,7 @@ pub async fn customer_of_contact(
                   cu.business_hours as "business_hours: Json<super::BusinessHours>",
                   cu.brand_voice as "brand_voice: Json<super::BrandVoice>",
                   cu.content_preferences as "content_preferences: Json<super::ContentPreferences>",
-                  cu.is_vip, cu.updated_at
+                  cu.competitors, cu.is_vip, cu.updated_at
            from customers cu
            where cu.tenant_id = $1
              and cu.id = (select c.customer_id from contacts c where c.tenant_id = $1 and c.id = $2)"#,
@@ -126,22 +152,7 @@ pub async fn customer_of_contact(
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| Customer {
-        id: r.id,
-        name: r.name,
-        website: r.website,
-        industry_category: r.industry_category,
-        industry_subcategory: r.industry_subcategory,
-        business_description: r.business_description,
-        unique_selling_points: r.unique_selling_points,
-        products_services: r.products_services.0,
-        target_audience: r.target_audience.0,
-        business_hours: r.business_hours.0,
-        brand_voice: r.brand_voice.0,
-        content_preferences: r.content_preferences.0,
-        is_vip: r.is_vip,
-        updated_at: r.updated_at,
-    }))
+    Ok(row.map(|r| customer_from_row!(r)))
 }
 
 /// The contact's deals, open ones first, then by expected close.

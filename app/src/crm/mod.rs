@@ -1,14 +1,14 @@
-//! CRM records: customers with their business context, contacts, deals and activities.
-pub mod components;
+//! CRM records, shared by the features built on them (contacts, analyses, pipeline): customers
+//! with their business context, contacts, deals and activities; their SQL, the contact context
+//! builder, search and the demo-data generator. No pages: those live in the features.
 #[cfg(feature = "ssr")]
 pub mod context;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
-pub mod generate;
+pub mod demo;
 #[cfg(feature = "ssr")]
 pub mod search;
-pub mod server_fns;
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -25,16 +25,6 @@ pub const DEAL_STAGES: [&str; 6] = [
 ];
 pub const CONTACTS_PAGE_SIZE: i64 = 25;
 pub const TIMELINE_PAGE_SIZE: i64 = 20;
-
-/// "closed_won" → "Closed won".
-pub fn humanize(raw: &str) -> String {
-    let spaced = raw.replace('_', " ");
-    let mut chars = spaced.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
 
 /// One row of the contacts list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,8 +118,33 @@ pub struct Customer {
     pub business_hours: BusinessHours,
     pub brand_voice: BrandVoice,
     pub content_preferences: ContentPreferences,
+    pub competitors: Vec<String>,
     pub is_vip: bool,
     pub updated_at: OffsetDateTime,
+}
+
+impl Customer {
+    /// The brand voice in a sentence or two, embedded to score brand alignment.
+    pub fn voice_text(&self) -> String {
+        let v = &self.brand_voice;
+        let mut s = String::new();
+        if !v.tone.is_empty() {
+            s.push_str(&format!("Tone: {}. ", v.tone));
+        }
+        if !v.personality.is_empty() {
+            s.push_str(&format!("Personality: {}. ", v.personality.join(", ")));
+        }
+        if !v.phrases_to_use.is_empty() {
+            s.push_str(&format!(
+                "Typical phrases: {}.",
+                v.phrases_to_use.join("; ")
+            ));
+        }
+        if s.is_empty() {
+            s = format!("{} {}", self.name, self.business_description);
+        }
+        s.trim().to_owned()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,11 +330,5 @@ mod tests {
         assert_eq!(Trend::from_counts(4, 4), Trend::Steady);
         assert_eq!(Trend::from_counts(4, 5), Trend::Falling);
         assert_eq!(Trend::from_counts(0, 2), Trend::Falling);
-    }
-
-    #[test]
-    fn stage_names_read_as_words() {
-        assert_eq!(humanize("closed_won"), "Closed won");
-        assert_eq!(humanize(""), "");
     }
 }

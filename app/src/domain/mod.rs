@@ -1,9 +1,20 @@
-//! Validated types shared by the browser and the server ("parse, don't validate").
+//! Validated types and small text helpers shared by the browser and the server ("parse, don't
+//! validate").
 mod email;
 mod role;
 
 pub use email::Email;
 pub use role::Role;
+
+/// "closed_won" → "Closed won".
+pub fn humanize(raw: &str) -> String {
+    let spaced = raw.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
 
 /// Where to go after signing in: only paths on this site, never another origin.
 pub fn safe_next_path(next: Option<&str>) -> String {
@@ -40,7 +51,13 @@ pub fn sign_in_path(next: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{safe_next_path, sign_in_path};
+    use super::{humanize, safe_next_path, sign_in_path};
+
+    #[test]
+    fn stage_names_read_as_words() {
+        assert_eq!(humanize("closed_won"), "Closed won");
+        assert_eq!(humanize(""), "");
+    }
 
     #[test]
     fn sign_in_path_percent_encodes_the_return_address() {

@@ -1,6 +1,7 @@
 //! A task's structured AI instructions (seed 001), validated field by field on the server (and
 //! in the form, with the same code).
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 pub const OUTPUT_TYPES: [(&str, &str); 6] = [
     ("email", "Email"),
@@ -96,12 +97,7 @@ impl Default for QualityThresholds {
     }
 }
 
-/// A problem with one field, named by its path (`output_length.min_words`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
+pub use crate::error::FieldError;
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
@@ -252,9 +248,197 @@ impl AiInstructions {
     }
 }
 
+/// The new-task form as the browser posts it: every field as typed (numbers too, so a typo gets
+/// a message rather than a decoding error). `parse` is the one place its rules live; the server
+/// runs it and the form shows what it says, field by field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewTaskForm {
+    pub customer_id: String,
+    pub project: String,
+    pub title: String,
+    pub max_attempts: String,
+    pub brief: String,
+    pub output_type: String,
+    pub output_format: String,
+    pub min_words: String,
+    pub max_words: String,
+    /// Comma- or line-separated.
+    pub must_include: String,
+    pub must_not_include: String,
+    pub context_sources: Vec<String>,
+    /// Minimum Flesch reading ease; empty for none.
+    pub readability: String,
+    /// Empty for any.
+    pub sentiment: String,
+    /// A checkbox: present when ticked.
+    pub cta: Option<String>,
+    pub min_overall: String,
+}
+
+/// A new task, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTask {
+    pub customer_id: Uuid,
+    pub project: String,
+    pub title: String,
+    pub max_attempts: i16,
+    pub instructions: AiInstructions,
+}
+
+/// The longest project name and task title.
+pub const MAX_NAME_CHARS: usize = 200;
+
+fn split_list(raw: &str) -> Vec<String> {
+    raw.split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl NewTaskForm {
+    /// The form as the new-task page first shows it.
+    pub fn defaults() -> Self {
+        Self {
+            project: "Content".into(),
+            max_attempts: "3".into(),
+            output_type: "email".into(),
+            output_format: "plain_text".into(),
+            min_words: "80".into(),
+            max_words: "200".into(),
+            must_include: "business name, CTA".into(),
+            must_not_include: "competitor names".into(),
+            context_sources: CONTEXT_SOURCES.iter().map(|s| (*s).to_owned()).collect(),
+            readability: "60".into(),
+            sentiment: "positive".into(),
+            cta: Some("on".into()),
+            min_overall: "80".into(),
+            ..Default::default()
+        }
+    }
+
+    /// Every problem at once, each named by its field (the instructions' own paths for what
+    /// goes into them), or the task.
+    pub fn parse(&self) -> Result<NewTask, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let customer_id = self.customer_id.trim().parse::<Uuid>().ok();
+        if customer_id.is_none() {
+            errors.push(err("customer_id", "Choose a customer."));
+        }
+        let whole = |field: &str, raw: &str, errors: &mut Vec<FieldError>| -> u32 {
+            raw.trim().parse::<u32>().unwrap_or_else(|_| {
+                errors.push(err(field, "Enter a whole number."));
+                0
+            })
+        };
+        let min_words = whole("output_length.min_words", &self.min_words, &mut errors);
+        let max_words = whole("output_length.max_words", &self.max_words, &mut errors);
+        let min_overall = whole("quality_thresholds.min_overall", &self.min_overall, &mut errors);
+        let attempts = whole("max_attempts", &self.max_attempts, &mut errors);
+        if !(1..=u32::from(MAX_ATTEMPTS_LIMIT)).contains(&attempts) {
+            errors.push(err(
+                "max_attempts",
+                format!("Allow between 1 and {MAX_ATTEMPTS_LIMIT} attempts."),
+            ));
+        }
+        let readability = match self.readability.trim() {
+            "" => None,
+            raw => match raw.parse::<f64>() {
+                Ok(v) if v.is_finite() => Some(v),
+                _ => {
+                    errors.push(err(
+                        "success_criteria.readability_score_min",
+                        "Enter a number from 0 to 100.",
+                    ));
+                    None
+                }
+            },
+        };
+        let project = self.project.trim();
+        if project.is_empty() || project.chars().count() > MAX_NAME_CHARS {
+            errors.push(err(
+                "project",
+                format!("Name the project (up to {MAX_NAME_CHARS} characters)."),
+            ));
+        }
+        let title = self.title.trim();
+        if title.is_empty() || title.chars().count() > MAX_NAME_CHARS {
+            errors.push(err(
+                "title",
+                format!("Give the task a title (up to {MAX_NAME_CHARS} characters)."),
+            ));
+        }
+        let instructions = AiInstructions {
+            brief: self.brief.clone(),
+            output_type: self.output_type.trim().to_owned(),
+            output_format: self.output_format.trim().to_owned(),
+            output_length: OutputLength {
+                min_words,
+                max_words,
+            },
+            must_include: split_list(&self.must_include),
+            must_not_include: split_list(&self.must_not_include),
+            context_sources: self.context_sources.clone(),
+            success_criteria: SuccessCriteria {
+                readability_score_min: readability,
+                sentiment_target: Some(self.sentiment.trim().to_owned()).filter(|s| !s.is_empty()),
+                cta_present: self.cta.is_some(),
+            },
+            quality_thresholds: QualityThresholds {
+                min_overall: u8::try_from(min_overall).unwrap_or(u8::MAX),
+                ..QualityThresholds::default()
+            },
+        }
+        .normalized();
+        errors.extend(instructions.validate());
+        match customer_id {
+            Some(customer_id) if errors.is_empty() => Ok(NewTask {
+                customer_id,
+                project: project.to_owned(),
+                title: title.to_owned(),
+                max_attempts: i16::try_from(attempts).unwrap_or(1),
+                instructions,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_form_needs_only_a_customer_title_and_brief() {
+        let errors = NewTaskForm::defaults().parse().expect_err("empty");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["customer_id", "title", "brief"]);
+        let form = NewTaskForm {
+            customer_id: Uuid::nil().to_string(),
+            title: "Spring email".into(),
+            brief: "Invite past clients to book a spring service.".into(),
+            ..NewTaskForm::defaults()
+        };
+        let task = form.parse().expect("valid");
+        assert_eq!(task.max_attempts, 3);
+        assert_eq!(task.instructions.output_length.max_words, 200);
+        assert_eq!(task.instructions.must_include, ["business name", "CTA"]);
+        assert!(task.instructions.success_criteria.cta_present);
+    }
+
+    #[test]
+    fn typed_numbers_that_are_not_numbers_are_named() {
+        let form = NewTaskForm {
+            min_words: "eighty".into(),
+            max_attempts: "11".into(),
+            ..NewTaskForm::defaults()
+        };
+        let errors = form.parse().expect_err("bad numbers");
+        let find = |f: &str| errors.iter().find(|e| e.field == f).map(|e| e.message.as_str());
+        assert_eq!(find("output_length.min_words"), Some("Enter a whole number."));
+        assert_eq!(find("max_attempts"), Some("Allow between 1 and 10 attempts."));
+    }
 
     fn good() -> AiInstructions {
         AiInstructions {

@@ -1,21 +1,26 @@
 //! The AI content pipeline: structured tasks, their state machine, quality scoring, decision
 //! rules, the worker and the escalation queue.
-pub mod components;
+//!
+//! Inside, dependencies point one way: `pages` → `server_fns` → `review` / `worker` (services)
+//! → `decision`, `quality`, `rules`, `prompt` (pure engines) → `db` (all SQL).
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod decision;
+#[cfg(feature = "ssr")]
 pub mod demo;
 pub mod instructions;
+pub mod model;
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod prompt;
 #[cfg(feature = "ssr")]
 pub mod quality;
-#[cfg(feature = "ssr")]
-pub mod queries;
 pub mod report;
+#[cfg(feature = "ssr")]
+pub mod review;
 pub mod rules;
 pub mod server_fns;
 pub mod state;
-pub mod views;
 #[cfg(feature = "ssr")]
 pub mod worker;

@@ -1,27 +1,9 @@
 //! What the drafting model is given: the customer's business context, the task's instructions,
 //! the template, similar annotated examples and any guidance from an earlier attempt.
 use super::instructions::AiInstructions;
-use crate::crm::{industry_line, BrandVoice, ContentPreferences, Offering, TargetAudience};
+use crate::crm::{industry_line, Customer};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// The customer as the pipeline reads it.
-#[derive(Debug, Clone, Default)]
-pub struct CustomerBrief {
-    pub id: Uuid,
-    pub name: String,
-    pub website: Option<String>,
-    pub industry_category: String,
-    pub industry_subcategory: String,
-    pub business_description: String,
-    pub unique_selling_points: Vec<String>,
-    pub products_services: Vec<Offering>,
-    pub target_audience: TargetAudience,
-    pub brand_voice: BrandVoice,
-    pub content_preferences: ContentPreferences,
-    pub is_vip: bool,
-    pub competitors: Vec<String>,
-}
 
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -43,37 +25,13 @@ pub struct Example {
     pub embedding: Vec<f32>,
 }
 
-impl CustomerBrief {
-    /// The brand voice in a sentence or two, embedded to score brand alignment.
-    pub fn voice_text(&self) -> String {
-        let v = &self.brand_voice;
-        let mut s = String::new();
-        if !v.tone.is_empty() {
-            s.push_str(&format!("Tone: {}. ", v.tone));
-        }
-        if !v.personality.is_empty() {
-            s.push_str(&format!("Personality: {}. ", v.personality.join(", ")));
-        }
-        if !v.phrases_to_use.is_empty() {
-            s.push_str(&format!(
-                "Typical phrases: {}.",
-                v.phrases_to_use.join("; ")
-            ));
-        }
-        if s.is_empty() {
-            s = format!("{} {}", self.name, self.business_description);
-        }
-        s.trim().to_owned()
-    }
-}
-
 fn wants(instructions: &AiInstructions, source: &str) -> bool {
     // No sources listed: everything relevant is given.
     instructions.context_sources.is_empty()
         || instructions.context_sources.iter().any(|s| s == source)
 }
 
-pub fn customer_section(c: &CustomerBrief, instructions: &AiInstructions) -> String {
+pub fn customer_section(c: &Customer, instructions: &AiInstructions) -> String {
     let mut out = format!("Business: {}", c.name);
     let industry = industry_line(&c.industry_category, &c.industry_subcategory);
     if !industry.is_empty() {
@@ -234,33 +192,36 @@ pub fn guidance_section(guidance: Option<&str>) -> String {
     }
 }
 
-/// Fills `{{name}}` placeholders; an unknown one is an error naming it.
-pub fn render(template: &str, values: &[(&str, &str)]) -> Result<String, String> {
-    let mut out = String::with_capacity(template.len() + 4096);
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| "a {{ in the template is never closed".to_owned())?;
-        let name = after[..end].trim();
-        let value = values
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .ok_or_else(|| {
-                let known: Vec<&str> = values.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "unknown placeholder {{{{{name}}}}}; use one of {}",
-                    known.join(", ")
-                )
-            })?;
-        out.push_str(value);
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
+/// What one draft is written from.
+pub struct DraftInputs<'a> {
+    pub customer: &'a Customer,
+    pub instructions: &'a AiInstructions,
+    pub template: Option<&'a Template>,
+    pub examples: &'a [Example],
+    pub examples_note: Option<&'a str>,
+    pub guidance: Option<&'a str>,
+}
+
+/// The user prompt the drafting model gets: `prompt_template` (the `content_generation`
+/// prompt) filled with the sections above. The worker sends exactly this.
+pub fn user_prompt(prompt_template: &str, d: &DraftInputs) -> Result<String, String> {
+    let customer = customer_section(d.customer, d.instructions);
+    let instructions = instructions_section(d.instructions, &d.customer.competitors);
+    let template = template_section(d.template);
+    let examples = examples_section(d.examples, d.examples_note);
+    let guidance = guidance_section(d.guidance);
+    crate::ai::prompts::render(
+        prompt_template,
+        &[
+            ("customer_name", &d.customer.name),
+            ("brief", &d.instructions.brief),
+            ("customer", &customer),
+            ("instructions", &instructions),
+            ("template", &template),
+            ("examples", &examples),
+            ("guidance", &guidance),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -304,14 +265,25 @@ mod tests {
 
     #[test]
     fn only_the_listed_context_sources_are_given() {
-        let c = CustomerBrief {
+        let c = Customer {
+            id: uuid::Uuid::nil(),
             name: "Bright Homes".into(),
+            website: None,
+            industry_category: String::new(),
+            industry_subcategory: String::new(),
             business_description: "Eco cleaning".into(),
-            brand_voice: BrandVoice {
+            unique_selling_points: Vec::new(),
+            products_services: Vec::new(),
+            target_audience: Default::default(),
+            business_hours: Default::default(),
+            brand_voice: crate::crm::BrandVoice {
                 tone: "warm".into(),
                 ..Default::default()
             },
-            ..Default::default()
+            content_preferences: Default::default(),
+            competitors: Vec::new(),
+            is_vip: false,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
         };
         let text = customer_section(&c, &instructions());
         assert!(text.contains("Brand voice: warm"));
@@ -319,16 +291,5 @@ mod tests {
         let mut all = instructions();
         all.context_sources.clear();
         assert!(customer_section(&c, &all).contains("About: Eco cleaning"));
-    }
-
-    #[test]
-    fn placeholders_are_filled_and_unknown_ones_named() {
-        assert_eq!(
-            render("Hi {{ name }}!", &[("name", "Sam")]).expect("renders"),
-            "Hi Sam!"
-        );
-        let err = render("{{nope}}", &[("name", "Sam")]).expect_err("unknown");
-        assert_eq!(err, "unknown placeholder {{nope}}; use one of name");
-        assert!(render("{{name", &[]).is_err());
     }
 }

@@ -1,17 +1,23 @@
-//! Server-only infrastructure shared by the features: state, tenant-scoped transactions,
-//! password hashing and the server-function error boundary.
+//! Server-only infrastructure under every feature: tenant-scoped transactions, password hashing,
+//! the audit-log writer, state parts from the request context and the server-function error
+//! boundary. Nothing here imports a feature.
+pub mod audit;
 pub mod password;
-pub mod state;
 pub mod tenancy;
-
-pub use state::{AppState, AuthSettings};
 
 use crate::error::AppError;
 
-/// The state the server provided to this request.
-pub fn app_state() -> Result<AppState, AppError> {
-    leptos::prelude::use_context::<AppState>().ok_or_else(|| AppError::Internal {
-        request_id: crate::error::current_request_id(),
+/// One part of the application state (the pool, the AI gateway, …), as the server provided it
+/// to this request. Missing is a server fault, reported with the request id.
+pub fn from_context<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
+    leptos::prelude::use_context::<T>().ok_or_else(|| {
+        tracing::error!(
+            part = std::any::type_name::<T>(),
+            "the server did not provide this part of the state"
+        );
+        AppError::Internal {
+            request_id: crate::error::current_request_id(),
+        }
     })
 }
 

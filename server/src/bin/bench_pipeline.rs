@@ -13,7 +13,8 @@
 use app::{
     pipeline::{
         rules::{DecisionRule, RuleAction, RuleCategory, RuleEngine},
-        worker::{nearest_examples, Pipeline, WorkerSettings},
+        db::work::nearest_examples,
+        worker::{Pipeline, WorkerSettings},
     },
     ssr::tenancy::{self, Scope},
 };

@@ -2,7 +2,7 @@
 //! providers (wiremock, and a hand-made streaming server where timing matters).
 use crate::helpers::{spawn_app_with, TestApp};
 use app::{
-    ai::{AnalysisEvent, AnalysisKind},
+    analyses::{AnalysisEvent, AnalysisKind},
     crm::ContactsPage,
     ssr::tenancy::{self, Scope},
 };

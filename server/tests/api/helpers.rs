@@ -10,7 +10,7 @@ pub struct TestApp {
     pub pool: PgPool,
     /// The app's shared state (its AI gateway and content pipeline), for tests that drive
     /// pipeline workers themselves.
-    pub state: app::ssr::AppState,
+    pub state: app::state::AppState,
 }
 
 pub fn client() -> Client {

@@ -5,10 +5,8 @@ use crate::{
     helpers::{spawn_app_with, TestApp},
 };
 use app::{
-    ai::{
-        settings::{AiOverview, ProviderState, ProviderTest},
-        AnalysisEvent, AnalysisKind,
-    },
+    ai::settings::{AiOverview, ProviderState, ProviderTest},
+    analyses::{AnalysisEvent, AnalysisKind},
     ssr::tenancy::{self, Scope},
 };
 use futures::StreamExt;

@@ -604,7 +604,7 @@ async fn a_worker_killed_mid_task_is_resumed_by_another_and_the_task_is_delivere
 async fn first_customer(app: &TestApp) -> Uuid {
     let res = app.call("pipeline_customers", &[]).await;
     assert_eq!(res.status(), 200);
-    let customers: Vec<app::pipeline::views::CustomerOption> = res.json().await.expect("json");
+    let customers: Vec<app::pipeline::model::CustomerOption> = res.json().await.expect("json");
     customers.first().expect("demo customers").id
 }
 
@@ -646,8 +646,8 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
         .call_json("pipeline_board", &json!({"filter": {}, "etag": null}))
         .await;
     assert_eq!(res.status(), 200);
-    let board: app::pipeline::views::BoardResponse = res.json().await.expect("board");
-    let app::pipeline::views::BoardResponse::Changed(board) = board else {
+    let board: app::pipeline::model::BoardResponse = res.json().await.expect("board");
+    let app::pipeline::model::BoardResponse::Changed(board) = board else {
         panic!("first load")
     };
     assert_eq!(board.rows.iter().map(|r| r.id).collect::<Vec<_>>(), [id]);
@@ -655,8 +655,8 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
     let res = app
         .call_json("pipeline_board", &json!({"filter": {}, "etag": board.etag}))
         .await;
-    let again: app::pipeline::views::BoardResponse = res.json().await.expect("board");
-    assert_eq!(again, app::pipeline::views::BoardResponse::Unchanged);
+    let again: app::pipeline::model::BoardResponse = res.json().await.expect("board");
+    assert_eq!(again, app::pipeline::model::BoardResponse::Unchanged);
 
     // Reps neither see the pipeline nor create tasks.
     let rep = app.another_browser();
@@ -689,7 +689,7 @@ async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as
 
     let res = app.call("escalation_queue", &[]).await;
     assert_eq!(res.status(), 200);
-    let queue: app::pipeline::views::QueuePage = res.json().await.expect("queue");
+    let queue: app::pipeline::model::QueuePage = res.json().await.expect("queue");
     assert_eq!(queue.total, 1);
     let item = &queue.items[0];
     assert_eq!((item.id, item.state), (t.id, TaskState::AwaitingReview));
@@ -740,7 +740,7 @@ async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as
     assert!(d[0].delivered);
 
     let res = app.call("task_detail", &[("id", &id)]).await;
-    let detail: app::pipeline::views::TaskDetail = res.json().await.expect("detail");
+    let detail: app::pipeline::model::TaskDetail = res.json().await.expect("detail");
     assert_eq!(
         detail.attempt_views[0].edited_content.as_deref(),
         Some(edited.as_str())
@@ -763,7 +763,7 @@ async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as
         .collect();
     assert_eq!(last, [("delivered", "system"), ("approved", "user")]);
     let res = app.call("escalation_queue", &[]).await;
-    let queue: app::pipeline::views::QueuePage = res.json().await.expect("queue");
+    let queue: app::pipeline::model::QueuePage = res.json().await.expect("queue");
     assert_eq!(queue.total, 0);
 }
 
@@ -779,7 +779,7 @@ async fn sending_a_draft_back_gives_the_ai_another_attempt_with_the_managers_gui
     drain(&app.state.pipeline, &settings("w1")).await;
     assert_eq!(task(&app, t.id).await.state, "escalated");
     app.sign_in_as("manager@acme.test").await;
-    let queue: app::pipeline::views::QueuePage = app
+    let queue: app::pipeline::model::QueuePage = app
         .call("escalation_queue", &[])
         .await
         .json()

@@ -11,13 +11,13 @@ pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
         ai::{gateway::REMOTE_HINT, local, TaskKind},
         auth::guard::authorize,
         domain::Role,
-        ssr::{app_state, respond},
+        ssr::{from_context, respond},
     };
     respond(
         async move {
             let auth = authorize(&[Role::Admin]).await?;
             auth.tx.commit().await?;
-            let gateway = app_state()?.ai;
+            let gateway: std::sync::Arc<crate::ai::gateway::Gateway> = from_context()?;
             let local_provider = gateway.local();
             let (chat, embedder) = tokio::join!(local_provider.chat(), local_provider.embedder());
             let mut providers = vec![
@@ -156,7 +156,7 @@ pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppErro
         auth::guard::authorize,
         domain::Role,
         error::current_request_id,
-        ssr::{app_state, respond},
+        ssr::{from_context, respond},
     };
     use std::time::Instant;
     respond(
@@ -164,7 +164,7 @@ pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppErro
             let auth = authorize(&[Role::Admin]).await?;
             let scope = auth.scope();
             auth.tx.commit().await?;
-            let gateway = app_state()?.ai;
+            let gateway: std::sync::Arc<crate::ai::gateway::Gateway> = from_context()?;
             let meta = CallMeta {
                 scope,
                 task: TaskKind::UiHelper,

@@ -15,14 +15,26 @@ use regex::Regex;
 use std::sync::LazyLock;
 use vader_sentimental::SentimentIntensityAnalyzer;
 
-/// What the scorers need to know about the customer.
+/// What the scorers need to know about the customer: a borrowed view of `crm::Customer`.
 #[derive(Debug, Clone, Default)]
-pub struct Customer<'a> {
+pub struct BrandRules<'a> {
     pub name: &'a str,
     pub website: Option<&'a str>,
     pub competitors: &'a [String],
     pub phrases_to_use: &'a [String],
     pub phrases_to_avoid: &'a [String],
+}
+
+impl<'a> From<&'a crate::crm::Customer> for BrandRules<'a> {
+    fn from(c: &'a crate::crm::Customer) -> Self {
+        Self {
+            name: &c.name,
+            website: c.website.as_deref(),
+            competitors: &c.competitors,
+            phrases_to_use: &c.brand_voice.phrases_to_use,
+            phrases_to_avoid: &c.brand_voice.phrases_to_avoid,
+        }
+    }
 }
 
 /// Cosine similarities of the draft's embedding, all from one model.
@@ -85,11 +97,11 @@ pub fn has_cta(text: &str) -> bool {
     CTA.is_match(text)
 }
 
-fn has_contact_info(text: &str, customer: &Customer) -> bool {
+fn has_contact_info(text: &str, customer: &BrandRules) -> bool {
     EMAIL.is_match(text) || PHONE.is_match(text) || has_website(text, customer)
 }
 
-fn has_website(text: &str, customer: &Customer) -> bool {
+fn has_website(text: &str, customer: &BrandRules) -> bool {
     let domain = customer
         .website
         .map(|w| {
@@ -110,7 +122,7 @@ fn to_score(x: f64) -> u8 {
 pub fn compliance(
     text: &str,
     instructions: &AiInstructions,
-    customer: &Customer,
+    customer: &BrandRules,
 ) -> CompliancePart {
     let mut failures = Vec::new();
     let mut fail = |code: &str, message: String| {
@@ -243,7 +255,7 @@ fn closeness(cos: f32) -> f64 {
     ((f64::from(cos) - 0.05) / 0.5).clamp(0.0, 1.0)
 }
 
-pub fn brand(text: &str, customer: &Customer, sims: Option<&Similarities>) -> BrandPart {
+pub fn brand(text: &str, customer: &BrandRules, sims: Option<&Similarities>) -> BrandPart {
     let (used, not_used): (Vec<String>, Vec<String>) = customer
         .phrases_to_use
         .iter()
@@ -294,7 +306,7 @@ pub fn brand(text: &str, customer: &Customer, sims: Option<&Similarities>) -> Br
 pub fn score(
     draft: &str,
     instructions: &AiInstructions,
-    customer: &Customer,
+    customer: &BrandRules,
     sims: Option<&Similarities>,
     syllables: &Syllables,
 ) -> QualityReport {
@@ -368,8 +380,8 @@ mod tests {
         competitors: &'a [String],
         use_: &'a [String],
         avoid: &'a [String],
-    ) -> Customer<'a> {
-        Customer {
+    ) -> BrandRules<'a> {
+        BrandRules {
             name: "Bright Homes Cleaning",
             website: Some("https://brighthomes.example"),
             competitors,

@@ -6,9 +6,10 @@
 //! instances see the claim and wait for the answer instead of calling the model again. Inside
 //! one process, concurrent requests for the same analysis join the one generation in flight and
 //! all see its tokens stream in.
-use super::{
+use super::{AnalysisEvent, AnalysisKind};
+use crate::ai::{
     gateway::{ChatRequest, Gateway, GatewayEvent},
-    AiFailure, AnalysisEvent, AnalysisKind,
+    AiFailure,
 };
 use crate::ssr::tenancy::{self, Scope, Tx};
 use futures::Stream;

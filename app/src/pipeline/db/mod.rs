@@ -1,6 +1,11 @@
-//! The pipeline's database side. `transition` is the only code that changes a task's state:
-//! it asks `state::check`, applies the move only at the version it was decided on, and writes
-//! the history row in the same transaction.
+//! All of the pipeline's SQL. This file holds the state machine's side: `transition` is the only
+//! code that changes a task's state. It asks `state::check`, applies the move only at the
+//! version it was decided on, writes the history row, and, for a move to `delivered`, marks the
+//! latest draft delivered, all in one statement. `tasks` has what the pages read and write;
+//! `work` has the worker's statements.
+pub mod tasks;
+pub mod work;
+
 use super::state::{self, Actor, TaskState, TransitionError};
 use crate::ssr::tenancy::Tx;
 use uuid::Uuid;
@@ -17,6 +22,41 @@ pub struct Move<'a> {
     pub user_id: Option<Uuid>,
     pub worker: Option<&'a str>,
     pub reason: &'a str,
+}
+
+impl<'a> Move<'a> {
+    /// A move the pipeline makes by itself (a worker, or delivery on approval).
+    pub fn system(
+        task_id: Uuid,
+        version: i32,
+        from: TaskState,
+        to: TaskState,
+        worker: Option<&'a str>,
+        reason: &'a str,
+    ) -> Self {
+        Self::by(Actor::System, task_id, version, from, to, worker, reason)
+    }
+
+    pub fn by(
+        actor: Actor,
+        task_id: Uuid,
+        version: i32,
+        from: TaskState,
+        to: TaskState,
+        worker: Option<&'a str>,
+        reason: &'a str,
+    ) -> Self {
+        Self {
+            task_id,
+            version,
+            from,
+            to,
+            actor,
+            user_id: None,
+            worker,
+            reason,
+        }
+    }
 }
 
 /// Fields that change together with the state.
@@ -43,10 +83,31 @@ pub enum MoveError {
     Db(#[from] sqlx::Error),
 }
 
+impl Changes {
+    /// The task waits for a person (or is done): the worker lets go of it, saying why.
+    pub fn waiting(reason: String) -> Self {
+        Self {
+            status_reason: Some(Some(reason)),
+            release_lease: true,
+            ..Default::default()
+        }
+    }
+
+    /// The worker lets go of the task and nothing else changes.
+    pub fn released() -> Self {
+        Self {
+            release_lease: true,
+            ..Default::default()
+        }
+    }
+}
+
 /// Applies `m` (with `changes`) and records it; returns the task's new version.
+#[tracing::instrument(skip_all, fields(task_id = %m.task_id, from = %m.from, to = %m.to))]
 pub async fn transition(tx: &mut Tx, m: &Move<'_>, changes: &Changes) -> Result<i32, MoveError> {
     state::check(m.from, m.to, m.actor)?;
-    // One round trip: the move and its history row, or nothing when the version moved on.
+    // One round trip: the move, its history row and (for delivery) the delivered draft, or
+    // nothing when the version moved on. A unique index allows one delivered draft per task.
     let new_version = sqlx::query_scalar!(
         r#"with moved as (
              update project_tasks set
@@ -65,6 +126,11 @@ pub async fn transition(tx: &mut Tx, m: &Move<'_>, changes: &Changes) -> Result<
            ), logged as (
              insert into task_state_transitions (tenant_id, task_id, from_state, to_state, actor, actor_user_id, worker, reason)
              select tenant_id, id, $11, $3, $12, $13, $14, $15 from moved
+           ), delivered as (
+             update project_deliverables set delivered_at = now()
+              where $3 = 'delivered'
+                and id = (select d.id from project_deliverables d join moved on d.task_id = moved.id
+                           order by d.attempt desc limit 1)
            )
            select version as "version!" from moved"#,
         m.task_id,
@@ -98,4 +164,36 @@ pub async fn current(tx: &mut Tx, task_id: Uuid) -> Result<Option<(TaskState, i3
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.and_then(|r| TaskState::parse(&r.execution_state).map(|s| (s, r.version))))
+}
+
+/// Delivers an approved task: the move to `delivered`, which marks its latest draft delivered.
+pub async fn deliver(
+    tx: &mut Tx,
+    task_id: Uuid,
+    version: i32,
+    worker: Option<&str>,
+    reason: &str,
+) -> Result<i32, MoveError> {
+    let m = Move::system(
+        task_id,
+        version,
+        TaskState::Approved,
+        TaskState::Delivered,
+        worker,
+        reason,
+    );
+    transition(tx, &m, &Changes::released()).await
+}
+
+/// Gives up on a task: it moves to `failed` with `why` as its status, and the worker lets go.
+pub async fn fail(
+    tx: &mut Tx,
+    task_id: Uuid,
+    version: i32,
+    from: TaskState,
+    worker: &str,
+    why: &str,
+) -> Result<i32, MoveError> {
+    let m = Move::system(task_id, version, from, TaskState::Failed, Some(worker), why);
+    transition(tx, &m, &Changes::waiting(why.to_owned())).await
 }

@@ -1,4 +1,4 @@
-use super::{ContactContext, ContactsPage, TimelinePage};
+use crate::crm::{ContactContext, ContactsPage, TimelinePage};
 use crate::error::AppError;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -11,7 +11,7 @@ pub async fn list_contacts(
     mine: Option<bool>,
     after: Option<Uuid>,
 ) -> Result<ContactsPage, AppError> {
-    use super::ContactFilter;
+    use crate::crm::ContactFilter;
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
     let filter = ContactFilter {
         q,
@@ -21,31 +21,31 @@ pub async fn list_contacts(
     };
     respond(
         async move {
-            let tsquery = super::search::prefix_query(filter.q.as_deref().unwrap_or(""))?;
+            let tsquery = crate::crm::search::prefix_query(filter.q.as_deref().unwrap_or(""))?;
             let stage = filter
                 .stage
                 .as_deref()
                 .map(str::trim)
                 .filter(|s| !s.is_empty());
             if let Some(stage) = stage {
-                if !super::LIFECYCLE_STAGES.contains(&stage) {
+                if !crate::crm::LIFECYCLE_STAGES.contains(&stage) {
                     return Err(AppError::validation(
                         "stage",
                         format!(
                             "Unknown stage {stage:?}; choose one of {}.",
-                            super::LIFECYCLE_STAGES.join(", ")
+                            crate::crm::LIFECYCLE_STAGES.join(", ")
                         ),
                     ));
                 }
             }
             let mut auth = authorize(&Role::ALL).await?;
-            let query = super::db::ContactQuery {
+            let query = crate::crm::db::ContactQuery {
                 tsquery: tsquery.as_deref(),
                 stage,
                 owner: filter.mine.then_some(auth.user.user_id),
                 after: filter.after,
             };
-            let page = super::db::list_contacts(&mut auth.tx, auth.user.tenant_id, &query).await?;
+            let page = crate::crm::db::list_contacts(&mut auth.tx, auth.user.tenant_id, &query).await?;
             auth.tx.commit().await?;
             Ok(page)
         }
@@ -59,16 +59,16 @@ pub async fn get_contact(id: Uuid) -> Result<ContactContext, AppError> {
     use crate::{
         auth::guard::authorize,
         domain::Role,
-        ssr::{app_state, respond},
+        ssr::{from_context, respond},
     };
     respond(
         async move {
             let auth = authorize(&Role::ALL).await?;
             let scope = auth.scope();
             auth.tx.commit().await?;
-            let state = app_state()?;
+            let pool: sqlx::PgPool = from_context()?;
             let built =
-                super::context::build(&state.pool, scope, id, time::OffsetDateTime::now_utc())
+                crate::crm::context::build(&pool, scope, id, time::OffsetDateTime::now_utc())
                     .await?
                     .ok_or(AppError::NotFound)?;
             Ok(built.context)
@@ -87,8 +87,8 @@ pub async fn contact_timeline(
     respond(
         async move {
             let mut auth = authorize(&Role::ALL).await?;
-            let limit = super::TIMELINE_PAGE_SIZE;
-            let mut activities = super::db::activities(
+            let limit = crate::crm::TIMELINE_PAGE_SIZE;
+            let mut activities = crate::crm::db::activities(
                 &mut auth.tx,
                 auth.user.tenant_id,
                 contact_id,

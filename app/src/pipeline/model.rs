@@ -1,4 +1,4 @@
-//! What the pipeline pages show, as the server functions return it.
+//! The pipeline's data model as the pages see it: what the server functions return and take.
 use super::{
     instructions::AiInstructions, report::QualityReport, rules::Decision, state::TaskState,
 };
@@ -54,6 +54,9 @@ pub struct Board {
     pub counts: Vec<(TaskState, i64)>,
     pub rows: Vec<BoardRow>,
     pub next_before: Option<Uuid>,
+    /// Whether the viewer may create tasks (the page shows "New task" only then).
+    #[serde(default)]
+    pub can_act: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +165,9 @@ pub struct QueuePage {
     /// Cursor for the next page: items waiting since after this one.
     pub next_after: Option<Uuid>,
     pub total: i64,
+    /// Whether the viewer may settle tasks (QA sees the drafts without the buttons).
+    #[serde(default)]
+    pub can_act: bool,
 }
 
 /// A manager's decision on a task in the queue.

@@ -1,179 +1,25 @@
-//! The contacts list and the contact page.
-use super::{
-    humanize,
-    server_fns::{contact_timeline, get_contact, list_contacts},
-    Activity, ContactContext, ContactFilter, Customer, Deal, LIFECYCLE_STAGES,
-};
+//! `/contacts/:id`: the profile, the customer's business context, deals, relationship facts, the
+//! activity timeline and, given by the root as `panel`, the AI Relationship Manager.
+use super::stage_badge;
 use crate::{
-    ai::components::AiPanel,
-    layout::{error_fallback, format_time, EmptyState, LoadingBlock, PageHeader},
+    contacts::server_fns::{contact_timeline, get_contact},
+    crm::{Activity, ContactContext, Customer, Deal},
+    domain::humanize,
+    layout::{error_fallback, format_time, LoadingBlock},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
-    components::{Form, A},
+    components::A,
     hooks::{use_params_map, use_query_map},
 };
 use uuid::Uuid;
 
-fn stage_badge(stage: &str) -> impl IntoView {
-    let colour = match stage {
-        "customer" | "closed_won" => "bg-emerald-50 text-emerald-800 ring-emerald-200",
-        "prospect" | "proposal" | "negotiation" => "bg-indigo-50 text-indigo-800 ring-indigo-200",
-        "churned" | "closed_lost" => "bg-rose-50 text-rose-800 ring-rose-200",
-        _ => "bg-slate-100 text-slate-700 ring-slate-200",
-    };
-    view! {
-        <span class=format!("inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset {colour}")>
-            {humanize(stage)}
-        </span>
-    }
-}
-
-/// `/contacts?q=&stage=&mine=1&after=` → the filter, ignoring what does not parse.
-fn filter_from_query(query: &leptos_router::params::ParamsMap) -> ContactFilter {
-    ContactFilter {
-        q: query.get("q").filter(|q| !q.trim().is_empty()),
-        stage: query.get("stage").filter(|s| !s.is_empty()),
-        mine: query.get("mine").is_some_and(|m| m == "1"),
-        after: query.get("after").and_then(|a| a.parse().ok()),
-    }
-}
-
-fn contacts_href(filter: &ContactFilter, after: Option<Uuid>) -> String {
-    let mut parts = Vec::new();
-    if let Some(q) = &filter.q {
-        parts.push(format!("q={}", urlencode(q)));
-    }
-    if let Some(s) = &filter.stage {
-        parts.push(format!("stage={}", urlencode(s)));
-    }
-    if filter.mine {
-        parts.push("mine=1".to_owned());
-    }
-    if let Some(a) = after {
-        parts.push(format!("after={a}"));
-    }
-    if parts.is_empty() {
-        "/contacts".to_owned()
-    } else {
-        format!("/contacts?{}", parts.join("&"))
-    }
-}
-
-fn urlencode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_owned(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
+/// What the page shows above the facts for a contact (the root passes the AI panel).
+pub type Panel = fn(Uuid) -> AnyView;
 
 #[component]
-pub fn ContactsPage() -> impl IntoView {
-    let query = use_query_map();
-    let filter = Memo::new(move |_| query.with(filter_from_query));
-    let page = Resource::new(
-        move || filter.get(),
-        |f| list_contacts(f.q, f.stage, Some(f.mine), f.after),
-    );
-    view! {
-        <PageHeader title="Contacts" subtitle="Everyone at the businesses you work with"/>
-        <Form method="GET" action="" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search">
-            <label class="flex min-w-[16rem] flex-1 flex-col text-xs font-medium text-slate-600">
-                "Search"
-                <input
-                    type="search"
-                    name="q"
-                    maxlength="100"
-                    placeholder="Name, email, title or company"
-                    prop:value=move || filter.with(|f| f.q.clone().unwrap_or_default())
-                    class="mt-1 rounded-md border border-slate-300 px-3 py-2 text-sm text-slate-900 focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500"
-                />
-            </label>
-            <label class="flex flex-col text-xs font-medium text-slate-600">
-                "Stage"
-                <select name="stage" class="mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900">
-                    <option value="" selected=move || filter.with(|f| f.stage.is_none())>"Any stage"</option>
-                    {LIFECYCLE_STAGES.iter().map(|s| view! {
-                        <option value=*s selected=move || filter.with(|f| f.stage.as_deref() == Some(*s))>{humanize(s)}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            <label class="flex items-center gap-2 pb-2 text-sm text-slate-700">
-                <input type="checkbox" name="mine" value="1" prop:checked=move || filter.with(|f| f.mine) class="h-4 w-4 rounded border-slate-300"/>
-                "Mine only"
-            </label>
-            <button type="submit" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                "Search"
-            </button>
-            <Show when=move || filter.with(|f| f.q.is_some() || f.stage.is_some() || f.mine)>
-                <A href="/contacts" attr:class="pb-2 text-sm font-medium text-slate-600 hover:underline">"Clear"</A>
-            </Show>
-        </Form>
-        <Transition fallback=|| view! { <LoadingBlock label="Loading contacts…"/> }>
-            <ErrorBoundary fallback=error_fallback>
-                {move || Suspend::new(async move {
-                    let current = filter.get_untracked();
-                    page.await.map(|page| {
-                        if page.rows.is_empty() {
-                            let filtered = current.q.is_some() || current.stage.is_some() || current.mine;
-                            return if filtered {
-                                view! { <EmptyState title="No contacts match" body="Try fewer or shorter words, another stage, or clear the filters."/> }.into_any()
-                            } else {
-                                view! { <EmptyState title="No contacts yet" body="Contacts you add or import will be listed here."/> }.into_any()
-                            };
-                        }
-                        let next = page.next_after.map(|after| contacts_href(&current, Some(after)));
-                        let first = current.after.is_some().then(|| contacts_href(&current, None));
-                        view! {
-                            <div class="overflow-x-auto rounded-xl border border-slate-200 bg-white">
-                                <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="contacts-table">
-                                    <thead class="bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500">
-                                        <tr>
-                                            <th scope="col" class="px-4 py-3">"Name"</th>
-                                            <th scope="col" class="px-4 py-3">"Company"</th>
-                                            <th scope="col" class="hidden px-4 py-3 md:table-cell">"Title"</th>
-                                            <th scope="col" class="px-4 py-3">"Stage"</th>
-                                            <th scope="col" class="hidden px-4 py-3 lg:table-cell">"Owner"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody class="divide-y divide-slate-100">
-                                        {page.rows.into_iter().map(|c| {
-                                            let (href, name) = (format!("/contacts/{}", c.id), c.full_name());
-                                            view! {
-                                            <tr class="hover:bg-slate-50">
-                                                <td class="px-4 py-3">
-                                                    <A href=href attr:class="font-medium text-indigo-700 hover:underline">{name}</A>
-                                                    <div class="text-xs text-slate-500">{c.email.clone().unwrap_or_default()}</div>
-                                                </td>
-                                                <td class="px-4 py-3">{c.company.clone()}</td>
-                                                <td class="hidden px-4 py-3 text-slate-600 md:table-cell">{c.title.clone().unwrap_or_default()}</td>
-                                                <td class="px-4 py-3">{stage_badge(&c.lifecycle_stage)}</td>
-                                                <td class="hidden px-4 py-3 text-slate-600 lg:table-cell">{c.owner_name.clone().unwrap_or_else(|| "—".into())}</td>
-                                            </tr>
-                                        }}).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <nav class="mt-4 flex justify-between text-sm" aria-label="Contact pages">
-                                <span>{first.map(|href| view! { <A href=href attr:class="font-medium text-indigo-700 hover:underline">"← First page"</A> })}</span>
-                                <span>{next.map(|href| view! { <A href=href attr:class="font-medium text-indigo-700 hover:underline">"Next page →"</A> })}</span>
-                            </nav>
-                        }.into_any()
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
-    }
-}
-
-#[component]
-pub fn ContactPage() -> impl IntoView {
+pub fn ContactPage(panel: Panel) -> impl IntoView {
     let params = use_params_map();
     let id =
         Memo::new(move |_| params.with(|p| p.get("id").and_then(|raw| raw.parse::<Uuid>().ok())));
@@ -189,14 +35,14 @@ pub fn ContactPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <LoadingBlock label="Loading the contact…"/> }>
             <ErrorBoundary fallback=error_fallback>
-                {move || Suspend::new(async move { contact.await.map(|ctx| view! { <ContactView ctx/> }) })}
+                {move || Suspend::new(async move { contact.await.map(|ctx| view! { <ContactView ctx panel/> }) })}
             </ErrorBoundary>
         </Transition>
     }
 }
 
 #[component]
-fn ContactView(ctx: ContactContext) -> impl IntoView {
+fn ContactView(ctx: ContactContext, panel: Panel) -> impl IntoView {
     let c = ctx.contact.clone();
     let name = c.full_name();
     let subtitle = match &c.title {
@@ -220,7 +66,7 @@ fn ContactView(ctx: ContactContext) -> impl IntoView {
         </header>
         <div class="grid gap-6 lg:grid-cols-3">
             <div class="space-y-6 lg:col-span-2">
-                <AiPanel contact_id=c.id/>
+                {panel(c.id)}
                 <FactsCard ctx=ctx.clone()/>
                 <DealsCard deals=ctx.deals.clone()/>
                 <Timeline contact_id=c.id/>
@@ -426,26 +272,5 @@ fn CustomerCard(customer: Customer) -> impl IntoView {
                 })}
             </div>
         </Card>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn links_keep_the_filters_and_encode_the_search() {
-        let f = ContactFilter {
-            q: Some("ann & co".into()),
-            stage: Some("lead".into()),
-            mine: true,
-            after: None,
-        };
-        let id = Uuid::nil();
-        assert_eq!(
-            contacts_href(&f, Some(id)),
-            format!("/contacts?q=ann+%26+co&stage=lead&mine=1&after={id}")
-        );
-        assert_eq!(contacts_href(&ContactFilter::default(), None), "/contacts");
     }
 }

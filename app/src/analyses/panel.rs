@@ -1,8 +1,6 @@
 //! The AI Relationship Manager panel on the contact page.
-use super::{
-    format_age, server_fns::analyze_contact, AiFailure, AnalysisEvent, AnalysisKind,
-    LOCAL_MODEL_NOTICE,
-};
+use super::{format_age, server_fns::analyze_contact, AnalysisEvent, AnalysisKind};
+use crate::ai::{AiFailure, LOCAL_MODEL_NOTICE};
 use futures::StreamExt;
 use leptos::prelude::*;
 use uuid::Uuid;

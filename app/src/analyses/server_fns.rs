@@ -14,17 +14,21 @@ pub async fn analyze_contact(
     refresh: bool,
 ) -> Result<ByteStream<AppError>, AppError> {
     use super::{
-        cache::{ndjson, Job, Key},
-        gateway::{CallMeta, CallRecord, ChatRequest, REMOTE_HINT},
-        local, prompts, AiFailure, AnalysisEvent,
+        cache::{ndjson, AnalysisHub, Job, Key},
+        prompt, AnalysisEvent,
     };
     use crate::{
+        ai::{
+            gateway::{CallMeta, CallRecord, ChatRequest, Gateway, REMOTE_HINT},
+            local, prompts, AiFailure,
+        },
         auth::guard::authorize,
         crm::context,
         domain::Role,
         error::current_request_id,
-        ssr::{app_state, respond},
+        ssr::{from_context, respond},
     };
+    use std::sync::Arc;
     use futures::StreamExt;
     use std::time::Instant;
 
@@ -39,11 +43,12 @@ pub async fn analyze_contact(
             let started = Instant::now();
             let mut auth = authorize(&Role::ALL).await?;
             let scope = auth.scope();
-            let state = app_state()?;
-            let gateway = state.ai.clone();
+            let pool: sqlx::PgPool = from_context()?;
+            let gateway: Arc<Gateway> = from_context()?;
+            let hub: Arc<AnalysisHub> = from_context()?;
             let now = time::OffsetDateTime::now_utc();
             let (built, prompt) = tokio::join!(
-                context::build(&state.pool, scope, contact_id, now),
+                context::build(&pool, scope, contact_id, now),
                 prompts::active(&mut auth.tx, scope.tenant_id, kind.as_str()),
             );
             let built = built?.ok_or(AppError::NotFound)?;
@@ -73,12 +78,12 @@ pub async fn analyze_contact(
                     return Ok(one(AnalysisEvent::NotConfigured { message }));
                 }
             }
-            let sections = prompts::sections(&built.context);
-            let user = match prompts::render(&prompt.template, &sections) {
+            let sections = prompt::sections(&built.context);
+            let user = match sections.render(&prompt.template) {
                 Ok(text) => text,
                 Err(why) => return Ok(fail(&model, format!("the {} prompt template is broken: {why}", prompt.name))),
             };
-            let fingerprint = prompts::fingerprint(&prompt, &model, &user);
+            let fingerprint = prompt::fingerprint(&prompt, &model, &user);
             let key = Key { tenant_id: scope.tenant_id, contact_id, kind };
             let meta = CallMeta {
                 scope,
@@ -89,7 +94,7 @@ pub async fn analyze_contact(
                 request_id: Some(current_request_id()),
             };
             if !refresh {
-                if let Some(hit) = state.analyses.lookup(&mut auth.tx, &key, &fingerprint).await? {
+                if let Some(hit) = hub.lookup(&mut auth.tx, &key, &fingerprint).await? {
                     auth.tx.commit().await?;
                     tracing::info!(
                         contact_id = %contact_id, kind = kind.as_str(), cache = "hit", age_secs = hit.age_secs,
@@ -119,7 +124,7 @@ pub async fn analyze_contact(
                 temperature: prompt.temperature,
                 meta,
             };
-            let rx = state.analyses.join_or_start(gateway, state.pool.clone(), Job { key, scope, fingerprint, refresh, request });
+            let rx = hub.join_or_start(gateway, pool, Job { key, scope, fingerprint, refresh, request });
             Ok(ByteStream::new(ndjson(rx).map(Ok::<_, AppError>)))
         }
         .await,

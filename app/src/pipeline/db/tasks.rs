@@ -1,18 +1,17 @@
-//! SQL behind the pipeline pages. Every statement runs in a tenant-scoped transaction.
-use super::{
-    db::{self, Changes, Move, MoveError},
-    instructions::AiInstructions,
-    report::QualityReport,
-    rules::Decision,
-    state::{Actor, TaskState},
-    views::{
-        AttemptView, Board, BoardFilter, BoardRow, CustomerOption, DiffLine, ExampleUsed,
-        FeedbackView, QueueItem, QueuePage, TaskDetail, TransitionView, Verdict, BOARD_PAGE_SIZE,
-        QUEUE_PAGE_SIZE,
-    },
-};
+//! SQL behind the pipeline pages and reviewers' verdicts. Every statement runs in a
+//! tenant-scoped transaction.
 use crate::{
-    error::AppError,
+    pipeline::{
+        instructions::AiInstructions,
+        model::{
+            AttemptView, Board, BoardFilter, BoardRow, CustomerOption, DiffLine, ExampleUsed,
+            FeedbackView, QueueItem, QueuePage, TaskDetail, TransitionView, BOARD_PAGE_SIZE,
+            QUEUE_PAGE_SIZE,
+        },
+        report::QualityReport,
+        rules::Decision,
+        state::TaskState,
+    },
     ssr::tenancy::{Scope, Tx},
 };
 use serde_json::Value;
@@ -105,6 +104,7 @@ pub async fn board(tx: &mut Tx, f: &BoardFilter, etag: String) -> Result<Board, 
         counts,
         rows,
         next_before,
+        can_act: false,
     })
 }
 
@@ -117,7 +117,10 @@ pub async fn customers(tx: &mut Tx) -> Result<Vec<CustomerOption>, sqlx::Error> 
     .await
 }
 
-/// The new task's id; None when the customer is not the workspace's.
+/// A new task, and its project when the customer has none of that name yet (one statement
+/// decides: the unique index on the project name, not a look-up first). A customer that is
+/// not the workspace's fails on `projects_customer_fk`.
+#[tracing::instrument(skip_all, fields(%customer_id))]
 pub async fn create_task(
     tx: &mut Tx,
     scope: Scope,
@@ -126,52 +129,29 @@ pub async fn create_task(
     title: &str,
     max_attempts: i16,
     instructions: &AiInstructions,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    let exists = sqlx::query_scalar!(
-        "select exists(select 1 from customers where id = $1) as \"e!\"",
-        customer_id
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    if !exists {
-        return Ok(None);
-    }
-    let project_id = match sqlx::query_scalar!(
-        "select id from projects where customer_id = $1 and lower(name) = lower($2) order by created_at limit 1",
-        customer_id,
-        project
-    )
-    .fetch_optional(&mut **tx)
-    .await?
-    {
-        Some(id) => id,
-        None => {
-            sqlx::query_scalar!(
-                "insert into projects (tenant_id, customer_id, name) values ($1, $2, $3) returning id",
-                scope.tenant_id,
-                customer_id,
-                project
-            )
-            .fetch_one(&mut **tx)
-            .await?
-        }
-    };
-    let id = sqlx::query_scalar!(
-        "insert into project_tasks (tenant_id, project_id, customer_id, title, ai_instructions, max_attempts, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"with project as (
+             insert into projects (tenant_id, customer_id, name) values ($1, $2, $3)
+             on conflict (tenant_id, customer_id, lower(name)) do update set name = projects.name
+             returning id
+           )
+           insert into project_tasks (tenant_id, project_id, customer_id, title, ai_instructions, max_attempts, created_by)
+           select $1, project.id, $2, $4, $5, $6, $7 from project
+           returning id"#,
         scope.tenant_id,
-        project_id,
         customer_id,
+        project,
         title,
         serde_json::to_value(instructions).unwrap_or(Value::Null),
         max_attempts,
         scope.user_id,
     )
     .fetch_one(&mut **tx)
-    .await?;
-    Ok(Some(id))
+    .await
 }
 
+#[tracing::instrument(skip_all, fields(%id))]
 pub async fn detail(tx: &mut Tx, id: Uuid) -> Result<Option<TaskDetail>, sqlx::Error> {
     let Some(t) = sqlx::query!(
         r#"select t.id, t.title, p.name as project, c.name as customer_name, t.execution_state, t.version, t.attempts,
@@ -325,212 +305,73 @@ pub async fn queue(tx: &mut Tx, after: Option<Uuid>) -> Result<QueuePage, sqlx::
         items,
         next_after,
         total,
+        can_act: false,
     })
 }
 
-/// A line diff from `before` to `after` (the `similar` crate), for the feedback record.
-pub fn line_diff(before: &str, after: &str) -> Vec<DiffLine> {
-    use similar::{ChangeTag, TextDiff};
-    TextDiff::from_lines(before, after)
-        .iter_all_changes()
-        .map(|c| DiffLine {
-            op: match c.tag() {
-                ChangeTag::Equal => "keep",
-                ChangeTag::Insert => "add",
-                ChangeTag::Delete => "remove",
-            }
-            .into(),
-            text: c.value().trim_end_matches('\n').to_owned(),
-        })
-        .collect()
-}
-
-/// Applies a reviewer's verdict: moves the task (delivering an approval at once), stores the
-/// edit, and records the feedback the learning loop reads.
-#[allow(clippy::too_many_arguments)]
-pub async fn review(
-    tx: &mut Tx,
-    scope: Scope,
-    id: Uuid,
-    version: i32,
-    verdict: Verdict,
-    content: Option<&str>,
-    reason: &str,
-    guidance: &str,
-) -> Result<(), AppError> {
-    let Some((state, current)) = db::current(tx, id).await? else {
-        return Err(AppError::NotFound);
-    };
-    if current != version || !state.needs_a_person() {
-        return Err(AppError::validation(
-            "",
-            format!(
-                "This task changed meanwhile (it is now {}). Reload to see it.",
-                state.label().to_lowercase()
-            ),
-        ));
-    }
-    let Some(d) = sqlx::query!(
+/// The latest draft of a task: its id and content.
+pub async fn latest_draft(tx: &mut Tx, task_id: Uuid) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    let row = sqlx::query!(
         "select id, content from project_deliverables where task_id = $1 order by attempt desc limit 1",
-        id
+        task_id
     )
     .fetch_optional(&mut **tx)
-    .await?
-    else {
-        return Err(AppError::validation("", "This task has no draft to review yet."));
-    };
-    let user = Some(scope.user_id);
-    let mv = |to: TaskState, version: i32, reason: String| (to, version, reason);
-    let (to, _, why) = match verdict {
-        Verdict::Approve => mv(
-            TaskState::Approved,
-            version,
-            "Approved by a reviewer".into(),
-        ),
-        Verdict::EditAndApprove => mv(
-            TaskState::Approved,
-            version,
-            "Edited and approved by a reviewer".into(),
-        ),
-        Verdict::Reject => mv(
-            TaskState::Rejected,
-            version,
-            format!("Rejected by a reviewer: {reason}"),
-        ),
-        Verdict::SendBack => mv(
-            TaskState::RetryScheduled,
-            version,
-            format!("Sent back by a reviewer: {guidance}"),
-        ),
-    };
-    let changes = match verdict {
-        Verdict::Approve | Verdict::EditAndApprove => Changes {
-            status_reason: Some(None),
-            ..Default::default()
-        },
-        Verdict::Reject => Changes {
-            status_reason: Some(Some(reason.to_owned())),
-            ..Default::default()
-        },
-        Verdict::SendBack => Changes {
-            retry_guidance: Some(Some(guidance.to_owned())),
-            status_reason: Some(Some(format!("Sent back: {guidance}"))),
-            run_after_secs: Some(0.0),
-            ..Default::default()
-        },
-    };
-    let m = Move {
-        task_id: id,
-        version,
-        from: state,
-        to,
-        actor: Actor::User,
-        user_id: user,
-        worker: None,
-        reason: &why,
-    };
-    let mut v = db::transition(tx, &m, &changes).await.map_err(move_error)?;
-    if verdict == Verdict::SendBack {
-        // One more attempt than already made, so the rules do not escalate it again at once.
-        sqlx::query!("update project_tasks set max_attempts = greatest(max_attempts, attempts + 1) where id = $1", id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let edited = match (verdict, content) {
-        (Verdict::EditAndApprove, Some(c)) if c != d.content.trim() => Some(c),
-        _ => None,
-    };
-    if let Some(c) = edited {
-        sqlx::query!(
-            "update project_deliverables set edited_content = $2 where id = $1",
-            d.id,
-            c
-        )
-        .execute(&mut **tx)
-        .await?;
-    }
-    if to == TaskState::Approved {
-        let m = Move {
-            task_id: id,
-            version: v,
-            from: TaskState::Approved,
-            to: TaskState::Delivered,
-            actor: Actor::System,
-            user_id: None,
-            worker: None,
-            reason: "Delivered on approval",
-        };
-        v = db::transition(
-            tx,
-            &m,
-            &Changes {
-                release_lease: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(move_error)?;
-        sqlx::query!(
-            "update project_deliverables set delivered_at = now() where id = $1",
-            d.id
-        )
-        .execute(&mut **tx)
-        .await?;
-    }
-    let _ = v;
-    let feedback_verdict = match (verdict, edited.is_some()) {
-        (Verdict::Approve, _) | (Verdict::EditAndApprove, false) => "approved",
-        (Verdict::EditAndApprove, true) => "edited_and_approved",
-        (Verdict::Reject, _) => "rejected",
-        (Verdict::SendBack, _) => "sent_back",
-    };
-    let diff =
-        edited.map(|c| serde_json::to_value(line_diff(&d.content, c)).unwrap_or(Value::Null));
+    .await?;
+    Ok(row.map(|d| (d.id, d.content)))
+}
+
+/// One more attempt than already made, so the rules do not escalate a sent-back task at once.
+pub async fn allow_another_attempt(tx: &mut Tx, task_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into ai_content_feedback (tenant_id, task_id, deliverable_id, verdict, reviewer_id, reason, guidance, original_content, edited_content, edit_diff)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        scope.tenant_id,
-        id,
-        d.id,
-        feedback_verdict,
-        scope.user_id,
-        reason,
-        guidance,
-        d.content,
-        edited,
-        diff,
+        "update project_tasks set max_attempts = greatest(max_attempts, attempts + 1) where id = $1",
+        task_id
     )
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-fn move_error(e: MoveError) -> AppError {
-    match e {
-        MoveError::Db(e) => AppError::from(e),
-        other => AppError::validation("", format!("{other}. Reload to see the task as it is now.")),
-    }
+/// Keeps a reviewer's edit beside the draft the AI wrote.
+pub async fn store_edit(tx: &mut Tx, deliverable_id: Uuid, content: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update project_deliverables set edited_content = $2 where id = $1",
+        deliverable_id,
+        content
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::line_diff;
+/// A reviewer's verdict, as the learning loop reads it.
+pub struct Feedback<'a> {
+    pub task_id: Uuid,
+    pub deliverable_id: Uuid,
+    pub verdict: &'a str,
+    pub reason: &'a str,
+    pub guidance: &'a str,
+    pub original: &'a str,
+    pub edited: Option<&'a str>,
+    pub diff: Option<Vec<DiffLine>>,
+}
 
-    #[test]
-    fn the_diff_keeps_what_stayed_and_names_what_changed() {
-        let d = line_diff(
-            "Hi Sam,\nBuy now!\nThanks",
-            "Hi Sam,\nBook your visit today.\nThanks",
-        );
-        let ops: Vec<(&str, &str)> = d.iter().map(|l| (l.op.as_str(), l.text.as_str())).collect();
-        assert_eq!(
-            ops,
-            [
-                ("keep", "Hi Sam,"),
-                ("remove", "Buy now!"),
-                ("add", "Book your visit today."),
-                ("keep", "Thanks")
-            ]
-        );
-    }
+#[tracing::instrument(skip_all, fields(task_id = %f.task_id, verdict = f.verdict))]
+pub async fn insert_feedback(tx: &mut Tx, scope: Scope, f: Feedback<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into ai_content_feedback (tenant_id, task_id, deliverable_id, verdict, reviewer_id, reason, guidance, original_content, edited_content, edit_diff)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        scope.tenant_id,
+        f.task_id,
+        f.deliverable_id,
+        f.verdict,
+        scope.user_id,
+        f.reason,
+        f.guidance,
+        f.original,
+        f.edited,
+        f.diff.map(|d| serde_json::to_value(d).unwrap_or(Value::Null)),
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -1,0 +1,330 @@
+//! The worker's statements: claiming, reading what a draft is made from, keeping the draft and
+//! its scores, and renewing the lease. State changes go through `db::transition`.
+use crate::{
+    crm::{
+        db::customer_from_row, BrandVoice, BusinessHours, ContentPreferences, Customer, Offering,
+        TargetAudience,
+    },
+    pipeline::{
+        prompt::{Example, Template},
+        rules::{DecisionRule, RuleAction, RuleCategory},
+        state::TaskState,
+    },
+    ssr::tenancy::Tx,
+};
+use serde_json::Value;
+use sqlx::types::Json;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A task a worker has leased.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Claimed {
+    pub tenant_id: Uuid,
+    pub task_id: Uuid,
+    pub state: TaskState,
+    pub version: i32,
+}
+
+/// The task as a draft needs it, with its customer.
+pub struct TaskRow {
+    pub title: String,
+    pub instructions: Value,
+    pub attempts: i16,
+    pub max_attempts: i16,
+    pub retry_guidance: Option<String>,
+    pub age_hours: f64,
+    pub customer: Customer,
+}
+
+/// Leases up to `limit` claimable tasks of any workspace (`pipeline_claim`: `FOR UPDATE SKIP
+/// LOCKED`, a lease, a version bump). Runs outside any tenant: the function is the one door.
+#[tracing::instrument(skip_all, fields(%worker, limit = limit))]
+pub async fn claim(
+    tx: &mut Tx,
+    worker: &str,
+    lease: Duration,
+    limit: usize,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select tenant_id as "tenant_id!", task_id as "task_id!", execution_state as "state!", version as "version!"
+           from pipeline_claim($1, $2, $3)"#,
+        worker,
+        i32::try_from(lease.as_secs()).unwrap_or(3600).max(1),
+        i32::try_from(limit).unwrap_or(100),
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            TaskState::parse(&r.state).map(|state| Claimed {
+                tenant_id: r.tenant_id,
+                task_id: r.task_id,
+                state,
+                version: r.version,
+            })
+        })
+        .collect())
+}
+
+/// The task and its customer in one round trip. A customer column that does not decode fails
+/// with `sqlx::Error::ColumnDecode` naming it.
+#[tracing::instrument(skip_all, fields(%task_id))]
+pub async fn load_task(tx: &mut Tx, task_id: Uuid) -> Result<TaskRow, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"select t.title, t.ai_instructions, t.attempts, t.max_attempts, t.retry_guidance,
+                  extract(epoch from now() - t.created_at)::float8 / 3600 as "age_hours!",
+                  c.id, c.name, c.website, c.industry_category, c.industry_subcategory,
+                  c.business_description, c.unique_selling_points,
+                  c.products_services as "products_services: Json<Vec<Offering>>",
+                  c.target_audience as "target_audience: Json<TargetAudience>",
+                  c.business_hours as "business_hours: Json<BusinessHours>",
+                  c.brand_voice as "brand_voice: Json<BrandVoice>",
+                  c.content_preferences as "content_preferences: Json<ContentPreferences>",
+                  c.competitors, c.is_vip, c.updated_at
+             from project_tasks t join customers c on c.id = t.customer_id
+            where t.id = $1"#,
+        task_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(TaskRow {
+        title: r.title,
+        instructions: r.ai_instructions,
+        attempts: r.attempts,
+        max_attempts: r.max_attempts,
+        retry_guidance: r.retry_guidance,
+        age_hours: r.age_hours,
+        customer: customer_from_row!(r),
+    })
+}
+
+/// The template for this content type: the workspace's own before built-ins, the customer's
+/// industry before any-industry ones.
+#[tracing::instrument(skip_all, fields(%output_type))]
+pub async fn best_template(
+    tx: &mut Tx,
+    output_type: &str,
+    industry: &str,
+) -> Result<Option<Template>, sqlx::Error> {
+    let row = sqlx::query!(
+        "select id, name, body, guidelines from content_templates
+          where active and output_type = $1 and (industry = '' or industry = $2)
+          order by (industry = $2) desc, (tenant_id is not null) desc, created_at
+          limit 1",
+        output_type,
+        industry
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|r| Template {
+        id: r.id,
+        name: r.name,
+        body: r.body,
+        guidelines: r.guidelines,
+    }))
+}
+
+/// Examples still without a vector, at most `limit`.
+pub async fn unembedded_examples(
+    tx: &mut Tx,
+    limit: i64,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select id, content from content_examples where embedding is null limit $1",
+        limit
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.content)).collect())
+}
+
+/// Stores examples' vectors (unless another worker got there first).
+#[tracing::instrument(skip_all, fields(n = vectors.len(), %model))]
+pub async fn store_example_embeddings(
+    tx: &mut Tx,
+    vectors: Vec<(Uuid, Vec<f32>)>,
+    model: &str,
+) -> Result<(), sqlx::Error> {
+    for (id, v) in vectors {
+        sqlx::query!(
+            "update content_examples set embedding = $2, embedding_model = $3 where id = $1 and embedding is null",
+            id,
+            pgvector::Vector::from(v) as pgvector::Vector,
+            model,
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `k` examples of this polarity and content type closest to `vector`, among those embedded
+/// by `model` (vectors of different models are never compared). HNSW (ef_search 100) with an
+/// iterative scan, so the filters still leave `k` rows when there are that many.
+#[tracing::instrument(skip_all, fields(%polarity, %output_type, k = k))]
+pub async fn nearest_examples(
+    tx: &mut Tx,
+    vector: &pgvector::Vector,
+    model: &str,
+    polarity: &str,
+    output_type: &str,
+    k: i64,
+) -> Result<Vec<Example>, sqlx::Error> {
+    sqlx::query!(
+        "select set_config('hnsw.iterative_scan', 'strict_order', true) as a, set_config('hnsw.ef_search', '100', true) as b"
+    )
+        .fetch_one(&mut **tx)
+        .await?;
+    let rows = sqlx::query!(
+        r#"select id, polarity, content, annotation,
+                  (1 - (embedding <=> $1))::float4 as "similarity!", embedding as "embedding!: pgvector::Vector"
+           from content_examples
+           where embedding_model = $2 and polarity = $3 and output_type = $4
+           order by embedding <=> $1
+           limit $5"#,
+        vector as &pgvector::Vector,
+        model,
+        polarity,
+        output_type,
+        k,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Example {
+            id: r.id,
+            polarity: r.polarity,
+            content: r.content,
+            annotation: r.annotation,
+            similarity: r.similarity,
+            embedding: r.embedding.to_vec(),
+        })
+        .collect())
+}
+
+/// The rules in force: the workspace's own, and the built-ins it has not replaced by name.
+#[tracing::instrument(skip_all)]
+pub async fn load_rules(tx: &mut Tx) -> Result<Vec<DecisionRule>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select distinct on (name) id, name, category, priority, condition, action, enabled, version
+           from ai_decision_rules
+          order by name, tenant_id nulls last"
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let category = RuleCategory::parse(&r.category)?;
+            let action = match serde_json::from_value::<RuleAction>(r.action) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(rule = %r.name, error = %e, "skipping a rule whose action cannot be read");
+                    return None;
+                }
+            };
+            Some(DecisionRule {
+                id: r.id,
+                name: r.name,
+                category,
+                priority: r.priority,
+                condition: r.condition,
+                action,
+                enabled: r.enabled,
+                version: r.version,
+            })
+        })
+        .collect())
+}
+
+/// Extends the lease while the task is in flight and still this worker's; false when it is not.
+pub async fn renew_lease(
+    tx: &mut Tx,
+    task_id: Uuid,
+    worker: &str,
+    lease: Duration,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "update project_tasks set lease_expires_at = now() + make_interval(secs => $3)
+         where id = $1 and lease_owner = $2 and execution_state in ('context_loading', 'generating', 'evaluating')",
+        task_id,
+        worker,
+        lease.as_secs_f64(),
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// A new draft of a task, as the model wrote it.
+pub struct NewDeliverable<'a> {
+    pub tenant_id: Uuid,
+    pub task_id: Uuid,
+    pub attempt: i16,
+    pub content: &'a str,
+    pub model: &'a str,
+    pub provider: &'a str,
+    pub prompt_name: &'a str,
+    pub prompt_version: i32,
+    pub template_id: Option<Uuid>,
+    pub context_used: Value,
+    pub examples_used: Value,
+}
+
+#[tracing::instrument(skip_all, fields(task_id = %d.task_id, attempt = d.attempt))]
+pub async fn insert_deliverable(tx: &mut Tx, d: NewDeliverable<'_>) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into project_deliverables
+           (tenant_id, task_id, attempt, content, model, provider, prompt_name, prompt_version, template_id, context_used, examples_used)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         returning id",
+        d.tenant_id,
+        d.task_id,
+        d.attempt,
+        d.content,
+        d.model,
+        d.provider,
+        d.prompt_name,
+        d.prompt_version,
+        d.template_id,
+        d.context_used,
+        d.examples_used,
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// A draft's scores and the decision made on them.
+pub struct Scores<'a> {
+    pub quality: Value,
+    pub overall: i16,
+    pub success_evaluation: Value,
+    pub decision: &'a str,
+    pub decision_trace: Value,
+}
+
+#[tracing::instrument(skip_all, fields(%deliverable_id))]
+pub async fn store_scores(
+    tx: &mut Tx,
+    deliverable_id: Uuid,
+    s: Scores<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update project_deliverables
+            set content_quality = $2, quality_score = $3, success_evaluation = $4, decision = $5, decision_trace = $6
+          where id = $1",
+        deliverable_id,
+        s.quality,
+        s.overall,
+        s.success_evaluation,
+        s.decision,
+        s.decision_trace,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

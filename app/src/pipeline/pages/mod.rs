@@ -1,0 +1,67 @@
+//! The pipeline pages, one per file: the live board, a new task, a task's story and the
+//! escalation queue. This file holds what they share.
+pub mod board;
+pub mod new_task;
+pub mod queue;
+pub mod task;
+
+use super::{instructions::OUTPUT_TYPES, state::TaskState};
+use crate::domain::humanize;
+use leptos::prelude::*;
+
+#[cfg(feature = "hydrate")]
+const POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+pub(crate) const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 \
+                     focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500 aria-[invalid=true]:border-rose-400";
+pub(crate) const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 \
+                      focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:opacity-60";
+pub(crate) const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-700 \
+                         hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:opacity-60";
+
+pub fn state_badge(state: TaskState) -> impl IntoView {
+    let colour = match state {
+        TaskState::Delivered | TaskState::Approved => {
+            "bg-emerald-50 text-emerald-800 ring-emerald-200"
+        }
+        TaskState::Escalated | TaskState::Failed | TaskState::Rejected => {
+            "bg-rose-50 text-rose-800 ring-rose-200"
+        }
+        TaskState::AwaitingReview | TaskState::RetryScheduled => {
+            "bg-amber-50 text-amber-800 ring-amber-200"
+        }
+        TaskState::ContextLoading | TaskState::Generating | TaskState::Evaluating => {
+            "bg-indigo-50 text-indigo-800 ring-indigo-200"
+        }
+        TaskState::Pending | TaskState::Cancelled => "bg-slate-100 text-slate-700 ring-slate-200",
+    };
+    view! {
+        <span
+            data-testid="task-state"
+            data-state=state.as_str()
+            class=format!("inline-flex items-center whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset {colour}")
+        >
+            {state.label()}
+        </span>
+    }
+}
+
+pub(crate) fn type_label(t: &str) -> String {
+    OUTPUT_TYPES
+        .iter()
+        .find(|(k, _)| *k == t)
+        .map(|(_, l)| (*l).to_owned())
+        .unwrap_or_else(|| humanize(t))
+}
+
+/// Calls `tick` every `POLL` in the browser while the component lives.
+pub(crate) fn poll(tick: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(handle) = set_interval_with_handle(tick, POLL) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    drop(tick);
+}

@@ -1,0 +1,34 @@
+//! The application state, built once at start-up. This is the composition root: it knows every
+//! engine, and hands each one to the request as its own context (`provide`), so a feature asks
+//! for just what it uses (`ssr::from_context::<PgPool>()`) and never depends on this module.
+use crate::ai::gateway::Gateway;
+use crate::analyses::cache::AnalysisHub;
+use crate::auth::AuthSettings;
+use crate::pipeline::worker::Pipeline;
+use axum::extract::FromRef;
+use leptos::prelude::{provide_context, LeptosOptions};
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// Everything a request handler or server function may need, built once at start-up.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub auth: AuthSettings,
+    pub ai: Arc<Gateway>,
+    pub analyses: Arc<AnalysisHub>,
+    pub pipeline: Arc<Pipeline>,
+}
+
+impl AppState {
+    /// Makes each part available to server functions and pages of this request.
+    pub fn provide(&self) {
+        provide_context(self.leptos_options.clone());
+        provide_context(self.pool.clone());
+        provide_context(self.auth.clone());
+        provide_context(self.ai.clone());
+        provide_context(self.analyses.clone());
+        provide_context(self.pipeline.clone());
+    }
+}
