@@ -2,33 +2,48 @@
 //! tenant, so row-level security is the second line of defence, not the only one.
 use super::{Activity, Contact, ContactRow, ContactsPage, Customer, Deal, CONTACTS_PAGE_SIZE};
 use crate::ssr::tenancy::Tx;
-use sqlx::{types::Json, PgConnection, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Reads one JSON column into its type. A value that does not fit fails with an error that
+/// names the column (sqlx's own decoding would name only its position).
+pub fn json_column<T: serde::de::DeserializeOwned>(
+    column: &str,
+    value: serde_json::Value,
+) -> Result<T, sqlx::Error> {
+    serde_json::from_value(value).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
+}
+
 /// Builds the one `Customer` from a query record that selects the customer columns under
-/// their own names, the JSON ones typed (`brand_voice as "brand_voice: Json<BrandVoice>"`).
-/// A malformed JSON value fails the query with an error naming the column; nothing is blanked.
+/// their own names. A malformed JSON value is an error naming its column; nothing is blanked.
 macro_rules! customer_from_row {
-    ($r:expr) => {
-        $crate::crm::Customer {
-            id: $r.id,
-            name: $r.name,
-            website: $r.website,
-            industry_category: $r.industry_category,
-            industry_subcategory: $r.industry_subcategory,
-            business_description: $r.business_description,
-            unique_selling_points: $r.unique_selling_points,
-            products_services: $r.products_services.0,
-            target_audience: $r.target_audience.0,
-            business_hours: $r.business_hours.0,
-            brand_voice: $r.brand_voice.0,
-            content_preferences: $r.content_preferences.0,
-            competitors: $r.competitors,
-            is_vip: $r.is_vip,
-            updated_at: $r.updated_at,
-        }
-    };
+    ($r:ident) => {{
+        // `move` captures only the fields named (edition 2021), so the caller may take others.
+        (move || -> Result<$crate::crm::Customer, sqlx::Error> {
+            use $crate::crm::db::json_column;
+            Ok($crate::crm::Customer {
+                id: $r.id,
+                name: $r.name,
+                website: $r.website,
+                industry_category: $r.industry_category,
+                industry_subcategory: $r.industry_subcategory,
+                business_description: $r.business_description,
+                unique_selling_points: $r.unique_selling_points,
+                products_services: json_column("products_services", $r.products_services)?,
+                target_audience: json_column("target_audience", $r.target_audience)?,
+                business_hours: json_column("business_hours", $r.business_hours)?,
+                brand_voice: json_column("brand_voice", $r.brand_voice)?,
+                content_preferences: json_column("content_preferences", $r.content_preferences)?,
+                competitors: $r.competitors,
+                is_vip: $r.is_vip,
+                updated_at: $r.updated_at,
+            })
+        })()
+    }};
 }
 pub(crate) use customer_from_row;
 
@@ -138,11 +153,8 @@ pub async fn customer_of_contact(
     let row = sqlx::query!(
         r#"select cu.id, cu.name, cu.website, cu.industry_category, cu.industry_subcategory, cu.business_description,
                   cu.unique_selling_points,
-                  cu.products_services as "products_services: Json<Vec<super::Offering>>",
-                  cu.target_audience as "target_audience: Json<super::TargetAudience>",
-                  cu.business_hours as "business_hours: Json<super::BusinessHours>",
-                  cu.brand_voice as "brand_voice: Json<super::BrandVoice>",
-                  cu.content_preferences as "content_preferences: Json<super::ContentPreferences>",
+                  cu.products_services, cu.target_audience, cu.business_hours, cu.brand_voice,
+                  cu.content_preferences,
                   cu.competitors, cu.is_vip, cu.updated_at
            from customers cu
            where cu.tenant_id = $1
@@ -152,7 +164,7 @@ pub async fn customer_of_contact(
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| customer_from_row!(r)))
+    row.map(|r| customer_from_row!(r)).transpose()
 }
 
 /// The contact's deals, open ones first, then by expected close.

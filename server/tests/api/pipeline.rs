@@ -80,7 +80,7 @@ async fn create_task(
             .fetch_one(&mut *tx)
             .await
             .expect("customer");
-    let project: Uuid = sqlx::query_scalar("insert into projects (tenant_id, customer_id, name) values ($1, $2, 'Spring campaign') returning id")
+    let project: Uuid = sqlx::query_scalar("insert into projects (tenant_id, customer_id, name) values ($1, $2, 'Spring campaign') on conflict (tenant_id, customer_id, lower(name)) do update set name = projects.name returning id")
         .bind(TENANTS[tenant].id)
         .bind(customer_id)
         .fetch_one(&mut *tx)
@@ -217,6 +217,34 @@ async fn mock_drafts(provider: &MockServer, drafts: &[String]) {
         };
         mock.mount(provider).await;
     }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_malformed_brand_voice_fails_the_task_naming_the_field_instead_of_writing_without_it(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let provider = MockServer::start().await;
+    let app = app(db, &provider).await;
+    let t = create_task(&app, 0, instructions(70), 3, false).await;
+    let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
+    sqlx::query("update customers set brand_voice = '\"friendly\"'::jsonb where name = $1")
+        .bind(&t.customer)
+        .execute(&mut *tx)
+        .await
+        .expect("break the brand voice");
+    tx.commit().await.expect("commit");
+    mock_drafts(&provider, &[good_draft(&t.customer)]).await;
+    drain(&app.state.pipeline, &settings("w1")).await;
+
+    let view = task(&app, t.id).await;
+    assert_eq!((view.state.as_str(), view.lease_owner), ("failed", None));
+    let why = view.status_reason.expect("a reason");
+    assert!(
+        why.starts_with("The customer's stored brand_voice cannot be read"),
+        "{why}"
+    );
+    assert!(deliverables(&app, t.id).await.is_empty(), "nothing was drafted");
 }
 
 #[sqlx::test(migrations = false)]
@@ -602,10 +630,16 @@ async fn a_worker_killed_mid_task_is_resumed_by_another_and_the_task_is_delivere
 // ---- The pages' server functions ---------------------------------------------------------
 
 async fn first_customer(app: &TestApp) -> Uuid {
-    let res = app.call("pipeline_customers", &[]).await;
+    let res = app.call("list_customers", &[]).await;
     assert_eq!(res.status(), 200);
     let customers: Vec<app::pipeline::model::CustomerOption> = res.json().await.expect("json");
     customers.first().expect("demo customers").id
+}
+
+/// Posts the new-task form as the browser's `ActionForm` does (form-encoded `form[...]`).
+async fn post_form(app: &TestApp, fields: &[(String, String)]) -> reqwest::Response {
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    app.call("create_task", &borrowed).await
 }
 
 #[sqlx::test(migrations = false)]
@@ -616,44 +650,96 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
     let provider = MockServer::start().await;
     let app = app(db, &provider).await;
     app.sign_in_as("manager@acme.test").await;
-    let customer = first_customer(&app).await;
-    let body = |instructions: Value| json!({"customer_id": customer, "project": "Spring", "title": "Spring email", "max_attempts": 3, "instructions": instructions});
-
-    let mut bad = instructions(70);
-    bad["output_length"] = json!({"min_words": 300, "max_words": 100});
-    let res = app.call_json("create_task", &body(bad)).await;
+    let customer = first_customer(&app).await.to_string();
+    let form = |min_words: &str, max_words: &str, customer: &str| {
+        vec![
+            ("form[customer_id]".to_owned(), customer.to_owned()),
+            ("form[project]".to_owned(), "Spring".to_owned()),
+            ("form[title]".to_owned(), "Spring email".to_owned()),
+            ("form[max_attempts]".to_owned(), "3".to_owned()),
+            ("form[brief]".to_owned(), "Invite past clients to book a spring clean.".to_owned()),
+            ("form[output_type]".to_owned(), "email".to_owned()),
+            ("form[output_format]".to_owned(), "plain_text".to_owned()),
+            ("form[min_words]".to_owned(), min_words.to_owned()),
+            ("form[max_words]".to_owned(), max_words.to_owned()),
+            ("form[must_include]".to_owned(), "business name, CTA".to_owned()),
+            ("form[must_not_include]".to_owned(), "competitor names".to_owned()),
+            ("form[context_sources][]".to_owned(), "brand_voice".to_owned()),
+            ("form[context_sources][]".to_owned(), "content_preferences".to_owned()),
+            ("form[readability]".to_owned(), "60".to_owned()),
+            ("form[sentiment]".to_owned(), "positive".to_owned()),
+            ("form[cta]".to_owned(), "on".to_owned()),
+            ("form[min_overall]".to_owned(), "80".to_owned()),
+        ]
+    };
+    // Every field error at once, each named; the numbers as typed.
+    let res = post_form(&app, &form("300", "lots", &customer)).await;
     assert_eq!(res.status(), 422);
     let err: app::error::AppError = res.json().await.expect("error");
     assert_eq!(
         err.field_message("output_length.max_words").as_deref(),
-        Some("output_length.max_words: must be at least the minimum")
+        Some("Enter a whole number.")
+    );
+    let res = post_form(&app, &form("300", "100", &customer)).await;
+    assert_eq!(res.status(), 422);
+    let err: app::error::AppError = res.json().await.expect("error");
+    assert_eq!(
+        err.field_message("output_length.max_words").as_deref(),
+        Some("must be at least the minimum")
     );
 
-    let res = app.call_json("create_task", &json!({"customer_id": Uuid::new_v4(), "project": "P", "title": "T", "max_attempts": 3, "instructions": instructions(70)})).await;
+    let res = post_form(&app, &form("80", "200", &Uuid::new_v4().to_string())).await;
     assert_eq!(
         res.status(),
         422,
         "a customer of another workspace (or none) is refused"
     );
+    let err: app::error::AppError = res.json().await.expect("error");
+    assert_eq!(
+        err.field_message("customer_id").as_deref(),
+        Some("Choose one of your customers.")
+    );
 
-    let res = app.call_json("create_task", &body(instructions(70))).await;
+    let res = post_form(&app, &form("80", "200", &customer)).await;
     assert_eq!(res.status(), 200);
     let id: Uuid = res.json().await.expect("id");
     assert_eq!(task(&app, id).await.state, "pending");
+    let detail: app::pipeline::model::TaskDetail = app
+        .call("load_task_detail", &[("id", &id.to_string())])
+        .await
+        .json()
+        .await
+        .expect("detail");
+    assert_eq!(detail.instructions.context_sources, ["brand_voice", "content_preferences"]);
+    assert_eq!(detail.project, "Spring");
+
+    // A second task for "spring" joins the same project (one per customer and name).
+    let mut again = form("80", "200", &customer);
+    again[1].1 = "spring".into();
+    let res = post_form(&app, &again).await;
+    assert_eq!(res.status(), 200);
+    let second: Uuid = res.json().await.expect("id");
+    let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
+    let projects: i64 = sqlx::query_scalar("select count(*) from projects where lower(name) = 'spring'")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("count");
+    assert_eq!(projects, 1);
 
     // The board shows it, and answers Unchanged to the same etag.
     let res = app
-        .call_json("pipeline_board", &json!({"filter": {}, "etag": null}))
+        .call_json("load_board", &json!({"filter": {}, "etag": null}))
         .await;
     assert_eq!(res.status(), 200);
     let board: app::pipeline::model::BoardResponse = res.json().await.expect("board");
     let app::pipeline::model::BoardResponse::Changed(board) = board else {
         panic!("first load")
     };
-    assert_eq!(board.rows.iter().map(|r| r.id).collect::<Vec<_>>(), [id]);
-    assert_eq!(board.counts, [(TaskState::Pending, 1)]);
+    assert_eq!(board.rows.iter().map(|r| r.id).collect::<Vec<_>>(), [second, id]);
+    assert_eq!(board.counts, [(TaskState::Pending, 2)]);
+    assert!(board.can_act, "a manager may create tasks");
     let res = app
-        .call_json("pipeline_board", &json!({"filter": {}, "etag": board.etag}))
+        .call_json("load_board", &json!({"filter": {}, "etag": board.etag}))
         .await;
     let again: app::pipeline::model::BoardResponse = res.json().await.expect("board");
     assert_eq!(again, app::pipeline::model::BoardResponse::Unchanged);
@@ -662,15 +748,30 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
     let rep = app.another_browser();
     rep.sign_in_as("rep@acme.test").await;
     assert_eq!(
-        rep.call_json("pipeline_board", &json!({"filter": {}, "etag": null}))
+        rep.call_json("load_board", &json!({"filter": {}, "etag": null}))
             .await
             .status(),
         403
     );
     assert_eq!(
-        rep.call_json("create_task", &body(instructions(70)))
-            .await
-            .status(),
+        post_form(&rep, &form("80", "200", &customer)).await.status(),
+        403
+    );
+
+    // QA looks but does not act: the board says so (no "New task"), and creating is refused.
+    let qa = app.another_browser();
+    qa.sign_in_as("qa@acme.test").await;
+    let res = qa
+        .call_json("load_board", &json!({"filter": {}, "etag": null}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let app::pipeline::model::BoardResponse::Changed(board) = res.json().await.expect("board")
+    else {
+        panic!("first load")
+    };
+    assert!(!board.can_act);
+    assert_eq!(
+        post_form(&qa, &form("80", "200", &customer)).await.status(),
         403
     );
 }
@@ -687,7 +788,7 @@ async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as
     drain(&app.state.pipeline, &settings("w1")).await;
     app.sign_in_as("manager@acme.test").await;
 
-    let res = app.call("escalation_queue", &[]).await;
+    let res = app.call("load_queue", &[]).await;
     assert_eq!(res.status(), 200);
     let queue: app::pipeline::model::QueuePage = res.json().await.expect("queue");
     assert_eq!(queue.total, 1);
@@ -739,7 +840,7 @@ async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as
     let d = deliverables(&app, t.id).await;
     assert!(d[0].delivered);
 
-    let res = app.call("task_detail", &[("id", &id)]).await;
+    let res = app.call("load_task_detail", &[("id", &id)]).await;
     let detail: app::pipeline::model::TaskDetail = res.json().await.expect("detail");
     assert_eq!(
         detail.attempt_views[0].edited_content.as_deref(),
@@ -762,7 +863,7 @@ async fn a_manager_edits_and_approves_an_escalated_draft_and_the_edit_is_kept_as
         .map(|t| (t.1.as_str(), t.2.as_str()))
         .collect();
     assert_eq!(last, [("delivered", "system"), ("approved", "user")]);
-    let res = app.call("escalation_queue", &[]).await;
+    let res = app.call("load_queue", &[]).await;
     let queue: app::pipeline::model::QueuePage = res.json().await.expect("queue");
     assert_eq!(queue.total, 0);
 }
@@ -780,7 +881,7 @@ async fn sending_a_draft_back_gives_the_ai_another_attempt_with_the_managers_gui
     assert_eq!(task(&app, t.id).await.state, "escalated");
     app.sign_in_as("manager@acme.test").await;
     let queue: app::pipeline::model::QueuePage = app
-        .call("escalation_queue", &[])
+        .call("load_queue", &[])
         .await
         .json()
         .await

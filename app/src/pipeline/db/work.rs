@@ -1,10 +1,7 @@
 //! The worker's statements: claiming, reading what a draft is made from, keeping the draft and
 //! its scores, and renewing the lease. State changes go through `db::transition`.
 use crate::{
-    crm::{
-        db::customer_from_row, BrandVoice, BusinessHours, ContentPreferences, Customer, Offering,
-        TargetAudience,
-    },
+    crm::{db::customer_from_row, Customer},
     pipeline::{
         prompt::{Example, Template},
         rules::{DecisionRule, RuleAction, RuleCategory},
@@ -13,7 +10,6 @@ use crate::{
     ssr::tenancy::Tx,
 };
 use serde_json::Value;
-use sqlx::types::Json;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -69,7 +65,7 @@ pub async fn claim(
 }
 
 /// The task and its customer in one round trip. A customer column that does not decode fails
-/// with `sqlx::Error::ColumnDecode` naming it.
+/// with `sqlx::Error::ColumnDecode` naming the column.
 #[tracing::instrument(skip_all, fields(%task_id))]
 pub async fn load_task(tx: &mut Tx, task_id: Uuid) -> Result<TaskRow, sqlx::Error> {
     let r = sqlx::query!(
@@ -77,11 +73,8 @@ pub async fn load_task(tx: &mut Tx, task_id: Uuid) -> Result<TaskRow, sqlx::Erro
                   extract(epoch from now() - t.created_at)::float8 / 3600 as "age_hours!",
                   c.id, c.name, c.website, c.industry_category, c.industry_subcategory,
                   c.business_description, c.unique_selling_points,
-                  c.products_services as "products_services: Json<Vec<Offering>>",
-                  c.target_audience as "target_audience: Json<TargetAudience>",
-                  c.business_hours as "business_hours: Json<BusinessHours>",
-                  c.brand_voice as "brand_voice: Json<BrandVoice>",
-                  c.content_preferences as "content_preferences: Json<ContentPreferences>",
+                  c.products_services, c.target_audience, c.business_hours, c.brand_voice,
+                  c.content_preferences,
                   c.competitors, c.is_vip, c.updated_at
              from project_tasks t join customers c on c.id = t.customer_id
             where t.id = $1"#,
@@ -96,7 +89,7 @@ pub async fn load_task(tx: &mut Tx, task_id: Uuid) -> Result<TaskRow, sqlx::Erro
         max_attempts: r.max_attempts,
         retry_guidance: r.retry_guidance,
         age_hours: r.age_hours,
-        customer: customer_from_row!(r),
+        customer: customer_from_row!(r)?,
     })
 }
 
