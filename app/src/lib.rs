@@ -69,7 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=audit::components::AuditLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/ai") view=ai::settings::components::AiSettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipeline") view=pipeline::pages::board::PipelinePage ssr=SsrMode::Async/>
-                    <Route path=path!("/pipeline/new") view=pipeline::pages::new_task::NewTaskPage/>
+                    <Route path=path!("/pipeline/new") view=pipeline::pages::new_task::NewTaskPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipeline/tasks/:id") view=pipeline::pages::task::TaskPage ssr=SsrMode::Async/>
                     <Route path=path!("/escalations") view=pipeline::pages::queue::EscalationQueuePage ssr=SsrMode::Async/>
                 </ParentRoute>

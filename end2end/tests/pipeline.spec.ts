@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { signInFresh, waitForHydration } from './helpers';
+import { signIn, signInFresh, waitForHydration } from './helpers';
 
 // The content pipeline as a manager walks it, against the mock provider (its short answer
 // never meets a task's minimum length, so with one attempt allowed the draft is escalated).
@@ -70,4 +70,49 @@ test('a rep does not see the pipeline and is refused it', async ({ page }) => {
   await expect(page.getByRole('navigation', { name: 'Main', exact: true }).getByRole('link', { name: 'Pipeline' })).toHaveCount(0);
   await page.goto('/pipeline');
   await expect(page.getByRole('alert')).toContainText('Not allowed');
+});
+
+test.describe('with JavaScript disabled', () => {
+  test.use({ javaScriptEnabled: false });
+
+  // The new-task form is an ActionForm: a plain HTML post reaches the same server function, a
+  // mistake comes back to the form, and success lands on the task's page.
+  test('a manager creates a task with the plain HTML form', async ({ page }) => {
+    const title = `No-script task ${Date.now()}`;
+    await page.goto('/sign-in');
+    await signIn(page, 'manager@acme.test');
+    await expect(page).toHaveURL(/\/dashboard$/);
+
+    await page.goto('/pipeline/new');
+    await page.getByTestId('create-task').click();
+    await expect(page).toHaveURL(/\/pipeline\/new/);
+    await expect(page.getByTestId('error-customer')).toHaveText('Choose a customer.');
+    await expect(page.getByTestId('error-title')).toContainText('Give the task a title');
+
+    await page.locator('#customer').selectOption({ index: 1 });
+    await page.getByLabel('Title').fill(title);
+    await page.getByLabel('Brief').fill('Invite past clients to book a spring service this month.');
+    await page.getByTestId('create-task').click();
+    await expect(page).toHaveURL(/\/pipeline\/tasks\/[0-9a-f-]{36}$/);
+    await expect(page.getByTestId('task-title')).toHaveText(title);
+  });
+});
+
+test('QA sees the pipeline and the queue without the buttons it may not use', async ({ page }) => {
+  await signInFresh(page, 'qa@acme.test');
+  await page.getByRole('navigation', { name: 'Main', exact: true }).getByRole('link', { name: 'Pipeline' }).click();
+  await expect(page.getByRole('heading', { name: 'Pipeline' })).toBeVisible();
+  await expect(page.getByTestId('task-row').first()).toBeVisible();
+  await expect(page.getByTestId('new-task')).toHaveCount(0);
+  await page.getByRole('navigation', { name: 'Main', exact: true }).getByRole('link', { name: 'Escalations' }).click();
+  await expect(page.getByRole('heading', { name: 'Escalation queue' })).toBeVisible();
+  // The demo tasks reach the queue within seconds (the mock's drafts are always too short).
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('queue-item').first()).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 60_000 });
+  await expect(page.getByTestId('queue-draft').first()).toBeVisible();
+  await expect(page.getByTestId('approve')).toHaveCount(0);
+  await expect(page.getByTestId('reject')).toHaveCount(0);
+  await expect(page.getByTestId('send-back')).toHaveCount(0);
 });

@@ -21,6 +21,7 @@ pub struct Prompt {
 
 /// The active prompt called `name`: the workspace's own version if it has one, else the
 /// built-in one.
+#[tracing::instrument(skip_all, fields(%name))]
 pub async fn active(
     tx: &mut Tx,
     tenant_id: Uuid,

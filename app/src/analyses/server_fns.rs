@@ -8,6 +8,7 @@ use uuid::Uuid;
 /// from the shared cache when a fresh answer for the same context exists (unless `refresh`),
 /// otherwise from the model as it writes.
 #[server(endpoint = "analyze_contact", output = Streaming)]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn analyze_contact(
     contact_id: Uuid,
     kind: AnalysisKind,

@@ -4,6 +4,7 @@ use crate::ssr::tenancy::Tx;
 use uuid::Uuid;
 
 /// Newest first, `limit` rows with an id below `before` (keyset pagination on the primary key).
+#[tracing::instrument(skip_all)]
 pub async fn page(
     tx: &mut Tx,
     tenant_id: Uuid,
@@ -26,6 +27,7 @@ pub async fn page(
     .await
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list(
     tx: &mut Tx,
     tenant_id: Uuid,

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 /// One page of the workspace's audit log (admins only).
 #[server(endpoint = "list_audit")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn list_audit(before: Option<i64>) -> Result<AuditPage, AppError> {
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
     respond(

@@ -27,6 +27,7 @@ pub async fn find_credentials(
 }
 
 /// When the email is locked, until when.
+#[tracing::instrument(skip_all)]
 pub async fn locked_until(tx: &mut Tx, email: &str) -> Result<Option<OffsetDateTime>, sqlx::Error> {
     let row = sqlx::query_scalar!(
         r#"select locked_until from sign_in_throttle where email = $1 and locked_until > now()"#,
@@ -38,6 +39,7 @@ pub async fn locked_until(tx: &mut Tx, email: &str) -> Result<Option<OffsetDateT
 }
 
 /// Counts one failure; returns the lock's end when this failure locked the email.
+#[tracing::instrument(skip_all)]
 pub async fn record_failure(
     tx: &mut Tx,
     email: &str,
@@ -76,6 +78,7 @@ pub async fn record_failure(
     .map(Some)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn clear_failures(tx: &mut Tx, email: &str) -> Result<(), sqlx::Error> {
     sqlx::query!("delete from sign_in_throttle where email = $1", email)
         .execute(&mut **tx)
@@ -84,6 +87,7 @@ pub async fn clear_failures(tx: &mut Tx, email: &str) -> Result<(), sqlx::Error>
 }
 
 /// The workspace a user lands in at sign-in: their first by name.
+#[tracing::instrument(skip_all)]
 pub async fn default_membership(tx: &mut Tx, user_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select m.tenant_id

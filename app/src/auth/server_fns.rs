@@ -6,6 +6,7 @@ use leptos::prelude::*;
 /// Signs in with email and password; on success the session id is rotated and the browser is
 /// sent to `next` (a local path) or the dashboard.
 #[server(endpoint = "sign_in")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn sign_in(
     email: String,
     password: String,
@@ -90,6 +91,7 @@ fn too_many(until: time::OffsetDateTime) -> AppError {
 
 /// Ends the session and returns to the sign-in page.
 #[server(endpoint = "sign_out")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn sign_out() -> Result<(), AppError> {
     use super::guard::{authorize, session};
     use crate::{domain::Role, ssr::{audit, respond}};
@@ -119,6 +121,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 
 /// The signed-in member, or `None` when signed out.
 #[server(endpoint = "session_user")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn get_session_user() -> Result<Option<SessionUser>, AppError> {
     use super::guard::authorize;
     use crate::{domain::Role, ssr::respond};

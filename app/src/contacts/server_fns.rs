@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 /// One page of the workspace's contacts, searched and filtered; every argument is optional.
 #[server(endpoint = "list_contacts")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn list_contacts(
     q: Option<String>,
     stage: Option<String>,
@@ -55,6 +56,7 @@ pub async fn list_contacts(
 
 /// A contact with its customer, deals, recent activities and computed facts.
 #[server(endpoint = "get_contact")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn get_contact(id: Uuid) -> Result<ContactContext, AppError> {
     use crate::{
         auth::guard::authorize,
@@ -79,6 +81,7 @@ pub async fn get_contact(id: Uuid) -> Result<ContactContext, AppError> {
 
 /// Older activities of a contact, newest first, after the activity `before`.
 #[server(endpoint = "contact_timeline")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn contact_timeline(
     contact_id: Uuid,
     before: Option<i64>,

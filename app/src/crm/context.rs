@@ -31,6 +31,7 @@ async fn scoped<T: Send>(
 }
 
 /// Loads and computes the context of `contact_id`; `None` when the tenant has no such contact.
+#[tracing::instrument(skip_all)]
 pub async fn build(
     pool: &PgPool,
     scope: Scope,

@@ -59,6 +59,7 @@ pub struct ContactQuery<'a> {
 ///
 /// Built per request with only the predicates in use, so each shape gets its own plan: a GIN
 /// search when there is text, the name index otherwise.
+#[tracing::instrument(skip_all)]
 pub async fn list_contacts(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -125,6 +126,7 @@ impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for ContactRow {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn contact(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -145,6 +147,7 @@ pub async fn contact(
 
 /// The customer a contact belongs to, found from the contact id (so it can load in parallel
 /// with the contact itself).
+#[tracing::instrument(skip_all)]
 pub async fn customer_of_contact(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -168,6 +171,7 @@ pub async fn customer_of_contact(
 }
 
 /// The contact's deals, open ones first, then by expected close.
+#[tracing::instrument(skip_all)]
 pub async fn deals_of_contact(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -187,6 +191,7 @@ pub async fn deals_of_contact(
 }
 
 /// Newest first, `limit` activities older than the activity `before` (keyset on time and id).
+#[tracing::instrument(skip_all)]
 pub async fn activities(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -223,6 +228,7 @@ pub struct ActivityStats {
     pub prev_30d: i64,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn activity_stats(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -258,6 +264,7 @@ pub async fn activity_stats(
 }
 
 /// The tenant's members who can own contacts, for the demo generator.
+#[tracing::instrument(skip_all)]
 pub async fn owner_candidates(tx: &mut Tx, tenant_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
         "select user_id from memberships where tenant_id = $1 and role in ('rep', 'manager') order by user_id",

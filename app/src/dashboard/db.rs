@@ -3,6 +3,7 @@ use super::DashboardStats;
 use crate::{audit, domain::Role, ssr::tenancy::Tx};
 use uuid::Uuid;
 
+#[tracing::instrument(skip_all)]
 pub async fn stats(tx: &mut Tx, tenant_id: Uuid) -> Result<DashboardStats, sqlx::Error> {
     let roles = sqlx::query!(
         r#"select role, count(*) as "count!" from memberships where tenant_id = $1 group by role"#,

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 /// The dashboard counts for the signed-in member's workspace (every role).
 #[server(endpoint = "load_dashboard")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn load_dashboard() -> Result<DashboardStats, AppError> {
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
     respond(

@@ -3,7 +3,7 @@
 //! Each one authorises, parses its input and calls `db` or a service in one transaction.
 use super::{
     instructions::NewTaskForm,
-    model::{BoardFilter, BoardResponse, CustomerOption, QueuePage, TaskDetail},
+    model::{BoardFilter, BoardResponse, CustomerOption, QueuePage, TaskDetail, Verdict},
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -171,7 +171,7 @@ pub async fn review_task(
     content: Option<String>,
     reason: Option<String>,
     guidance: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<Verdict, AppError> {
     use crate::{
         auth::guard::authorize,
         ssr::{audit, respond},
@@ -191,7 +191,7 @@ pub async fn review_task(
             )
             .await?;
             auth.tx.commit().await?;
-            Ok(())
+            Ok(review.verdict)
         }
         .await,
     )

@@ -23,13 +23,31 @@ pub fn from_context<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
 
 /// Every server function ends here: a failure sets the HTTP status that matches the error,
 /// so a refused call is a real 401/403/422 and not a 500.
+///
+/// A plain HTML form post (a form submitted before the page is hydrated, or with JavaScript
+/// off) is the exception: leptos sends it back to its page with the error in the address, and
+/// the page's form shows it there; a 4xx status would leave the browser on a bare error body.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(err) = &result {
         if let Some(opts) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            opts.set_status(err.status());
+            if !is_plain_form_post() {
+                opts.set_status(err.status());
+            }
         }
     }
     result
+}
+
+/// Whether this request is a browser's own form submission (it accepts HTML), not a call from
+/// the app's script.
+fn is_plain_form_post() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    })
 }
 
 /// Gives server-function error responses the status of their `AppError`.

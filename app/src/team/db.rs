@@ -3,6 +3,7 @@ use super::Member;
 use crate::{domain::Role, ssr::tenancy::Tx};
 use uuid::Uuid;
 
+#[tracing::instrument(skip_all)]
 pub async fn members(tx: &mut Tx, tenant_id: Uuid) -> Result<Vec<Member>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select u.id, u.display_name, u.email, m.role, m.created_at

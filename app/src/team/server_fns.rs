@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 /// The workspace's members (admins only).
 #[server(endpoint = "list_members")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn list_members() -> Result<Vec<Member>, AppError> {
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
     respond(

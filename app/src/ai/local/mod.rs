@@ -9,6 +9,7 @@
 //! Models load on first use (or when `warm_up` is called at start-up) on a blocking thread.
 pub mod chat;
 pub mod embed;
+mod tokenizer;
 
 use std::{
     collections::HashMap,

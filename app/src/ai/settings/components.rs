@@ -72,7 +72,6 @@ fn Overview(overview: AiOverview) -> impl IntoView {
 fn ProviderRow(status: ProviderStatus) -> impl IntoView {
     let test = ServerAction::<TestProvider>::new();
     let key = status.check.as_str();
-    let check = status.check;
     let testable = matches!(
         status.state,
         ProviderState::Ready | ProviderState::Configured
@@ -109,18 +108,21 @@ fn ProviderRow(status: ProviderStatus) -> impl IntoView {
                 </div>
             </div>
             {testable.then(|| view! {
-                <button
-                    type="button"
-                    data-testid=format!("provider-test-{key}")
-                    class="inline-flex items-center gap-2 rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:cursor-wait disabled:opacity-60"
-                    disabled=move || test.pending().get()
-                    on:click=move |_| { test.dispatch(TestProvider { check }); }
-                >
-                    <Show when=move || test.pending().get()>
-                        <span class="h-3 w-3 animate-spin rounded-full border-2 border-slate-300 border-t-indigo-600" aria-hidden="true"></span>
-                    </Show>
-                    {move || if test.pending().get() { "Testing…" } else { "Test provider" }}
-                </button>
+                // A form, so the button posts even before the page is hydrated.
+                <ActionForm action=test>
+                    <input type="hidden" name="check" value=key/>
+                    <button
+                        type="submit"
+                        data-testid=format!("provider-test-{key}")
+                        class="inline-flex items-center gap-2 rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:cursor-wait disabled:opacity-60"
+                        disabled=move || test.pending().get()
+                    >
+                        <Show when=move || test.pending().get()>
+                            <span class="h-3 w-3 animate-spin rounded-full border-2 border-slate-300 border-t-indigo-600" aria-hidden="true"></span>
+                        </Show>
+                        {move || if test.pending().get() { "Testing…" } else { "Test provider" }}
+                    </button>
+                </ActionForm>
             })}
         </li>
     }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 /// Providers, their state and the routing table (admins only). Loads the local models if they
 /// have not loaded yet, so the page reports what they really do.
 #[server(endpoint = "load_ai_overview")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
     use super::{ProviderState, ProviderStatus, Route};
     use crate::{
@@ -147,6 +148,7 @@ pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
 /// One real round trip to a provider: a tiny chat answer or one embedding. Recorded in
 /// `ai_calls` like any call. Returns the latency and the reply, or the real error.
 #[server(endpoint = "test_provider")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppError> {
     use crate::{
         ai::{

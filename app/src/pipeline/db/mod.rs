@@ -156,6 +156,7 @@ pub async fn transition(tx: &mut Tx, m: &Move<'_>, changes: &Changes) -> Result<
 }
 
 /// A task's state and version as the database has them now.
+#[tracing::instrument(skip_all)]
 pub async fn current(tx: &mut Tx, task_id: Uuid) -> Result<Option<(TaskState, i32)>, sqlx::Error> {
     let row = sqlx::query!(
         "select execution_state, version from project_tasks where id = $1",
@@ -167,6 +168,7 @@ pub async fn current(tx: &mut Tx, task_id: Uuid) -> Result<Option<(TaskState, i3
 }
 
 /// Delivers an approved task: the move to `delivered`, which marks its latest draft delivered.
+#[tracing::instrument(skip_all)]
 pub async fn deliver(
     tx: &mut Tx,
     task_id: Uuid,
@@ -186,6 +188,7 @@ pub async fn deliver(
 }
 
 /// Gives up on a task: it moves to `failed` with `why` as its status, and the worker lets go.
+#[tracing::instrument(skip_all)]
 pub async fn fail(
     tx: &mut Tx,
     task_id: Uuid,

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 /// Changes whenever a task of the workspace changes (or one is added or removed), and with the
 /// filters; cheap: one index-only aggregate.
+#[tracing::instrument(skip_all)]
 pub async fn etag(tx: &mut Tx, f: &BoardFilter) -> Result<String, sqlx::Error> {
     let row = sqlx::query!(
         r#"select count(*) as "n!", coalesce(max(extract(epoch from updated_at) * 1000000), 0)::bigint as "latest!"
@@ -34,6 +35,7 @@ pub async fn etag(tx: &mut Tx, f: &BoardFilter) -> Result<String, sqlx::Error> {
     Ok(format!("{}-{}-{h:x}", row.n, row.latest))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn board(tx: &mut Tx, f: &BoardFilter, etag: String) -> Result<Board, sqlx::Error> {
     let counts = sqlx::query!(
         r#"select execution_state, count(*) as "n!"
@@ -108,6 +110,7 @@ pub async fn board(tx: &mut Tx, f: &BoardFilter, etag: String) -> Result<Board, 
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn customers(tx: &mut Tx) -> Result<Vec<CustomerOption>, sqlx::Error> {
     sqlx::query_as!(
         CustomerOption,
@@ -252,6 +255,7 @@ pub async fn detail(tx: &mut Tx, id: Uuid) -> Result<Option<TaskDetail>, sqlx::E
     }))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn queue(tx: &mut Tx, after: Option<Uuid>) -> Result<QueuePage, sqlx::Error> {
     let total = sqlx::query_scalar!(
         r#"select count(*) as "n!" from project_tasks where execution_state in ('escalated', 'awaiting_review')"#
@@ -310,6 +314,7 @@ pub async fn queue(tx: &mut Tx, after: Option<Uuid>) -> Result<QueuePage, sqlx::
 }
 
 /// The latest draft of a task: its id and content.
+#[tracing::instrument(skip_all)]
 pub async fn latest_draft(tx: &mut Tx, task_id: Uuid) -> Result<Option<(Uuid, String)>, sqlx::Error> {
     let row = sqlx::query!(
         "select id, content from project_deliverables where task_id = $1 order by attempt desc limit 1",
@@ -321,6 +326,7 @@ pub async fn latest_draft(tx: &mut Tx, task_id: Uuid) -> Result<Option<(Uuid, St
 }
 
 /// One more attempt than already made, so the rules do not escalate a sent-back task at once.
+#[tracing::instrument(skip_all)]
 pub async fn allow_another_attempt(tx: &mut Tx, task_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update project_tasks set max_attempts = greatest(max_attempts, attempts + 1) where id = $1",
@@ -332,6 +338,7 @@ pub async fn allow_another_attempt(tx: &mut Tx, task_id: Uuid) -> Result<(), sql
 }
 
 /// Keeps a reviewer's edit beside the draft the AI wrote.
+#[tracing::instrument(skip_all)]
 pub async fn store_edit(tx: &mut Tx, deliverable_id: Uuid, content: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update project_deliverables set edited_content = $2 where id = $1",

@@ -120,6 +120,7 @@ pub async fn best_template(
 }
 
 /// Examples still without a vector, at most `limit`.
+#[tracing::instrument(skip_all)]
 pub async fn unembedded_examples(
     tx: &mut Tx,
     limit: i64,
@@ -234,6 +235,7 @@ pub async fn load_rules(tx: &mut Tx) -> Result<Vec<DecisionRule>, sqlx::Error> {
 }
 
 /// Extends the lease while the task is in flight and still this worker's; false when it is not.
+#[tracing::instrument(skip_all)]
 pub async fn renew_lease(
     tx: &mut Tx,
     task_id: Uuid,

@@ -4,8 +4,8 @@ use super::{state_badge, BUTTON, INPUT, SECONDARY};
 use crate::{
     layout::{error_fallback, EmptyState, LoadingBlock, PageHeader},
     pipeline::{
-        model::{age, QueueItem},
-        server_fns::{load_queue, review_task},
+        model::{age, QueueItem, Verdict},
+        server_fns::{load_queue, ReviewTask},
     },
 };
 use leptos::prelude::*;
@@ -48,57 +48,58 @@ pub fn EscalationQueuePage() -> impl IntoView {
     }
 }
 
+/// One verdict's form: the task, the version the reviewer saw and the verdict ride along as
+/// hidden fields, so the form posts the same with or without the page's script.
+#[component]
+fn VerdictForm(
+    action: ServerAction<ReviewTask>,
+    id: Uuid,
+    version: i32,
+    verdict: Verdict,
+    #[prop(optional, into)] class: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <ActionForm action attr:class=class>
+            <input type="hidden" name="id" value=id.to_string()/>
+            <input type="hidden" name="version" value=version.to_string()/>
+            <input type="hidden" name="verdict" value=verdict.as_str()/>
+            {children()}
+        </ActionForm>
+    }
+}
+
 #[component]
 fn QueueCard(item: QueueItem, can_act: bool, on_done: Callback<String>) -> impl IntoView {
     let draft = item.draft.clone().unwrap_or_default();
-    let edited = RwSignal::new(draft.clone());
-    let editing = RwSignal::new(false);
-    let reason = RwSignal::new(String::new());
-    let guidance = RwSignal::new(String::new());
-    let error: RwSignal<Option<String>> = RwSignal::new(None);
     let (id, version, title) = (item.id, item.version, item.title.clone());
-    let act = Action::new(
-        move |input: &(String, Option<String>, Option<String>, Option<String>)| {
-            let (verdict, content, reason, guidance) = input.clone();
-            async move {
-                (
-                    verdict.clone(),
-                    review_task(id, version, verdict, content, reason, guidance).await,
-                )
-            }
-        },
-    );
+    let review = ServerAction::<ReviewTask>::new();
+    // The server's own messages (a missing reason, a task that moved meanwhile) show here.
+    let error = move || review.value().get().and_then(Result::err).map(|e| e.to_string());
     Effect::new(move |_| {
-        if let Some((verdict, result)) = act.value().get() {
-            match result {
-                Ok(()) => {
-                    let what = match verdict.as_str() {
-                        "approve" | "edit_and_approve" => "approved and delivered",
-                        "reject" => "rejected",
-                        _ => "sent back to the AI",
-                    };
-                    on_done.run(format!("\"{}\" {what}.", title.clone()));
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
+        if let Some(Ok(verdict)) = review.value().get() {
+            let what = match verdict {
+                Verdict::Approve | Verdict::EditAndApprove => "approved and delivered",
+                Verdict::Reject => "rejected",
+                Verdict::SendBack => "sent back to the AI",
+            };
+            on_done.run(format!("\"{}\" {what}.", title.clone()));
         }
     });
-    let busy = act.pending();
-    let reject = move |_| {
-        if reason.get_untracked().trim().is_empty() {
-            error.set(Some("Say why the draft is rejected.".into()));
-            return;
-        }
+    let busy = review.pending();
+    // Rejecting ends the task: ask first (a click that is not confirmed submits nothing).
+    let confirm_reject = move |ev: leptos::ev::MouseEvent| {
         #[cfg(feature = "hydrate")]
         {
             let ok = window()
                 .confirm_with_message("Reject this draft? The task ends and is not delivered.")
                 .unwrap_or(false);
             if !ok {
-                return;
+                ev.prevent_default();
             }
         }
-        act.dispatch(("reject".into(), None, Some(reason.get_untracked()), None));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
     };
     view! {
         <article class="rounded-xl border border-slate-200 bg-white p-4" data-testid="queue-item" data-task-id=item.id.to_string()>
@@ -111,52 +112,41 @@ fn QueueCard(item: QueueItem, can_act: bool, on_done: Callback<String>) -> impl 
                 {state_badge(item.state)}
             </div>
             {item.reason.clone().map(|r| view! { <p class="mt-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">{r}</p> })}
-            <Show when=move || editing.get() fallback=move || view! {
-                <pre class="mt-3 whitespace-pre-wrap rounded-lg bg-slate-50 p-3 font-sans text-sm text-slate-800" data-testid="queue-draft">{edited.get()}</pre>
-            }>
-                <label class="mt-3 block text-xs font-medium text-slate-600" for=format!("edit-{}", id)>"Edit the draft"</label>
-                <textarea id=format!("edit-{}", id) rows="10" class=INPUT data-testid="edit-draft"
-                    prop:value=move || edited.get() on:input=move |ev| edited.set(event_target_value(&ev))></textarea>
-            </Show>
+            <pre class="mt-3 whitespace-pre-wrap rounded-lg bg-slate-50 p-3 font-sans text-sm text-slate-800" data-testid="queue-draft">{draft.clone()}</pre>
             // Only managers and admins settle drafts; QA reads them.
             {can_act.then(|| view! {
-            <div class="mt-3 flex flex-wrap items-end gap-2">
-                <Show when=move || !editing.get() fallback=move || view! {
-                    <button class=BUTTON disabled=move || busy.get() data-testid="approve-edited"
-                        on:click=move |_| { act.dispatch(("edit_and_approve".into(), Some(edited.get_untracked()), None, None)); }>"Approve edited"</button>
-                    <button class=SECONDARY on:click=move |_| editing.set(false)>"Stop editing"</button>
-                }>
-                    <button class=BUTTON disabled=move || busy.get() data-testid="approve"
-                        on:click=move |_| { act.dispatch(("approve".into(), None, None, None)); }>"Approve"</button>
-                    <button class=SECONDARY data-testid="edit" on:click=move |_| editing.set(true)>"Edit"</button>
-                </Show>
-            </div>
-            <div class="mt-3 grid gap-3 md:grid-cols-2">
-                <div class="flex items-end gap-2">
-                    <label class="flex-1 text-xs font-medium text-slate-600">"Send back with guidance"
-                        <input type="text" class=INPUT placeholder="What should the AI change?" data-testid="guidance"
-                            prop:value=move || guidance.get() on:input=move |ev| guidance.set(event_target_value(&ev))/>
-                    </label>
-                    <button class=SECONDARY disabled=move || busy.get() data-testid="send-back"
-                        on:click=move |_| {
-                            if guidance.get_untracked().trim().is_empty() { error.set(Some("Tell the AI what to change.".into())); return; }
-                            act.dispatch(("send_back".into(), None, None, Some(guidance.get_untracked())));
-                        }>"Send back"</button>
+                <div class="mt-3 flex flex-wrap items-start gap-2">
+                    <VerdictForm action=review id version verdict=Verdict::Approve>
+                        <button type="submit" class=BUTTON disabled=move || busy.get() data-testid="approve">"Approve"</button>
+                    </VerdictForm>
+                    <details class="group w-full">
+                        <summary class=format!("{SECONDARY} inline-block cursor-pointer list-none") data-testid="edit">"Edit"</summary>
+                        <VerdictForm action=review id version verdict=Verdict::EditAndApprove class="mt-2">
+                            <label class="block text-xs font-medium text-slate-600" for=format!("edit-{id}")>"Edit the draft"</label>
+                            <textarea id=format!("edit-{id}") name="content" rows="10" class=INPUT data-testid="edit-draft">{draft.clone()}</textarea>
+                            <button type="submit" class=format!("{BUTTON} mt-2") disabled=move || busy.get() data-testid="approve-edited">"Approve edited"</button>
+                        </VerdictForm>
+                    </details>
                 </div>
-                <div class="flex items-end gap-2">
-                    <label class="flex-1 text-xs font-medium text-slate-600">"Reject with a reason"
-                        <input type="text" class=INPUT placeholder="Why is it rejected?" data-testid="reject-reason"
-                            prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
-                    </label>
-                    <button class="rounded-md border border-rose-300 bg-white px-3 py-2 text-sm font-medium text-rose-700 hover:bg-rose-50 disabled:opacity-60"
-                        disabled=move || busy.get() data-testid="reject" on:click=reject>"Reject"</button>
+                <div class="mt-3 grid gap-3 md:grid-cols-2">
+                    <VerdictForm action=review id version verdict=Verdict::SendBack class="flex items-end gap-2">
+                        <label class="flex-1 text-xs font-medium text-slate-600">"Send back with guidance"
+                            <input type="text" name="guidance" class=INPUT placeholder="What should the AI change?" data-testid="guidance"/>
+                        </label>
+                        <button type="submit" class=SECONDARY disabled=move || busy.get() data-testid="send-back">"Send back"</button>
+                    </VerdictForm>
+                    <VerdictForm action=review id version verdict=Verdict::Reject class="flex items-end gap-2">
+                        <label class="flex-1 text-xs font-medium text-slate-600">"Reject with a reason"
+                            <input type="text" name="reason" class=INPUT placeholder="Why is it rejected?" data-testid="reject-reason"/>
+                        </label>
+                        <button type="submit" class="rounded-md border border-rose-300 bg-white px-3 py-2 text-sm font-medium text-rose-700 hover:bg-rose-50 disabled:opacity-60"
+                            disabled=move || busy.get() data-testid="reject" on:click=confirm_reject>"Reject"</button>
+                    </VerdictForm>
                 </div>
-            </div>
             })}
-            <Show when=move || error.get().is_some()>
-                <p role="alert" class="mt-2 rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-700">{move || error.get()}</p>
+            <Show when=move || error().is_some()>
+                <p role="alert" class="mt-2 rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-700" data-testid="queue-error">{error}</p>
             </Show>
         </article>
     }
 }
-
