@@ -149,17 +149,11 @@ mod server {
     /// realworld-axum-sqlx's `on_constraint` does: the database enforces uniqueness and
     /// references, and this names the field. Any other error stays a logged `Internal`.
     pub trait OnConstraint<T> {
-        fn on_constraint(
-            self,
-            map: impl FnOnce(&str) -> Option<AppError>,
-        ) -> Result<T, AppError>;
+        fn on_constraint(self, map: impl FnOnce(&str) -> Option<AppError>) -> Result<T, AppError>;
     }
 
     impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
-        fn on_constraint(
-            self,
-            map: impl FnOnce(&str) -> Option<AppError>,
-        ) -> Result<T, AppError> {
+        fn on_constraint(self, map: impl FnOnce(&str) -> Option<AppError>) -> Result<T, AppError> {
             self.map_err(|err| {
                 err.as_database_error()
                     .and_then(|db| db.constraint())

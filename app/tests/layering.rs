@@ -21,9 +21,8 @@ const BASE: &[&str] = &["domain", "error"];
 
 /// Each module and the modules of ours it may use (besides itself).
 fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
-    let with_base = |more: &[&'static str]| -> Vec<&'static str> {
-        BASE.iter().chain(more).copied().collect()
-    };
+    let with_base =
+        |more: &[&'static str]| -> Vec<&'static str> { BASE.iter().chain(more).copied().collect() };
     let shared = ["ssr", "auth", "layout", "audit", "ai", "crm"];
     let mut m = BTreeMap::new();
     m.insert("domain", vec![]);
@@ -70,7 +69,8 @@ fn code_only(src: &str) -> String {
                 i += 1;
             }
             i += 2;
-        } else if b[i] == b'r' && (b.get(i + 1) == Some(&b'#') || b.get(i + 1) == Some(&b'"'))
+        } else if b[i] == b'r'
+            && (b.get(i + 1) == Some(&b'#') || b.get(i + 1) == Some(&b'"'))
             && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
         {
             // raw string r#"..."# / r"..."
@@ -86,7 +86,9 @@ fn code_only(src: &str) -> String {
                 continue;
             }
             j += 1;
-            let close: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
+            let close: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
             while j < b.len() && !b[j..].starts_with(&close) {
                 j += 1;
             }
@@ -179,7 +181,11 @@ fn every_module_imports_only_what_its_floor_allows() {
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     files.sort();
-    assert!(files.len() > 40, "found only {} files under {src:?}", files.len());
+    assert!(
+        files.len() > 40,
+        "found only {} files under {src:?}",
+        files.len()
+    );
     let allowed = allowed();
     let mut problems = Vec::new();
     for file in &files {
@@ -195,7 +201,10 @@ fn every_module_imports_only_what_its_floor_allows() {
             continue; // the root composes everything
         }
         let Some(may) = allowed.get(top.as_str()) else {
-            problems.push(format!("{}: module `{top}` is not in the layering table", rel.display()));
+            problems.push(format!(
+                "{}: module `{top}` is not in the layering table",
+                rel.display()
+            ));
             continue;
         };
         let code = code_only(&fs::read_to_string(file).expect("readable"));
@@ -203,10 +212,17 @@ fn every_module_imports_only_what_its_floor_allows() {
             if used == top || may.contains(&used.as_str()) {
                 continue;
             }
-            problems.push(format!("{}: `{top}` must not use `crate::{used}`", rel.display()));
+            problems.push(format!(
+                "{}: `{top}` must not use `crate::{used}`",
+                rel.display()
+            ));
         }
     }
-    assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "layering broken:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -223,6 +239,8 @@ fn a_feature_importing_another_feature_is_caught() {
     let allowed = allowed();
     let contacts = &allowed["contacts"];
     assert!(!contacts.contains(&"analyses"));
-    assert!(!allowed["ssr"].iter().any(|m| ["pipeline", "ai", "analyses"].contains(m)));
+    assert!(!allowed["ssr"]
+        .iter()
+        .any(|m| ["pipeline", "ai", "analyses"].contains(m)));
     assert!(contacts.contains(&"crm"));
 }

@@ -48,9 +48,12 @@ pub fn render(template: &str, values: &[(&str, &str)]) -> Result<String, String>
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
-    let tmpl = env
-        .template_from_str(template)
-        .map_err(|e| format!("the template does not parse: {}", e.detail().unwrap_or("syntax error")))?;
+    let tmpl = env.template_from_str(template).map_err(|e| {
+        format!(
+            "the template does not parse: {}",
+            e.detail().unwrap_or("syntax error")
+        )
+    })?;
     let mut unknown: Vec<String> = tmpl
         .undeclared_variables(false)
         .into_iter()
@@ -71,8 +74,12 @@ pub fn render(template: &str, values: &[(&str, &str)]) -> Result<String, String>
         ));
     }
     let ctx: std::collections::BTreeMap<&str, &str> = values.iter().copied().collect();
-    tmpl.render(ctx)
-        .map_err(|e| format!("the template could not be filled: {}", e.detail().unwrap_or("render error")))
+    tmpl.render(ctx).map_err(|e| {
+        format!(
+            "the template could not be filled: {}",
+            e.detail().unwrap_or("render error")
+        )
+    })
 }
 
 #[cfg(test)]

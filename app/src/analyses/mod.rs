@@ -7,6 +7,8 @@ pub mod panel;
 #[cfg(feature = "ssr")]
 pub mod prompt;
 pub mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod service;
 
 pub use panel::AiPanel;
 

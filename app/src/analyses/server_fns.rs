@@ -15,118 +15,20 @@ pub async fn analyze_contact(
     refresh: bool,
 ) -> Result<ByteStream<AppError>, AppError> {
     use super::{
-        cache::{ndjson, AnalysisHub, Job, Key},
-        prompt, AnalysisEvent,
+        cache::ndjson,
+        service::{analyze, Analysis},
     };
-    use crate::{
-        ai::{
-            gateway::{CallMeta, CallRecord, ChatRequest, Gateway, REMOTE_HINT},
-            local, prompts, AiFailure,
-        },
-        auth::guard::authorize,
-        crm::context,
-        domain::Role,
-        error::current_request_id,
-        ssr::{from_context, respond},
-    };
-    use std::sync::Arc;
+    use crate::{auth::guard::authorize, domain::Role, ssr::respond};
     use futures::StreamExt;
-    use std::time::Instant;
-
-    fn one(event: AnalysisEvent) -> ByteStream<AppError> {
-        ByteStream::new(futures::stream::once(async move {
-            Ok::<_, AppError>(event.to_line())
-        }))
-    }
-
     respond(
         async move {
-            let started = Instant::now();
-            let mut auth = authorize(&Role::ALL).await?;
-            let scope = auth.scope();
-            let pool: sqlx::PgPool = from_context()?;
-            let gateway: Arc<Gateway> = from_context()?;
-            let hub: Arc<AnalysisHub> = from_context()?;
-            let now = time::OffsetDateTime::now_utc();
-            let (built, prompt) = tokio::join!(
-                context::build(&pool, scope, contact_id, now),
-                prompts::active(&mut auth.tx, scope.tenant_id, kind.as_str()),
-            );
-            let built = built?.ok_or(AppError::NotFound)?;
-            let prompt = prompt?.ok_or_else(|| {
-                tracing::error!(prompt = kind.as_str(), "no active prompt");
-                AppError::Internal { request_id: current_request_id() }
-            })?;
-            let fail = |model: &str, message: String| {
-                one(AnalysisEvent::Failed {
-                    failure: AiFailure {
-                        provider: gateway.provider_of(model).to_owned(),
-                        model: model.to_owned(),
-                        message,
-                        after_ms: started.elapsed().as_millis() as u64,
-                        attempts: 0,
-                    },
-                })
-            };
-            let model = match gateway.route(kind.task(), Some(&prompt.ai_model)) {
-                Ok(model) => model,
-                Err(why) => return Ok(fail(&prompt.ai_model, format!("cannot choose a model: {why}"))),
-            };
-            if local::is_local(&model) {
-                if let Err(why) = gateway.local().chat().await {
-                    auth.tx.commit().await?;
-                    let message = format!("The built-in local model is {why}. {REMOTE_HINT}");
-                    return Ok(one(AnalysisEvent::NotConfigured { message }));
-                }
-            }
-            let sections = prompt::sections(&built.context);
-            let user = match sections.render(&prompt.template) {
-                Ok(text) => text,
-                Err(why) => return Ok(fail(&model, format!("the {} prompt template is broken: {why}", prompt.name))),
-            };
-            let fingerprint = prompt::fingerprint(&prompt, &model, &user);
-            let key = Key { tenant_id: scope.tenant_id, contact_id, kind };
-            let meta = CallMeta {
-                scope,
-                task: kind.task(),
-                prompt_name: Some(prompt.name.clone()),
-                prompt_version: Some(prompt.version),
-                subject_id: Some(contact_id),
-                request_id: Some(current_request_id()),
-            };
-            if !refresh {
-                if let Some(hit) = hub.lookup(&mut auth.tx, &key, &fingerprint).await? {
-                    auth.tx.commit().await?;
-                    tracing::info!(
-                        contact_id = %contact_id, kind = kind.as_str(), cache = "hit", age_secs = hit.age_secs,
-                        fetch_us = built.fetch.as_micros() as u64, build_us = built.build.as_micros() as u64,
-                        "analysis served"
-                    );
-                    let mut record = CallRecord::new(&meta, &hit.model, &hit.provider, "ok");
-                    record.model = Some(hit.model.clone());
-                    record.latency_ms = started.elapsed().as_millis() as i32;
-                    record.cost_usd = Some(0.0);
-                    record.cache_hit = true;
-                    gateway.recorder().record(record);
-                    return Ok(one(AnalysisEvent::Cached { text: hit.text, model: hit.model, provider: hit.provider, age_secs: hit.age_secs }));
-                }
-            }
-            auth.tx.commit().await?;
-            tracing::info!(
-                contact_id = %contact_id, kind = kind.as_str(), cache = if refresh { "refresh" } else { "miss" },
-                fetch_us = built.fetch.as_micros() as u64, build_us = built.build.as_micros() as u64, model = %model,
-                "analysis requested"
-            );
-            let request = ChatRequest {
-                model,
-                system: prompt.system_prompt,
-                user,
-                max_tokens: u32::try_from(prompt.max_tokens).unwrap_or(512),
-                temperature: prompt.temperature,
-                meta,
-            };
-            let rx = hub.join_or_start(gateway, pool, Job { key, scope, fingerprint, refresh, request });
-            Ok(ByteStream::new(ndjson(rx).map(Ok::<_, AppError>)))
+            let auth = authorize(&Role::ALL).await?;
+            Ok(match analyze(auth, contact_id, kind, refresh).await? {
+                Analysis::Now(event) => ByteStream::new(futures::stream::once(async move {
+                    Ok::<_, AppError>(event.to_line())
+                })),
+                Analysis::Stream(rx) => ByteStream::new(ndjson(rx).map(Ok::<_, AppError>)),
+            })
         }
         .await,
     )

@@ -1,9 +1,6 @@
 //! SQL for sign-in: credentials, throttling and the member behind a session.
 use super::{AuthSettings, SessionUser};
-use crate::{
-    domain::Role,
-    ssr::tenancy::Tx,
-};
+use crate::{domain::Role, ssr::tenancy::Tx};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -94,7 +94,10 @@ fn too_many(until: time::OffsetDateTime) -> AppError {
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn sign_out() -> Result<(), AppError> {
     use super::guard::{authorize, session};
-    use crate::{domain::Role, ssr::{audit, respond}};
+    use crate::{
+        domain::Role,
+        ssr::{audit, respond},
+    };
 
     respond(
         async move {

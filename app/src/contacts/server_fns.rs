@@ -46,7 +46,8 @@ pub async fn list_contacts(
                 owner: filter.mine.then_some(auth.user.user_id),
                 after: filter.after,
             };
-            let page = crate::crm::db::list_contacts(&mut auth.tx, auth.user.tenant_id, &query).await?;
+            let page =
+                crate::crm::db::list_contacts(&mut auth.tx, auth.user.tenant_id, &query).await?;
             auth.tx.commit().await?;
             Ok(page)
         }

@@ -29,12 +29,7 @@ pub fn next(decision: &Decision, attempt: i16, max_attempts: i16, report: &Quali
     let summary = decision.summary();
     let out_of_attempts = attempt >= max_attempts;
     let (to, changes, reason, action) = match &decision.action {
-        RuleAction::Approve => (
-            TaskState::Approved,
-            Changes::default(),
-            summary,
-            "approve",
-        ),
+        RuleAction::Approve => (TaskState::Approved, Changes::default(), summary, "approve"),
         RuleAction::Review { reason } => (
             TaskState::AwaitingReview,
             Changes::waiting(reason_or(reason, &summary)),

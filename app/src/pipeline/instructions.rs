@@ -334,7 +334,11 @@ impl NewTaskForm {
         };
         let min_words = whole("output_length.min_words", &self.min_words, &mut errors);
         let max_words = whole("output_length.max_words", &self.max_words, &mut errors);
-        let min_overall = whole("quality_thresholds.min_overall", &self.min_overall, &mut errors);
+        let min_overall = whole(
+            "quality_thresholds.min_overall",
+            &self.min_overall,
+            &mut errors,
+        );
         let attempts = whole("max_attempts", &self.max_attempts, &mut errors);
         if !(1..=u32::from(MAX_ATTEMPTS_LIMIT)).contains(&attempts) {
             errors.push(err(
@@ -435,9 +439,20 @@ mod tests {
             ..NewTaskForm::defaults()
         };
         let errors = form.parse().expect_err("bad numbers");
-        let find = |f: &str| errors.iter().find(|e| e.field == f).map(|e| e.message.as_str());
-        assert_eq!(find("output_length.min_words"), Some("Enter a whole number."));
-        assert_eq!(find("max_attempts"), Some("Allow between 1 and 10 attempts."));
+        let find = |f: &str| {
+            errors
+                .iter()
+                .find(|e| e.field == f)
+                .map(|e| e.message.as_str())
+        };
+        assert_eq!(
+            find("output_length.min_words"),
+            Some("Enter a whole number.")
+        );
+        assert_eq!(
+            find("max_attempts"),
+            Some("Allow between 1 and 10 attempts.")
+        );
     }
 
     fn good() -> AiInstructions {

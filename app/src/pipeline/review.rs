@@ -151,16 +151,17 @@ pub async fn apply(
         ));
     }
     let Some((draft_id, draft)) = db::tasks::latest_draft(tx, id).await? else {
-        return Err(AppError::validation("", "This task has no draft to review yet."));
+        return Err(AppError::validation(
+            "",
+            "This task has no draft to review yet.",
+        ));
     };
     let (to, changes, why) = review.next();
     let m = Move {
         user_id: Some(scope.user_id),
         ..Move::by(Actor::User, id, version, state, to, None, &why)
     };
-    let version = db::transition(tx, &m, &changes)
-        .await
-        .map_err(move_error)?;
+    let version = db::transition(tx, &m, &changes).await.map_err(move_error)?;
     if review.verdict == Verdict::SendBack {
         db::tasks::allow_another_attempt(tx, id).await?;
     }
@@ -245,7 +246,10 @@ mod tests {
     #[test]
     fn a_rejection_needs_a_reason_and_a_send_back_needs_guidance() {
         let err = Review::parse("reject", None, Some("  ".into()), None).expect_err("no reason");
-        assert_eq!(err.field_message("reason").as_deref(), Some("Say why the draft is rejected."));
+        assert_eq!(
+            err.field_message("reason").as_deref(),
+            Some("Say why the draft is rejected.")
+        );
         let err = Review::parse("send_back", None, None, None).expect_err("no guidance");
         assert!(err.field_message("guidance").is_some());
         let err = Review::parse("maybe", None, None, None).expect_err("unknown verdict");

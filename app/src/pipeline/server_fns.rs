@@ -16,7 +16,8 @@ use crate::domain::Role;
 #[cfg(feature = "ssr")]
 const VIEWERS: [Role; 3] = [Role::Admin, Role::Manager, Role::Qa];
 /// Who may create tasks and settle them; the pages show those buttons only to them.
-pub const ACTORS: [crate::domain::Role; 2] = [crate::domain::Role::Admin, crate::domain::Role::Manager];
+pub const ACTORS: [crate::domain::Role; 2] =
+    [crate::domain::Role::Admin, crate::domain::Role::Manager];
 
 /// The board under `filter`; `Unchanged` when nothing changed since `etag`.
 #[server(endpoint = "load_board", input = Json)]
@@ -89,9 +90,7 @@ pub async fn create_task(form: NewTaskForm) -> Result<Uuid, AppError> {
     respond(
         async move {
             let mut auth = authorize(&ACTORS).await?;
-            let task = form
-                .parse()
-                .map_err(|errors| AppError::Fields { errors })?;
+            let task = form.parse().map_err(|errors| AppError::Fields { errors })?;
             let scope = auth.scope();
             let id = super::db::tasks::create_task(
                 &mut auth.tx,

@@ -23,4 +23,3 @@ pub async fn record(
     .await?;
     Ok(())
 }
-

@@ -12,8 +12,8 @@
 //! Usage: `smartcrm-bench-pipeline` with DATABASE_URL set (an empty, migrated database).
 use app::{
     pipeline::{
-        rules::{DecisionRule, RuleAction, RuleCategory, RuleEngine},
         db::work::nearest_examples,
+        rules::{DecisionRule, RuleAction, RuleCategory, RuleEngine},
         worker::{Pipeline, WorkerSettings},
     },
     ssr::tenancy::{self, Scope},

@@ -244,7 +244,10 @@ async fn a_malformed_brand_voice_fails_the_task_naming_the_field_instead_of_writ
         why.starts_with("The customer's stored brand_voice cannot be read"),
         "{why}"
     );
-    assert!(deliverables(&app, t.id).await.is_empty(), "nothing was drafted");
+    assert!(
+        deliverables(&app, t.id).await.is_empty(),
+        "nothing was drafted"
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -638,7 +641,10 @@ async fn first_customer(app: &TestApp) -> Uuid {
 
 /// Posts the new-task form as the browser's `ActionForm` does (form-encoded `form[...]`).
 async fn post_form(app: &TestApp, fields: &[(String, String)]) -> reqwest::Response {
-    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     app.call("create_task", &borrowed).await
 }
 
@@ -657,15 +663,30 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
             ("form[project]".to_owned(), "Spring".to_owned()),
             ("form[title]".to_owned(), "Spring email".to_owned()),
             ("form[max_attempts]".to_owned(), "3".to_owned()),
-            ("form[brief]".to_owned(), "Invite past clients to book a spring clean.".to_owned()),
+            (
+                "form[brief]".to_owned(),
+                "Invite past clients to book a spring clean.".to_owned(),
+            ),
             ("form[output_type]".to_owned(), "email".to_owned()),
             ("form[output_format]".to_owned(), "plain_text".to_owned()),
             ("form[min_words]".to_owned(), min_words.to_owned()),
             ("form[max_words]".to_owned(), max_words.to_owned()),
-            ("form[must_include]".to_owned(), "business name, CTA".to_owned()),
-            ("form[must_not_include]".to_owned(), "competitor names".to_owned()),
-            ("form[context_sources][]".to_owned(), "brand_voice".to_owned()),
-            ("form[context_sources][]".to_owned(), "content_preferences".to_owned()),
+            (
+                "form[must_include]".to_owned(),
+                "business name, CTA".to_owned(),
+            ),
+            (
+                "form[must_not_include]".to_owned(),
+                "competitor names".to_owned(),
+            ),
+            (
+                "form[context_sources][]".to_owned(),
+                "brand_voice".to_owned(),
+            ),
+            (
+                "form[context_sources][]".to_owned(),
+                "content_preferences".to_owned(),
+            ),
             ("form[readability]".to_owned(), "60".to_owned()),
             ("form[sentiment]".to_owned(), "positive".to_owned()),
             ("form[cta]".to_owned(), "on".to_owned()),
@@ -710,7 +731,10 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
         .json()
         .await
         .expect("detail");
-    assert_eq!(detail.instructions.context_sources, ["brand_voice", "content_preferences"]);
+    assert_eq!(
+        detail.instructions.context_sources,
+        ["brand_voice", "content_preferences"]
+    );
     assert_eq!(detail.project, "Spring");
 
     // A second task for "spring" joins the same project (one per customer and name).
@@ -720,10 +744,11 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
     assert_eq!(res.status(), 200);
     let second: Uuid = res.json().await.expect("id");
     let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
-    let projects: i64 = sqlx::query_scalar("select count(*) from projects where lower(name) = 'spring'")
-        .fetch_one(&mut *tx)
-        .await
-        .expect("count");
+    let projects: i64 =
+        sqlx::query_scalar("select count(*) from projects where lower(name) = 'spring'")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("count");
     assert_eq!(projects, 1);
 
     // The board shows it, and answers Unchanged to the same etag.
@@ -735,7 +760,10 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
     let app::pipeline::model::BoardResponse::Changed(board) = board else {
         panic!("first load")
     };
-    assert_eq!(board.rows.iter().map(|r| r.id).collect::<Vec<_>>(), [second, id]);
+    assert_eq!(
+        board.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [second, id]
+    );
     assert_eq!(board.counts, [(TaskState::Pending, 2)]);
     assert!(board.can_act, "a manager may create tasks");
     let res = app
@@ -754,7 +782,9 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
         403
     );
     assert_eq!(
-        post_form(&rep, &form("80", "200", &customer)).await.status(),
+        post_form(&rep, &form("80", "200", &customer))
+            .await
+            .status(),
         403
     );
 

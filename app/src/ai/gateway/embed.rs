@@ -143,5 +143,4 @@ impl Gateway {
         }
         Ok((vectors, response.usage.map_or(0, |u| u.prompt_tokens)))
     }
-
 }

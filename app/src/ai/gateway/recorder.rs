@@ -144,4 +144,3 @@ async fn write_calls(pool: &PgPool, records: &[CallRecord]) -> Result<(), sqlx::
     }
     Ok(())
 }
-

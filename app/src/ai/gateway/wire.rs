@@ -149,4 +149,3 @@ pub(super) struct Progress {
     pub(super) ttft: Option<Duration>,
     pub(super) usage: Option<Usage>,
 }
-

@@ -3,6 +3,7 @@
 //!
 //! The GGUF file carries everything besides the weights: the byte-level BPE vocabulary and
 //! merges, the special tokens and the chat template (Jinja), so nothing else is read.
+use super::tokenizer::tokenizer_from_gguf;
 use super::{check_file, Unavailable};
 use candle_core::{
     quantized::{gguf_file, GgmlDType, QTensor},
@@ -18,7 +19,6 @@ use std::{
     sync::{Arc, Condvar, Mutex},
     time::Instant,
 };
-use super::tokenizer::tokenizer_from_gguf;
 use tokenizers::Tokenizer;
 use tokio::sync::{mpsc, watch};
 
@@ -396,7 +396,6 @@ fn requantize_for_cpu(
     let converted = gguf_file::Content::read(&mut out)?;
     Ok((converted, out))
 }
-
 
 struct Worker {
     weights: ModelWeights,

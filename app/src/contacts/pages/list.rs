@@ -175,4 +175,3 @@ mod tests {
         assert_eq!(contacts_href(&ContactFilter::default(), None), "/contacts");
     }
 }
-

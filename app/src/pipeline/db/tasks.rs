@@ -315,7 +315,10 @@ pub async fn queue(tx: &mut Tx, after: Option<Uuid>) -> Result<QueuePage, sqlx::
 
 /// The latest draft of a task: its id and content.
 #[tracing::instrument(skip_all)]
-pub async fn latest_draft(tx: &mut Tx, task_id: Uuid) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+pub async fn latest_draft(
+    tx: &mut Tx,
+    task_id: Uuid,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
     let row = sqlx::query!(
         "select id, content from project_deliverables where task_id = $1 order by attempt desc limit 1",
         task_id
@@ -339,7 +342,11 @@ pub async fn allow_another_attempt(tx: &mut Tx, task_id: Uuid) -> Result<(), sql
 
 /// Keeps a reviewer's edit beside the draft the AI wrote.
 #[tracing::instrument(skip_all)]
-pub async fn store_edit(tx: &mut Tx, deliverable_id: Uuid, content: &str) -> Result<(), sqlx::Error> {
+pub async fn store_edit(
+    tx: &mut Tx,
+    deliverable_id: Uuid,
+    content: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update project_deliverables set edited_content = $2 where id = $1",
         deliverable_id,
@@ -363,7 +370,11 @@ pub struct Feedback<'a> {
 }
 
 #[tracing::instrument(skip_all, fields(task_id = %f.task_id, verdict = f.verdict))]
-pub async fn insert_feedback(tx: &mut Tx, scope: Scope, f: Feedback<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_feedback(
+    tx: &mut Tx,
+    scope: Scope,
+    f: Feedback<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "insert into ai_content_feedback (tenant_id, task_id, deliverable_id, verdict, reviewer_id, reason, guidance, original_content, edited_content, edit_diff)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

@@ -75,7 +75,13 @@ fn QueueCard(item: QueueItem, can_act: bool, on_done: Callback<String>) -> impl 
     let (id, version, title) = (item.id, item.version, item.title.clone());
     let review = ServerAction::<ReviewTask>::new();
     // The server's own messages (a missing reason, a task that moved meanwhile) show here.
-    let error = move || review.value().get().and_then(Result::err).map(|e| e.to_string());
+    let error = move || {
+        review
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
     Effect::new(move |_| {
         if let Some(Ok(verdict)) = review.value().get() {
             let what = match verdict {

@@ -69,7 +69,14 @@ impl Held<'_> {
     where
         Self: 'm,
     {
-        Move::system(self.c.task_id, self.version, from, to, Some(self.worker), reason)
+        Move::system(
+            self.c.task_id,
+            self.version,
+            from,
+            to,
+            Some(self.worker),
+            reason,
+        )
     }
 }
 
@@ -146,7 +153,8 @@ impl Pipeline {
             max_attempts: draft.task.max_attempts,
             age_hours: draft.task.age_hours,
         };
-        let context = decision::context(&facts, &draft.task.customer, &report, draft.attempt, &model);
+        let context =
+            decision::context(&facts, &draft.task.customer, &report, draft.attempt, &model);
         let decision = self.rules.decide_explained(&draft.rules, &context);
         self.settle(&h, &draft, deliverable_id, &report, &decision)
             .await
@@ -230,7 +238,11 @@ impl Pipeline {
             let texts: Vec<String> = unembedded.iter().map(|(_, t)| t.clone()).collect();
             match self.gateway.embed(meta, &texts).await {
                 Ok(made) => {
-                    let vectors = unembedded.iter().map(|(id, _)| *id).zip(made.vectors).collect();
+                    let vectors = unembedded
+                        .iter()
+                        .map(|(id, _)| *id)
+                        .zip(made.vectors)
+                        .collect();
                     let mut tx = tenancy::begin(&self.pool, h.scope()).await?;
                     db::work::store_example_embeddings(&mut tx, vectors, &made.model).await?;
                     tx.commit().await?;
