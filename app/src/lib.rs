@@ -1,6 +1,9 @@
 //! SmartCRM's pages, server functions and server-only engines, compiled for the server (`ssr`)
 //! and for the browser (`hydrate`). The README's "Layout" section says which module may use
 //! which; `tests/layering.rs` checks it.
+// The contact page hydrates the AI panel through an `AnyView` (the root passes it in); the
+// release wasm build computes that view's layout past the default query depth of 128.
+#![recursion_limit = "256"]
 pub mod ai;
 pub mod analyses;
 pub mod audit;

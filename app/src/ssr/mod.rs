@@ -38,15 +38,17 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-/// Whether this request is a browser's own form submission (it accepts HTML), not a call from
-/// the app's script.
+/// Whether this request is a browser's own form submission to a server function (a POST under
+/// `/api/` that accepts HTML), not a call from the app's script or a page being rendered.
 fn is_plain_form_post() -> bool {
     leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
+        parts.method == http::Method::POST
+            && parts.uri.path().starts_with("/api/")
+            && parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
     })
 }
 

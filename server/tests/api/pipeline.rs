@@ -788,6 +788,25 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
         403
     );
 
+    // A plain HTML form post (no script) is sent back to the form with the error in the address,
+    // or on to the new task's page.
+    let html_post = |fields: Vec<(String, String)>| {
+        app.client
+            .post(app.url("/api/create_task"))
+            .header(reqwest::header::ACCEPT, "text/html")
+            .header(reqwest::header::REFERER, app.url("/pipeline/new"))
+            .form(&fields)
+            .send()
+    };
+    let res = html_post(form("80", "200", "")).await.expect("post");
+    assert_eq!(res.status(), 302);
+    let to = res.headers()["location"].to_str().expect("ascii").to_owned();
+    assert!(to.contains("/pipeline/new?") && to.contains("__err="), "{to}");
+    let res = html_post(form("80", "200", &customer)).await.expect("post");
+    assert_eq!(res.status(), 302);
+    let to = res.headers()["location"].to_str().expect("ascii").to_owned();
+    assert!(to.starts_with("/pipeline/tasks/"), "{to}");
+
     // QA looks but does not act: the board says so (no "New task"), and creating is refused.
     let qa = app.another_browser();
     qa.sign_in_as("qa@acme.test").await;
