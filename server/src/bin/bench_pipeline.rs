@@ -114,7 +114,9 @@ async fn add_tasks(pool: &sqlx::PgPool, n: usize) -> Result<(), Error> {
         .await?;
     let (customer, project): (Uuid, Uuid) = sqlx::query_as(
         "with c as (select id from customers order by name limit 1)
-         insert into projects (tenant_id, customer_id, name) select $1, id, 'Bench' from c returning customer_id, id",
+         insert into projects (tenant_id, customer_id, name) select $1, id, 'Bench' from c
+         on conflict (tenant_id, customer_id, lower(name)) do update set name = projects.name
+         returning customer_id, id",
     )
     .bind(TENANTS[0].id)
     .fetch_one(&mut *tx)

@@ -493,6 +493,12 @@ async fn two_moves_at_the_same_version_cannot_both_win(_: PgPoolOptions, db: PgC
         err.to_string(),
         "a task cannot move from context_loading to delivered"
     );
+    // Delivery has one path, db::deliver, which also marks the draft delivered.
+    let m = Move::system(t.id, 2, TaskState::Approved, TaskState::Delivered, None, "");
+    let err = db::transition(&mut tx, &m, &Changes::default())
+        .await
+        .expect_err("not through transition");
+    assert!(matches!(err, MoveError::DeliverOnly), "{err}");
 }
 
 #[sqlx::test(migrations = false)]

@@ -79,6 +79,9 @@ pub enum MoveError {
     /// Someone else moved the task first (another worker or a person).
     #[error("the task changed meanwhile (it is no longer {from} at version {version})")]
     Conflict { from: TaskState, version: i32 },
+    /// A move to `delivered` also marks the draft delivered, so it goes through `deliver`.
+    #[error("a task reaches delivered only through db::deliver")]
+    DeliverOnly,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -106,8 +109,11 @@ impl Changes {
 #[tracing::instrument(skip_all, fields(task_id = %m.task_id, from = %m.from, to = %m.to))]
 pub async fn transition(tx: &mut Tx, m: &Move<'_>, changes: &Changes) -> Result<i32, MoveError> {
     state::check(m.from, m.to, m.actor)?;
-    // One round trip: the move, its history row and (for delivery) the delivered draft, or
-    // nothing when the version moved on. A unique index allows one delivered draft per task.
+    if m.to == TaskState::Delivered {
+        // Delivery also marks the draft delivered: only `deliver` does that.
+        return Err(MoveError::DeliverOnly);
+    }
+    // One round trip: the move and its history row, or nothing when the version moved on.
     let new_version = sqlx::query_scalar!(
         r#"with moved as (
              update project_tasks set
@@ -126,11 +132,6 @@ pub async fn transition(tx: &mut Tx, m: &Move<'_>, changes: &Changes) -> Result<
            ), logged as (
              insert into task_state_transitions (tenant_id, task_id, from_state, to_state, actor, actor_user_id, worker, reason)
              select tenant_id, id, $11, $3, $12, $13, $14, $15 from moved
-           ), delivered as (
-             update project_deliverables set delivered_at = now()
-              where $3 = 'delivered'
-                and id = (select d.id from project_deliverables d join moved on d.task_id = moved.id
-                           order by d.attempt desc limit 1)
            )
            select version as "version!" from moved"#,
         m.task_id,
@@ -167,8 +168,10 @@ pub async fn current(tx: &mut Tx, task_id: Uuid) -> Result<Option<(TaskState, i3
     Ok(row.and_then(|r| TaskState::parse(&r.execution_state).map(|s| (s, r.version))))
 }
 
-/// Delivers an approved task: the move to `delivered`, which marks its latest draft delivered.
-#[tracing::instrument(skip_all)]
+/// Delivers an approved task, the one way a task reaches `delivered`: the move, its history row
+/// and the latest draft marked delivered, in one statement (a unique index allows one delivered
+/// draft per task).
+#[tracing::instrument(skip_all, fields(%task_id))]
 pub async fn deliver(
     tx: &mut Tx,
     task_id: Uuid,
@@ -176,15 +179,37 @@ pub async fn deliver(
     worker: Option<&str>,
     reason: &str,
 ) -> Result<i32, MoveError> {
-    let m = Move::system(
+    let (from, to, actor) = (TaskState::Approved, TaskState::Delivered, Actor::System);
+    state::check(from, to, actor)?;
+    let new_version = sqlx::query_scalar!(
+        r#"with moved as (
+             update project_tasks set
+                execution_state = 'delivered',
+                state_entered_at = now(),
+                updated_at = now(),
+                version = version + 1,
+                lease_owner = null,
+                lease_expires_at = null
+             where id = $1 and version = $2 and execution_state = 'approved'
+             returning tenant_id, id, version
+           ), logged as (
+             insert into task_state_transitions (tenant_id, task_id, from_state, to_state, actor, worker, reason)
+             select tenant_id, id, 'approved', 'delivered', 'system', $3, $4 from moved
+           ), delivered as (
+             update project_deliverables set delivered_at = now()
+              where id = (select d.id from project_deliverables d join moved on d.task_id = moved.id
+                           order by d.attempt desc limit 1)
+           )
+           select version as "version!" from moved"#,
         task_id,
         version,
-        TaskState::Approved,
-        TaskState::Delivered,
         worker,
         reason,
-    );
-    transition(tx, &m, &Changes::released()).await
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(MoveError::Conflict { from, version })?;
+    Ok(new_version)
 }
 
 /// Gives up on a task: it moves to `failed` with `why` as its status, and the worker lets go.

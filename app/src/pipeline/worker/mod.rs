@@ -79,7 +79,7 @@ impl From<MoveError> for StepError {
         match e {
             MoveError::Conflict { .. } => StepError::LeaseLost(e.to_string()),
             MoveError::Db(e) => StepError::Db(e),
-            MoveError::Illegal(e) => StepError::Illegal(e.to_string()),
+            MoveError::Illegal(_) | MoveError::DeliverOnly => StepError::Illegal(e.to_string()),
         }
     }
 }
