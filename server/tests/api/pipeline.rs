@@ -806,11 +806,20 @@ async fn a_manager_creates_a_task_and_bad_instructions_are_refused_by_field(
     };
     let res = html_post(form("80", "200", "")).await.expect("post");
     assert_eq!(res.status(), 302);
-    let to = res.headers()["location"].to_str().expect("ascii").to_owned();
-    assert!(to.contains("/pipeline/new?") && to.contains("__err="), "{to}");
+    let to = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        to.contains("/pipeline/new?") && to.contains("__err="),
+        "{to}"
+    );
     let res = html_post(form("80", "200", &customer)).await.expect("post");
     assert_eq!(res.status(), 302);
-    let to = res.headers()["location"].to_str().expect("ascii").to_owned();
+    let to = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert!(to.starts_with("/pipeline/tasks/"), "{to}");
 
     // QA looks but does not act: the board says so (no "New task"), and creating is refused.
