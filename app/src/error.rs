@@ -32,6 +32,18 @@ pub enum AppError {
     Conflict { field: String },
     #[error("Too many failed sign-in attempts. Try again in {retry_after_secs} seconds.")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// A per-user limit (analyses per minute, forced refreshes) was reached.
+    #[error("Too many requests. Try again in {retry_after_secs} s.")]
+    RateLimited { retry_after_secs: u64 },
+    /// The request body is over the route's limit.
+    #[error("The request is too large: the limit is {}.", human_bytes(*limit_bytes))]
+    TooLarge { limit_bytes: u64 },
+    /// The server refused to start the work now rather than queue it without bound.
+    #[error("The server is busy. Try again in {retry_after_secs} s.")]
+    Busy { retry_after_secs: u64 },
+    /// The server gave up on the request after its time limit.
+    #[error("The server took longer than {after_secs} s to answer. Try again.")]
+    TimedOut { after_secs: u64 },
     /// Server-side failure; the details are in the server log under this request id.
     #[error("Something went wrong on our side. Reference: {request_id}.")]
     Internal { request_id: String },
@@ -41,10 +53,12 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A correctable input error. A message that quotes the input keeps only the first few
+    /// dozen characters of it, so a 1 MB value is never sent back.
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         AppError::Validation {
-            field: field.to_owned(),
-            message: message.into(),
+            field: field.chars().take(MAX_QUOTE_CHARS * 2).collect(),
+            message: clip_quotes(&message.into()),
         }
     }
 
@@ -63,9 +77,21 @@ impl AppError {
             AppError::Unauthorized => S::UNAUTHORIZED,
             AppError::Forbidden { .. } => S::FORBIDDEN,
             AppError::Conflict { .. } => S::CONFLICT,
-            AppError::TooManyAttempts { .. } => S::TOO_MANY_REQUESTS,
+            AppError::TooManyAttempts { .. } | AppError::RateLimited { .. } => S::TOO_MANY_REQUESTS,
+            AppError::TooLarge { .. } => S::PAYLOAD_TOO_LARGE,
+            AppError::Busy { .. } | AppError::TimedOut { .. } => S::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } => S::INTERNAL_SERVER_ERROR,
             AppError::Transport(_) => S::BAD_GATEWAY,
+        }
+    }
+
+    /// Seconds the client should wait before trying again, for the `Retry-After` header.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyAttempts { retry_after_secs }
+            | AppError::RateLimited { retry_after_secs }
+            | AppError::Busy { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
@@ -104,11 +130,95 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
-                AppError::validation("", format!("The request was not understood: {msg}"))
-            }
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => not_understood(&msg),
+            // On the server, the only thing decoded is the request, so a decode error is the
+            // caller's (malformed JSON, a wrong type, `null`); in the browser it means the
+            // server's answer did not arrive whole.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(msg) => not_understood(&msg),
             other => AppError::Transport(other.to_string()),
         }
+    }
+}
+
+/// The one rule for a numeric page cursor (`before=`): absent, or a positive row id. Every
+/// server function that pages by id checks its argument with this.
+pub fn row_cursor(before: Option<i64>) -> Result<Option<i64>, AppError> {
+    match before {
+        Some(b) if b < 1 => Err(AppError::validation(
+            "before",
+            "The page cursor must be a positive entry id.",
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Longest quoted input a message repeats back; the rest becomes "…".
+const MAX_QUOTE_CHARS: usize = 40;
+/// Longest decode message passed on.
+const MAX_DETAIL_CHARS: usize = 240;
+
+/// A request whose arguments did not decode: 422, naming the field when the decoder did, and
+/// never repeating more than a few dozen characters of what was sent.
+fn not_understood(msg: &str) -> AppError {
+    let detail = shorten_quotes(msg);
+    let field = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|marker| {
+            let rest = &detail[detail.find(marker)? + marker.len()..];
+            Some(rest[..rest.find('`')?].to_owned())
+        })
+        .unwrap_or_default();
+    AppError::validation(&field, format!("The request was not understood: {detail}"))
+}
+
+/// `msg` with every quoted run (between backticks or double quotes) cut to `MAX_QUOTE_CHARS`,
+/// and the whole cut to `MAX_DETAIL_CHARS`.
+pub fn shorten_quotes(msg: &str) -> String {
+    let mut out = clip_quotes(msg);
+    if out.chars().count() > MAX_DETAIL_CHARS {
+        out = out.chars().take(MAX_DETAIL_CHARS).collect();
+        out.push('…');
+    }
+    out
+}
+
+/// `msg` with every quoted run (between backticks or double quotes) cut to `MAX_QUOTE_CHARS`.
+/// An unclosed quote runs to the end, so it is cut too.
+pub fn clip_quotes(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(MAX_DETAIL_CHARS * 4));
+    let mut quote: Option<(char, usize)> = None;
+    for c in msg.chars() {
+        match quote {
+            Some((q, _)) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            Some((q, n)) => {
+                if n < MAX_QUOTE_CHARS {
+                    out.push(c);
+                } else if n == MAX_QUOTE_CHARS {
+                    out.push('…');
+                }
+                quote = Some((q, n + 1));
+            }
+            None => {
+                if c == '`' || c == '"' {
+                    quote = Some((c, 0));
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// 1048576 → "1 MiB".
+pub fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
     }
 }
 
@@ -206,6 +316,59 @@ mod tests {
     fn bad_arguments_become_a_validation_error_not_a_transport_error() {
         let err = AppError::from_server_fn_error(ServerFnErrorErr::Args("missing field".into()));
         assert!(matches!(err, AppError::Validation { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_decode_error_names_the_field_and_quotes_little_of_the_input() {
+        let huge = "x".repeat(1_000_000);
+        let err = AppError::from_server_fn_error(ServerFnErrorErr::Args(format!(
+            "unknown variant `{huge}`, expected `a` or `b`"
+        )));
+        let text = err.to_string();
+        assert!(text.len() < 400, "{} bytes", text.len());
+        assert!(text.contains("unknown variant `xxxx"), "{text}");
+        let err = AppError::from_server_fn_error(ServerFnErrorErr::Args(
+            "unknown field `colour`, expected `state`".into(),
+        ));
+        assert_eq!(
+            err.field_message("colour")
+                .map(|m| m.contains("not understood")),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn limits_answer_with_their_own_statuses() {
+        assert_eq!(
+            AppError::TooLarge {
+                limit_bytes: 1 << 20
+            }
+            .status()
+            .as_u16(),
+            413
+        );
+        assert_eq!(
+            AppError::TooLarge {
+                limit_bytes: 1 << 20
+            }
+            .to_string(),
+            "The request is too large: the limit is 1 MiB."
+        );
+        assert_eq!(
+            AppError::Busy {
+                retry_after_secs: 1
+            }
+            .status()
+            .as_u16(),
+            503
+        );
+        assert_eq!(
+            AppError::RateLimited {
+                retry_after_secs: 9
+            }
+            .retry_after_secs(),
+            Some(9)
+        );
     }
 
     #[test]

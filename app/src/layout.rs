@@ -193,7 +193,11 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::Validation { .. }
         | AppError::Fields { .. }
         | AppError::Conflict { .. }
+        | AppError::TooLarge { .. }
         | AppError::TooManyAttempts { .. } => ("Check your input", error.to_string(), None),
+        AppError::RateLimited { .. } | AppError::Busy { .. } | AppError::TimedOut { .. } => {
+            ("Please wait", error.to_string(), None)
+        }
         AppError::Internal { .. } | AppError::Transport(_) => {
             ("Something went wrong", error.to_string(), None)
         }

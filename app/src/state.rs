@@ -16,6 +16,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub auth: AuthSettings,
+    pub password_gate: crate::ssr::password::Gate,
     pub ai: Arc<Gateway>,
     pub analyses: Arc<AnalysisHub>,
     pub pipeline: Arc<Pipeline>,
@@ -27,6 +28,7 @@ impl AppState {
         provide_context(self.leptos_options.clone());
         provide_context(self.pool.clone());
         provide_context(self.auth.clone());
+        provide_context(self.password_gate.clone());
         provide_context(self.ai.clone());
         provide_context(self.analyses.clone());
         provide_context(self.pipeline.clone());

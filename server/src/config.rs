@@ -19,8 +19,75 @@ pub struct Settings {
     pub signin_max_failures: i32,
     pub signin_window_secs: i64,
     pub signin_lockout_secs: i64,
+    /// `SMARTCRM_SIGNIN_MAX_PER_ADDRESS`: sign-in attempts one client address may make in a
+    /// window, over all emails (stops one password being sprayed across many accounts).
+    pub signin_max_per_address: i32,
+    /// `SMARTCRM_SIGNIN_CONCURRENCY`: password checks at once (each takes 19 MiB and a core
+    /// for about 50 ms); more wait briefly, and past that the answer is 503.
+    pub signin_concurrency: usize,
+    pub http: HttpSettings,
     pub ai: AiSettings,
     pub pipeline: PipelineSettings,
+}
+
+/// Limits on every request, and which proxy may name the client's address.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    /// `SMARTCRM_MAX_BODY_BYTES` (default 1 MiB): a larger body is answered 413.
+    pub max_body_bytes: usize,
+    /// `SMARTCRM_REQUEST_TIMEOUT_SECS` (default 60): time to the response head.
+    pub request_timeout_secs: u64,
+    /// `SMARTCRM_TRUSTED_PROXIES`: comma-separated addresses whose `X-Forwarded-For` is
+    /// believed. Empty: the peer address is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl HttpSettings {
+    fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let trusted_proxies = match src.get("SMARTCRM_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse().map_err(|e| ConfigError {
+                        var: "SMARTCRM_TRUSTED_PROXIES",
+                        message: format!(
+                            "expected IP addresses separated by commas, got {s:?} ({e})"
+                        ),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Self {
+            max_body_bytes: ranged(
+                "SMARTCRM_MAX_BODY_BYTES",
+                parse(src, "SMARTCRM_MAX_BODY_BYTES", 1 << 20, "a number of bytes")?,
+                4 << 10,
+                256 << 20,
+            )?,
+            request_timeout_secs: ranged(
+                "SMARTCRM_REQUEST_TIMEOUT_SECS",
+                parse(
+                    src,
+                    "SMARTCRM_REQUEST_TIMEOUT_SECS",
+                    60,
+                    "a whole number of seconds",
+                )?,
+                1,
+                3600,
+            )?,
+            trusted_proxies,
+        })
+    }
+
+    pub fn limits(&self) -> crate::limits::RequestLimits {
+        crate::limits::RequestLimits {
+            max_body_bytes: self.max_body_bytes,
+            timeout: std::time::Duration::from_secs(self.request_timeout_secs),
+        }
+    }
 }
 
 /// The content pipeline's workers in this process.
@@ -350,6 +417,29 @@ impl Settings {
                 1,
                 86_400,
             )?,
+            signin_max_per_address: ranged(
+                "SMARTCRM_SIGNIN_MAX_PER_ADDRESS",
+                parse(
+                    src,
+                    "SMARTCRM_SIGNIN_MAX_PER_ADDRESS",
+                    100,
+                    "a whole number",
+                )?,
+                1,
+                100_000,
+            )?,
+            signin_concurrency: ranged(
+                "SMARTCRM_SIGNIN_CONCURRENCY",
+                parse(
+                    src,
+                    "SMARTCRM_SIGNIN_CONCURRENCY",
+                    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+                    "a whole number",
+                )?,
+                1,
+                256,
+            )?,
+            http: HttpSettings::from_source(src)?,
             ai: AiSettings::from_source(src)?,
             pipeline: PipelineSettings::from_source(src)?,
         })
@@ -371,6 +461,17 @@ mod tests {
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert!(!s.secure_cookie);
         assert_eq!(s.addr, None);
+    }
+
+    #[test]
+    fn request_limits_default_to_one_mebibyte_and_a_minute() {
+        let s = Settings::from_source(&[URL]).expect("valid");
+        assert_eq!(s.http.max_body_bytes, 1 << 20);
+        assert_eq!(s.http.request_timeout_secs, 60);
+        assert!(s.http.trusted_proxies.is_empty());
+        let err = Settings::from_source(&[URL, ("SMARTCRM_TRUSTED_PROXIES", "10.0.0.1, nope")])
+            .expect_err("bad proxy");
+        assert_eq!(err.var, "SMARTCRM_TRUSTED_PROXIES");
     }
 
     #[test]

@@ -143,7 +143,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         demo::seed(&pool).await?;
         demo::seed_tasks(&pool).await?;
     }
-    let cleanup = startup::spawn_session_cleanup(pool.clone());
+    let cleanup = startup::spawn_cleanup(pool.clone(), settings.signin_window_secs);
     let workers = startup::spawn_workers(&state, &settings.pipeline, settings.pipeline.workers);
     if !workers.is_empty() {
         tracing::info!(workers = workers.len(), "pipeline workers running");
@@ -152,9 +152,12 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         format!("cannot listen on {addr} (set SMARTCRM_ADDR to another address): {e}")
     })?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     cleanup.abort();
     workers.stop().await;
     pool.close().await;

@@ -1,6 +1,7 @@
 //! The HTTP application: routes, sessions, request ids, tracing, health probes.
 use crate::{
     config::Settings,
+    limits::{self, RequestLimits},
     state::{self, StartupError, MIGRATOR},
 };
 use app::{auth::guard::require_sign_in, shell, state::AppState, App};
@@ -28,25 +29,27 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 use tracing::Level;
 
-/// Session cookie settings.
+/// Session cookie settings and the limits on every request.
 #[derive(Debug, Clone, Copy)]
-pub struct SessionConfig {
+pub struct HttpConfig {
     pub idle_minutes: i64,
     pub secure_cookie: bool,
+    pub limits: RequestLimits,
 }
 
-impl From<&Settings> for SessionConfig {
+impl From<&Settings> for HttpConfig {
     fn from(s: &Settings) -> Self {
         Self {
             idle_minutes: s.session_idle_minutes,
             secure_cookie: s.secure_cookie,
+            limits: s.http.limits(),
         }
     }
 }
 
 pub const SESSION_COOKIE: &str = "smartcrm_session";
 
-pub fn router(state: AppState, sessions: SessionConfig) -> Router {
+pub fn router(state: AppState, http: HttpConfig) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -60,9 +63,9 @@ pub fn router(state: AppState, sessions: SessionConfig) -> Router {
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(sessions.secure_cookie)
+        .with_secure(http.secure_cookie)
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
-            sessions.idle_minutes,
+            http.idle_minutes,
         )));
 
     Router::new()
@@ -88,6 +91,8 @@ pub fn router(state: AppState, sessions: SessionConfig) -> Router {
                         .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
+                // Size, time and text limits, before the session store or any handler.
+                .layer(middleware::from_fn_with_state(http.limits, limits::guard))
                 // Streamed server-function answers (AI analyses) must not wait in a compressor's buffer.
                 .layer(CompressionLayer::new().compress_when(
                     DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
@@ -215,22 +220,28 @@ async fn assemble(
     let pool = state::pool(options, settings.db_max_connections).await?;
     let app_state = state::app_state(leptos_options, pool.clone(), settings).await?;
     Ok((
-        router(app_state.clone(), SessionConfig::from(settings)),
+        router(app_state.clone(), HttpConfig::from(settings)),
         pool,
         app_state,
     ))
 }
 
-/// Deletes expired sessions every minute.
-pub fn spawn_session_cleanup(pool: PgPool) -> tokio::task::JoinHandle<()> {
-    use tower_sessions::ExpiredDeletion;
-    let store = PostgresStore::new(pool);
+/// Every minute: deletes expired sessions, and sign-in counts whose window and lock have ended.
+pub fn spawn_cleanup(pool: PgPool, signin_window_secs: i64) -> tokio::task::JoinHandle<()> {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let store = PostgresStore::new(pool.clone());
     tokio::spawn(async move {
-        if let Err(err) = store
-            .continuously_delete_expired(tokio::time::Duration::from_secs(60))
-            .await
-        {
-            tracing::error!(error = %err, "session clean-up stopped");
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(err) = ExpiredDeletion::delete_expired(&store).await {
+                tracing::warn!(error = %err, "deleting expired sessions failed");
+            }
+            match app::auth::purge_attempts(&pool, signin_window_secs).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "sign-in counts purged"),
+                Err(err) => tracing::warn!(error = %err, "purging sign-in counts failed"),
+            }
         }
     })
 }

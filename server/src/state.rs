@@ -115,9 +115,12 @@ pub async fn app_state(
         pipeline,
         auth: AuthSettings {
             max_failures: settings.signin_max_failures,
+            max_per_address: settings.signin_max_per_address,
             failure_window_secs: settings.signin_window_secs,
             lockout_secs: settings.signin_lockout_secs,
+            trusted_proxies: settings.http.trusted_proxies.clone(),
         },
+        password_gate: app::ssr::password::Gate::new(settings.signin_concurrency),
     })
 }
 

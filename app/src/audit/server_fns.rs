@@ -9,12 +9,7 @@ pub async fn list_audit(before: Option<i64>) -> Result<AuditPage, AppError> {
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
     respond(
         async move {
-            if before.is_some_and(|b| b < 1) {
-                return Err(AppError::validation(
-                    "before",
-                    "The page cursor must be a positive entry id.",
-                ));
-            }
+            let before = crate::error::row_cursor(before)?;
             let mut auth = authorize(&[Role::Admin]).await?;
             let page = super::db::list(&mut auth.tx, auth.user.tenant_id, before).await?;
             auth.tx.commit().await?;

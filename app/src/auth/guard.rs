@@ -113,3 +113,69 @@ pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Resp
         .unwrap_or("/");
     Redirect::to(&sign_in_path(wanted)).into_response()
 }
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the last address in
+/// `X-Forwarded-For` that is not one of the trusted proxies. A forwarded header from anyone
+/// else is ignored, so a client cannot pick the address it is throttled under.
+pub fn client_addr(
+    parts: &http::request::Parts,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|a| !trusted.contains(a))
+            .unwrap_or(peer),
+    )
+}
+
+#[cfg(test)]
+mod client_addr_tests {
+    use super::client_addr;
+    use std::net::{IpAddr, SocketAddr};
+
+    fn parts(peer: &str, xff: Option<&str>) -> http::request::Parts {
+        let mut req = http::Request::builder().uri("/api/sign_in");
+        if let Some(x) = xff {
+            req = req.header("x-forwarded-for", x);
+        }
+        let (mut parts, _) = req.body(()).expect("request").into_parts();
+        let peer: SocketAddr = peer.parse().expect("peer");
+        parts.extensions.insert(axum::extract::ConnectInfo(peer));
+        parts
+    }
+
+    #[test]
+    fn a_forwarded_header_counts_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let spoofed = parts("203.0.113.5:4000", Some("198.51.100.7"));
+        assert_eq!(
+            client_addr(&spoofed, &[proxy]),
+            "203.0.113.5".parse().ok(),
+            "an untrusted peer's header is ignored"
+        );
+        let proxied = parts("10.0.0.1:4000", Some("198.51.100.7, 10.0.0.1"));
+        assert_eq!(client_addr(&proxied, &[proxy]), "198.51.100.7".parse().ok());
+        assert_eq!(
+            client_addr(&parts("10.0.0.1:1", None), &[proxy]),
+            Some(proxy)
+        );
+    }
+}

@@ -32,24 +32,41 @@ impl SessionUser {
     }
 }
 
+/// Deletes sign-in counts whose window and lock have ended (run every minute by the server).
+#[cfg(feature = "ssr")]
+pub async fn purge_attempts(pool: &sqlx::PgPool, window_secs: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = crate::ssr::tenancy::begin_anonymous(pool).await?;
+    let purged = db::purge_attempts(&mut tx, window_secs).await?;
+    tx.commit().await?;
+    Ok(purged)
+}
+
 /// The message for both an unknown email and a wrong password.
 pub const BAD_CREDENTIALS: &str = "Email or password is incorrect.";
 
-/// Sign-in throttling: after `max_failures` failures within `failure_window_secs`, the
-/// email is locked for `lockout_secs`.
+/// Sign-in throttling (README "Sign-in throttling"): each attempt counts against its (email,
+/// client address) pair and against the address; a key past its limit within
+/// `failure_window_secs` is locked for `lockout_secs`.
 #[derive(Clone, Debug)]
 pub struct AuthSettings {
+    /// Attempts per (email, client address) pair in a window.
     pub max_failures: i32,
+    /// Attempts per client address in a window, over all emails.
+    pub max_per_address: i32,
     pub failure_window_secs: i64,
     pub lockout_secs: i64,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
             max_failures: 5,
+            max_per_address: 100,
             failure_window_secs: 900,
             lockout_secs: 300,
+            trusted_proxies: Vec::new(),
         }
     }
 }

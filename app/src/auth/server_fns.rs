@@ -14,7 +14,7 @@ pub async fn sign_in(
 ) -> Result<(), AppError> {
     use super::{
         db,
-        guard::{session, SessionAuth, SESSION_KEY},
+        guard::{client_addr, session, SessionAuth, SESSION_KEY},
         BAD_CREDENTIALS,
     };
     use crate::{
@@ -33,8 +33,21 @@ pub async fn sign_in(
             }
             let pool: sqlx::PgPool = from_context()?;
             let settings: super::AuthSettings = from_context()?;
+            let gate: password::Gate = from_context()?;
+            let parts: http::request::Parts = from_context()?;
+            let keys = db::AttemptKeys::new(
+                email.as_ref(),
+                client_addr(&parts, &settings.trusted_proxies),
+            );
+            // A bounded number of checks at once; the rest are told to come back, unhashed.
+            let Some(_turn) = gate.enter().await else {
+                tracing::warn!("sign-in refused: password checks are at capacity");
+                return Err(AppError::Busy { retry_after_secs: 1 });
+            };
             let mut tx = tenancy::begin_anonymous(&pool).await?;
-            if let Some(until) = db::locked_until(&mut tx, email.as_ref()).await? {
+            if let Some(until) = db::count_attempt(&mut tx, &keys, &settings).await? {
+                tx.commit().await?;
+                tracing::info!("sign-in refused: throttled");
                 return Err(too_many(until));
             }
             let creds = db::find_credentials(&mut tx, email.as_ref()).await?;
@@ -44,21 +57,16 @@ pub async fn sign_in(
             let verified = password::verify(password, creds.map(|c| c.password_hash))
                 .await
                 .map_err(|e| AppError::internal("password verification", &e))?;
-
-            let mut tx = tenancy::begin_anonymous(&pool).await?;
             let user_id = match (verified, user_id) {
                 (true, Some(id)) => id,
                 _ => {
-                    let locked = db::record_failure(&mut tx, email.as_ref(), &settings).await?;
-                    tx.commit().await?;
-                    tracing::info!(locked = locked.is_some(), "sign-in failed");
-                    return Err(match locked {
-                        Some(until) => too_many(until),
-                        None => AppError::validation("", BAD_CREDENTIALS),
-                    });
+                    tracing::info!("sign-in failed");
+                    return Err(AppError::validation("", BAD_CREDENTIALS));
                 }
             };
-            db::clear_failures(&mut tx, email.as_ref()).await?;
+
+            let mut tx = tenancy::begin_anonymous(&pool).await?;
+            db::clear_pair(&mut tx, &keys).await?;
             tenancy::act_as_user(&mut tx, user_id).await?;
             let tenant_id = db::default_membership(&mut tx, user_id).await?.ok_or_else(|| {
                 AppError::forbidden("your account does not belong to any workspace yet. Ask an admin to invite you.")

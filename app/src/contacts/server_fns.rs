@@ -90,6 +90,7 @@ pub async fn contact_timeline(
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};
     respond(
         async move {
+            let before = crate::error::row_cursor(before)?;
             let mut auth = authorize(&Role::ALL).await?;
             let limit = crate::crm::TIMELINE_PAGE_SIZE;
             let mut activities = crate::crm::db::activities(

@@ -102,7 +102,7 @@ pub use crate::error::FieldError;
 fn err(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
         field: field.into(),
-        message: message.into(),
+        message: crate::error::clip_quotes(&message.into()),
     }
 }
 

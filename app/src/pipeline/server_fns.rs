@@ -77,6 +77,23 @@ pub async fn list_customers() -> Result<Vec<CustomerOption>, AppError> {
     )
 }
 
+/// What the new-task form offers (the customers), for those who may create tasks: anyone else
+/// is refused before the form is shown.
+#[server(endpoint = "new_task_options")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn new_task_options() -> Result<Vec<CustomerOption>, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&ACTORS).await?;
+            let rows = super::db::tasks::customers(&mut auth.tx).await?;
+            auth.tx.commit().await?;
+            Ok(rows)
+        }
+        .await,
+    )
+}
+
 /// Creates a task (and its project when new) from the new-task form, then goes to its page.
 /// Posted by an `ActionForm`, so it works before the page is hydrated too.
 #[server(endpoint = "create_task")]

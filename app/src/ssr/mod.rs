@@ -33,6 +33,9 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             if !is_plain_form_post() {
                 opts.set_status(err.status());
             }
+            if let Some(secs) = err.retry_after_secs() {
+                opts.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
         }
     }
     result

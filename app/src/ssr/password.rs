@@ -3,7 +3,56 @@ use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
-use std::sync::LazyLock;
+use std::{sync::Arc, sync::LazyLock, time::Duration};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How many password checks run at once, and how many more may wait for a turn. Each check
+/// takes about 19 MiB and a core for tens of milliseconds; unbounded, a flood of sign-ins took
+/// gigabytes and every core. Past the queue, or after waiting `WAIT`, the answer is "busy"
+/// without hashing.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    running: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
+}
+
+/// A turn at hashing; the next one starts when it drops.
+pub struct Turn {
+    _running: OwnedSemaphorePermit,
+    _admitted: OwnedSemaphorePermit,
+}
+
+impl Gate {
+    const WAIT: Duration = Duration::from_secs(2);
+
+    /// `concurrency` checks at once, and up to three times as many waiting.
+    pub fn new(concurrency: usize) -> Self {
+        let concurrency = concurrency.max(1);
+        Self {
+            running: Arc::new(Semaphore::new(concurrency)),
+            admitted: Arc::new(Semaphore::new(concurrency * 4)),
+        }
+    }
+
+    /// A turn, or `None` when too many are already waiting or the wait runs out.
+    pub async fn enter(&self) -> Option<Turn> {
+        let admitted = self.admitted.clone().try_acquire_owned().ok()?;
+        let running = tokio::time::timeout(Self::WAIT, self.running.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()?;
+        Some(Turn {
+            _running: running,
+            _admitted: admitted,
+        })
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()) * 2)
+    }
+}
 
 /// Verified when the email is unknown, so both answers take the same time.
 static DUMMY_HASH: LazyLock<String> =
@@ -72,6 +121,25 @@ mod tests {
         assert!(!verify("smartcrm-dummy-password".into(), None)
             .await
             .expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn a_full_gate_answers_none_without_waiting_forever() {
+        let gate = Gate::new(1);
+        let held = gate.enter().await;
+        assert!(held.is_some());
+        // 1 running + 3 waiting admitted: fill the queue, then one more is refused at once
+        let g = gate.clone();
+        let waiters = tokio::spawn(async move {
+            futures::future::join_all((0..3).map(|_| async { g.enter().await.is_some() })).await
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        assert!(gate.enter().await.is_none(), "the queue is full");
+        assert!(started.elapsed() < Duration::from_millis(500));
+        drop(held);
+        let turns = waiters.await.expect("join");
+        assert_eq!(turns, [true, true, true], "the waiters got turns in order");
     }
 
     #[tokio::test]

@@ -32,9 +32,7 @@ pub fn sse(deltas: &[&str]) -> String {
 }
 
 pub fn ok_stream(deltas: &[&str]) -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .insert_header("content-type", "text/event-stream")
-        .set_body_string(sse(deltas))
+    ResponseTemplate::new(200).set_body_raw(sse(deltas), "text/event-stream")
 }
 
 fn api_error(status: u16, message: &str) -> ResponseTemplate {
@@ -342,9 +340,7 @@ async fn a_malformed_response_is_an_error_and_is_not_retried(
     let provider = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/event-stream")
-                .set_body_string("data: {not json\n\n"),
+            ResponseTemplate::new(200).set_body_raw("data: {not json\n\n", "text/event-stream"),
         )
         .expect(1)
         .mount(&provider)

@@ -113,11 +113,12 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password(
         ],
     )
     .await;
-    for _ in 0..2 {
+    // Three checks are allowed; the fourth attempt is refused unchecked.
+    for _ in 0..3 {
         assert_eq!(app.sign_in("rep@acme.test", "wrong").await.status(), 422);
     }
-    let third = app.sign_in("rep@acme.test", "wrong").await;
-    assert_eq!(third.status(), 429);
+    let fourth = app.sign_in("rep@acme.test", "wrong").await;
+    assert_eq!(fourth.status(), 429);
     let res = app.sign_in("rep@acme.test", demo::PASSWORD).await;
     assert_eq!(res.status(), 429);
     match res.json::<AppError>().await.expect("json") {
@@ -139,6 +140,7 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password(
 #[sqlx::test(migrations = false)]
 async fn unknown_emails_are_throttled_like_real_ones(_: PgPoolOptions, db: PgConnectOptions) {
     let app = spawn_app_with(db, &[("SMARTCRM_SIGNIN_MAX_FAILURES", "2")]).await;
+    assert_eq!(app.sign_in("ghost@acme.test", "x").await.status(), 422);
     assert_eq!(app.sign_in("ghost@acme.test", "x").await.status(), 422);
     assert_eq!(app.sign_in("ghost@acme.test", "x").await.status(), 429);
 }

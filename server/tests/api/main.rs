@@ -3,6 +3,7 @@ mod ai;
 mod auth;
 mod health;
 mod helpers;
+mod limits;
 mod local_ai;
 mod pages;
 mod pipeline;

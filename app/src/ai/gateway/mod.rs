@@ -11,6 +11,7 @@ mod catalog;
 mod config;
 mod embed;
 mod recorder;
+mod transport;
 mod wire;
 
 pub use catalog::{Catalog, ModelInfo};
@@ -176,7 +177,7 @@ impl Gateway {
                 // retry layer is replaced by the bare transport.
                 let client = async_openai::Client::with_config(oa)
                     .with_http_client(http.clone())
-                    .with_http_service(async_openai::middleware::ReqwestService::new(http));
+                    .with_http_service(transport::Transport::new(http));
                 (Some(client), remote.provider_name())
             }
         };

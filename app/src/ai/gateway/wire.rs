@@ -73,6 +73,10 @@ impl AttemptError {
             OpenAIError::StreamError(e) => {
                 Self::new(format!("the response stream broke: {e}"), true)
             }
+            OpenAIError::Boxed(e) => match e.downcast_ref::<super::transport::UnexpectedAnswer>() {
+                Some(unexpected) => Self::new(unexpected.to_string(), false),
+                None => Self::new(e.to_string(), false),
+            },
             other => Self::new(other.to_string(), false),
         }
     }

@@ -6,21 +6,38 @@ use super::{BUTTON, INPUT, SECONDARY};
 use crate::{
     domain::humanize,
     error::AppError,
-    layout::PageHeader,
+    layout::{error_fallback, LoadingBlock, PageHeader},
     pipeline::{
         instructions::{
             NewTaskForm, CONTEXT_SOURCES, MAX_ATTEMPTS_LIMIT, OUTPUT_FORMATS, OUTPUT_TYPES,
             SENTIMENTS,
         },
-        server_fns::{list_customers, CreateTask},
+        model::CustomerOption,
+        server_fns::{new_task_options, CreateTask},
     },
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+/// Only those who may create tasks get the form; anyone else gets the 403 "Not allowed" panel,
+/// as on every other page they cannot use.
 #[component]
 pub fn NewTaskPage() -> impl IntoView {
-    let customers = Resource::new(|| (), |_| list_customers());
+    let customers = Resource::new(|| (), |_| new_task_options());
+    view! {
+        <PageHeader title="New task" subtitle="Structured instructions the AI drafts from, with the customer's business context"/>
+        <Suspense fallback=|| view! { <LoadingBlock label="Loading the form…"/> }>
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    customers.await.map(|customers| view! { <TaskForm customers/> })
+                })}
+            </ErrorBoundary>
+        </Suspense>
+    }
+}
+
+#[component]
+fn TaskForm(customers: Vec<CustomerOption>) -> impl IntoView {
     let create = ServerAction::<CreateTask>::new();
     let defaults = NewTaskForm::defaults();
     let error = move || create.value().get().and_then(Result::err);
@@ -51,18 +68,13 @@ pub fn NewTaskPage() -> impl IntoView {
     };
     let d = defaults.clone();
     view! {
-        <PageHeader title="New task" subtitle="Structured instructions the AI drafts from, with the customer's business context"/>
         <ActionForm action=create attr:class="space-y-6 rounded-xl border border-slate-200 bg-white p-6" attr:aria-label="New task" attr:novalidate=true>
             <div class="grid gap-4 md:grid-cols-2">
                 <div>
                     <label for="customer" class="block text-sm font-medium text-slate-700">"Customer"</label>
                     <select id="customer" name="form[customer_id]" class=INPUT aria-invalid=invalid("customer_id") aria-describedby="customer-error">
                         <option value="">"Choose a customer"</option>
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                customers.await.map(|cs| cs.into_iter().map(|c| view! { <option value=c.id.to_string()>{c.name}</option> }).collect_view()).unwrap_or_default()
-                            })}
-                        </Suspense>
+                        {customers.into_iter().map(|c| view! { <option value=c.id.to_string()>{c.name}</option> }).collect_view()}
                     </select>
                     <p id="customer-error" class="mt-1 text-sm text-rose-600" data-testid="error-customer">{error_for("customer_id")}</p>
                 </div>
