@@ -65,16 +65,7 @@ pub async fn load_board(
 #[server(endpoint = "list_customers")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn list_customers() -> Result<Vec<CustomerOption>, AppError> {
-    use crate::{auth::guard::authorize, ssr::respond};
-    respond(
-        async move {
-            let mut auth = authorize(&VIEWERS).await?;
-            let rows = super::db::tasks::customers(&mut auth.tx).await?;
-            auth.tx.commit().await?;
-            Ok(rows)
-        }
-        .await,
-    )
+    crate::ssr::respond(customers_for(&VIEWERS).await)
 }
 
 /// What the new-task form offers (the customers), for those who may create tasks: anyone else
@@ -82,16 +73,16 @@ pub async fn list_customers() -> Result<Vec<CustomerOption>, AppError> {
 #[server(endpoint = "new_task_options")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn new_task_options() -> Result<Vec<CustomerOption>, AppError> {
-    use crate::{auth::guard::authorize, ssr::respond};
-    respond(
-        async move {
-            let mut auth = authorize(&ACTORS).await?;
-            let rows = super::db::tasks::customers(&mut auth.tx).await?;
-            auth.tx.commit().await?;
-            Ok(rows)
-        }
-        .await,
-    )
+    crate::ssr::respond(customers_for(&ACTORS).await)
+}
+
+/// The workspace's customers, for a member with one of `roles`.
+#[cfg(feature = "ssr")]
+async fn customers_for(roles: &[Role]) -> Result<Vec<CustomerOption>, AppError> {
+    let mut auth = crate::auth::guard::authorize(roles).await?;
+    let rows = super::db::tasks::customers(&mut auth.tx).await?;
+    auth.tx.commit().await?;
+    Ok(rows)
 }
 
 /// Creates a task (and its project when new) from the new-task form, then goes to its page.

@@ -48,12 +48,6 @@ impl Gate {
     }
 }
 
-impl Default for Gate {
-    fn default() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()) * 2)
-    }
-}
-
 /// Verified when the email is unknown, so both answers take the same time.
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_blocking("smartcrm-dummy-password").unwrap_or_default());

@@ -44,8 +44,12 @@ fn api_error(status: u16, message: &str) -> ResponseTemplate {
 const ACME: usize = 0;
 const GLOBEX: usize = 1;
 
-/// The app pointed at `provider`, with short backoff so retries are quick.
-async fn app_with(db: PgConnectOptions, provider: &MockServer, extra: &[(&str, &str)]) -> TestApp {
+/// The app pointed at `provider`, with short backoff so retries are quick, signed in as a rep.
+pub async fn app_with(
+    db: PgConnectOptions,
+    provider: &MockServer,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let base = format!("{}/v1", provider.uri());
     let mut env: Vec<(&str, &str)> =
         vec![("OPENAI_BASE_URL", &base), ("SMARTCRM_AI_BACKOFF_MS", "5")];
