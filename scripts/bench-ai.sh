@@ -18,7 +18,8 @@ SQLX_OFFLINE=true cargo build --release -p server --bins
 pg_stop "$PGDIR"; rm -rf "$PGDIR"
 PG_FSYNC=off pg_start "$PGDIR" "$PORT"
 pg_create_db "$PORT" bench
-export DATABASE_URL="postgres://smartcrm@127.0.0.1:$PORT/bench" RUST_LOG="${RUST_LOG:-warn}"
+pg_urls "$PORT" bench
+export RUST_LOG="${RUST_LOG:-warn}"
 "$ROOT/target/release/smartcrm" migrate
 log "generating $CONTACTS contacts"
 "$ROOT/target/release/smartcrm" generate-demo --workspace acme --contacts "$CONTACTS" --replace

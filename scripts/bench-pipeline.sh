@@ -28,11 +28,12 @@ pg_stop "$PGDIR"; rm -rf "$PGDIR"
 PG_FSYNC=off pg_start "$PGDIR" "$PORT"
 pg_create_db "$PORT" bench
 pg_create_db "$PORT" pgbench
-export DATABASE_URL="postgres://smartcrm@127.0.0.1:$PORT/bench" RUST_LOG="${RUST_LOG:-warn}"
+pg_urls "$PORT" bench
+export RUST_LOG="${RUST_LOG:-warn}"
 "$ROOT/target/release/smartcrm" migrate
 log "measuring ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 "$ROOT/target/release/smartcrm-bench-pipeline"
 echo
 log "pgbench TPC-B on the same server (scale 10, 8 clients, 2 threads, 30 s)"
-"$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U smartcrm -i -s 10 -q pgbench >/dev/null 2>&1
-"$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U smartcrm -c 8 -j 2 -T 30 pgbench 2>/dev/null | grep -E "^(tps|latency average|number of transactions actually processed)"
+PGPASSWORD="$(pg_secret pg-owner)" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U smartcrm -i -s 10 -q pgbench >/dev/null 2>&1
+PGPASSWORD="$(pg_secret pg-owner)" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U smartcrm -c 8 -j 2 -T 30 pgbench 2>/dev/null | grep -E "^(tps|latency average|number of transactions actually processed)"

@@ -140,6 +140,45 @@ as_pg() {
   if [ "$(id -un)" = "$u" ]; then "$@"; else runuser -u "$u" -- "$@"; fi
 }
 
+# ---- database credentials: generated once, kept in .data/secrets (mode 0600) ----------------
+# pg_secret <name>: prints the password, generating it the first time.
+pg_secret() {
+  local dir="$DATA/secrets" f="$DATA/secrets/$1"
+  if [ ! -s "$f" ]; then
+    mkdir -p "$dir"; chmod 700 "$dir"
+    (umask 077; python3 -c 'import secrets; print(secrets.token_hex(24))' >"$f.tmp" && mv "$f.tmp" "$f")
+  fi
+  chmod 600 "$f"
+  cat "$f"
+}
+
+# pgsql <psql args>: psql (the embedded one) as the owner, smartcrm, over loopback.
+pgsql() {
+  PGPASSWORD="$(pg_secret pg-owner)" "$PG_BIN/psql" -h 127.0.0.1 -U smartcrm "$@"
+}
+
+# pg_secure <data dir>: turns a cluster that trusts every local connection (a fresh initdb, or
+# one made by an older version of this script) into one where every connection gives a password
+# (scram-sha-256), with the owner's password from .data/secrets. The password is set on a
+# private start: no TCP, the socket inside the data directory only postgres can reach.
+pg_secure() {
+  local dir="$1" pw
+  grep -qE '^[^#]*[[:space:]]trust([[:space:]]|$)' "$dir/pg_hba.conf" || return 0
+  log "${dir#$ROOT/}: switching to password (scram-sha-256) authentication"
+  pw="$(pg_secret pg-owner)"
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses= -k $dir -c password_encryption=scram-sha-256" start >/dev/null \
+    || { tail -20 "$dir/server.log" >&2; die "PostgreSQL did not start (log: $dir/server.log)"; }
+  printf "alter role smartcrm password '%s';\n" "$pw" \
+    | as_pg "$PG_BIN/psql" -h "$dir" -U smartcrm -d postgres -qX -v ON_ERROR_STOP=1 >/dev/null \
+    || die "could not set the database owner's password"
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null
+  printf '%s\n' "# SmartCRM: every connection gives a password (scram-sha-256)" \
+    "local all all scram-sha-256" \
+    "host all all 127.0.0.1/32 scram-sha-256" \
+    "host all all ::1/128 scram-sha-256" | as_pg tee "$dir/pg_hba.conf" >/dev/null
+}
+
 # pg_start <data dir> <port>: initialises the cluster once, then starts it (no-op if running).
 pg_start() {
   local dir="$1" port="$2"
@@ -152,9 +191,13 @@ pg_start() {
     mkdir -p "$dir"; chown "$u" "$dir"; chmod 700 "$dir"
     as_pg "$PG_BIN/initdb" -D "$dir" -U smartcrm --auth=trust -E UTF8 --no-locale >/dev/null
   fi
+  if grep -qE '^[^#]*[[:space:]]trust([[:space:]]|$)' "$dir/pg_hba.conf"; then
+    pg_stop "$dir"
+    pg_secure "$dir"
+  fi
   if as_pg "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then return 0; fi
   as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=${PG_FSYNC:-on}" start >/dev/null \
+    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=${PG_FSYNC:-on} -c password_encryption=scram-sha-256" start >/dev/null \
     || { tail -20 "$dir/server.log" >&2; die "PostgreSQL did not start (log: $dir/server.log)"; }
 }
 
@@ -167,7 +210,30 @@ pg_stop() {
 # pg_create_db <port> <name>: creates the database if missing.
 pg_create_db() {
   local port="$1" name="$2"
-  if ! psql -h 127.0.0.1 -p "$port" -U smartcrm -d postgres -tAc "select 1 from pg_database where datname = '$name'" | grep -q 1; then
-    psql -h 127.0.0.1 -p "$port" -U smartcrm -d postgres -qc "create database \"$name\"" >/dev/null
+  if ! pgsql -p "$port" -d postgres -tAc "select 1 from pg_database where datname = '$name'" | grep -q 1; then
+    pgsql -p "$port" -d postgres -qc "create database \"$name\"" >/dev/null
   fi
+}
+
+# pg_app_login <port>: the login role the app connects as, smartcrm_web: not a superuser, owns
+# nothing, password from .data/secrets. Start-up (migrating as the owner) gives it the rights of
+# smartcrm_app, the role row-level security applies to.
+pg_app_login() {
+  local port="$1"
+  { printf '\\set pw %s\n' "$(pg_secret pg-app)"
+    cat <<'SQL'
+select format('create role smartcrm_web login nosuperuser nocreatedb nocreaterole nobypassrls password %L', :'pw')
+ where not exists (select 1 from pg_roles where rolname = 'smartcrm_web') \gexec
+select format('alter role smartcrm_web login password %L', :'pw') \gexec
+SQL
+  } | pgsql -p "$port" -d postgres -qX -v ON_ERROR_STOP=1 >/dev/null || die "could not create the app's database role"
+}
+
+# pg_urls <port> <database>: exports DATABASE_URL (the app's role) and
+# SMARTCRM_OWNER_DATABASE_URL (the owner, for migrations) for the embedded cluster.
+pg_urls() {
+  local port="$1" db="$2"
+  pg_app_login "$port"
+  export DATABASE_URL="postgres://smartcrm_web:$(pg_secret pg-app)@127.0.0.1:$port/$db"
+  export SMARTCRM_OWNER_DATABASE_URL="postgres://smartcrm:$(pg_secret pg-owner)@127.0.0.1:$port/$db"
 }

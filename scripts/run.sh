@@ -17,8 +17,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
   EMBEDDED=1
   pg_start "$DATA/pgdata" "$DB_PORT"
   pg_create_db "$DB_PORT" smartcrm
-  export DATABASE_URL="postgres://smartcrm@127.0.0.1:$DB_PORT/smartcrm"
-  log "embedded PostgreSQL on 127.0.0.1:$DB_PORT (data in .data/pgdata)"
+  # the app as smartcrm_web (owns nothing), migrations as the owner; passwords in .data/secrets
+  pg_urls "$DB_PORT" smartcrm
+  log "embedded PostgreSQL on 127.0.0.1:$DB_PORT (data in .data/pgdata, passwords in .data/secrets)"
 fi
 
 SERVER_PID=""

@@ -42,13 +42,14 @@ fi
 # A throwaway cluster: fsync off, removed at exit.
 pg_stop "$PGDIR"; rm -rf "$PGDIR"
 PG_FSYNC=off pg_start "$PGDIR" "$DB_PORT"
-PGURL="postgres://smartcrm@127.0.0.1:$DB_PORT"
+# The owner: the query macros and the database tests (which create a database each) use it.
+PGURL="postgres://smartcrm:$(pg_secret pg-owner)@127.0.0.1:$DB_PORT"
 
 # The query macros check every SQL statement against a database migrated from migrations/,
 # and write the query data to .sqlx so release builds need no database.
 pg_create_db "$DB_PORT" compile
 for f in "$ROOT"/migrations/*.sql; do
-  psql -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DB_PORT" -U smartcrm -d compile -qf "$f" >/dev/null
+  pgsql -v ON_ERROR_STOP=1 -p "$DB_PORT" -d compile -qf "$f" >/dev/null
 done
 
 log "cargo test (unit, database and HTTP tests)"
@@ -74,7 +75,8 @@ MOCK_PID=$!
 
 log "starting the release build on 127.0.0.1:$APP_PORT for the browser tests"
 pg_create_db "$DB_PORT" e2e
-DATABASE_URL="$PGURL/e2e" SMARTCRM_ADDR="127.0.0.1:$APP_PORT" \
+pg_urls "$DB_PORT" e2e
+SMARTCRM_ADDR="127.0.0.1:$APP_PORT" \
 OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" SMARTCRM_AI_BACKOFF_MS=50 \
 LEPTOS_OUTPUT_NAME=smartcrm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
 RUST_LOG="${RUST_LOG:-warn}" \
@@ -88,10 +90,11 @@ done
 
 log "starting a second instance on 127.0.0.1:$LOCAL_APP_PORT with no remote AI provider (the local model answers)"
 pg_create_db "$DB_PORT" e2e_local
+pg_urls "$DB_PORT" e2e_local
 # No pipeline workers there: drafting the demo tasks with the local model would take the CPU
 # the local-AI walkthrough needs.
 env -u OPENAI_API_KEY -u OPENAI_BASE_URL \
-DATABASE_URL="$PGURL/e2e_local" SMARTCRM_ADDR="127.0.0.1:$LOCAL_APP_PORT" SMARTCRM_WORKERS=0 \
+SMARTCRM_ADDR="127.0.0.1:$LOCAL_APP_PORT" SMARTCRM_WORKERS=0 \
 LEPTOS_OUTPUT_NAME=smartcrm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
 RUST_LOG="${RUST_LOG:-warn}" \
   "$ROOT/target/release/smartcrm" serve --seed-demo &

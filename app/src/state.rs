@@ -19,6 +19,10 @@ pub struct AppState {
     pub password_gate: crate::ssr::password::Gate,
     pub ai: Arc<Gateway>,
     pub analyses: Arc<AnalysisHub>,
+    pub analysis_limits: Arc<crate::analyses::limits::UserLimits>,
+    /// A small pool of its own for the session store and sign-in, which AI and pipeline work
+    /// on `pool` cannot starve.
+    pub sessions: crate::ssr::SessionPool,
     pub pipeline: Arc<Pipeline>,
 }
 
@@ -31,6 +35,8 @@ impl AppState {
         provide_context(self.password_gate.clone());
         provide_context(self.ai.clone());
         provide_context(self.analyses.clone());
+        provide_context(self.analysis_limits.clone());
+        provide_context(self.sessions.clone());
         provide_context(self.pipeline.clone());
     }
 }

@@ -11,8 +11,16 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub addr: Option<SocketAddr>,
+    /// `DATABASE_URL`: the app's login role, which must not own the tables (see README,
+    /// "Database roles").
     pub database_url: SecretString,
+    /// `SMARTCRM_OWNER_DATABASE_URL`: the role that owns the schema and runs migrations. Unset:
+    /// the schema must already be migrated (`smartcrm migrate` with the owner's URL).
+    pub owner_database_url: Option<SecretString>,
     pub db_max_connections: u32,
+    /// `SMARTCRM_DB_SESSION_CONNECTIONS`: a small pool of its own for session reads and
+    /// sign-in, so AI and pipeline work cannot starve them.
+    pub db_session_connections: u32,
     pub log_format: LogFormat,
     pub session_idle_minutes: i64,
     pub secure_cookie: bool,
@@ -150,6 +158,9 @@ pub struct AiSettings {
     pub models_dir: std::path::PathBuf,
     /// `SMARTCRM_LOCAL_QUEUE`: local chat requests that may wait for the model.
     pub local_queue: usize,
+    /// `SMARTCRM_ANALYSES_PER_MINUTE` (60) and `SMARTCRM_REFRESHES_PER_MINUTE` (10): what one
+    /// member may ask of the AI panel; past that the answer is 429 with the wait.
+    pub analysis_quota: app::analyses::limits::AnalysisQuota,
 }
 
 impl AiSettings {
@@ -226,6 +237,21 @@ impl AiSettings {
                 1,
                 256,
             )?,
+            analysis_quota: {
+                let d = app::analyses::limits::AnalysisQuota::default();
+                app::analyses::limits::AnalysisQuota {
+                    per_minute: per_minute(
+                        src,
+                        "SMARTCRM_ANALYSES_PER_MINUTE",
+                        d.per_minute.get(),
+                    )?,
+                    refreshes_per_minute: per_minute(
+                        src,
+                        "SMARTCRM_REFRESHES_PER_MINUTE",
+                        d.refreshes_per_minute.get(),
+                    )?,
+                }
+            },
         })
     }
 
@@ -334,6 +360,29 @@ fn ranged<T: PartialOrd + std::fmt::Display + Copy>(
     Ok(value)
 }
 
+fn per_minute(
+    src: &impl Source,
+    var: &'static str,
+    default: u32,
+) -> Result<std::num::NonZeroU32, ConfigError> {
+    let n = ranged(var, parse(src, var, default, "a whole number")?, 1, 100_000)?;
+    std::num::NonZeroU32::new(n).ok_or(ConfigError {
+        var,
+        message: "must be at least 1".into(),
+    })
+}
+
+fn postgres_url(var: &'static str, url: String) -> Result<SecretString, ConfigError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(SecretString::from(url))
+    } else {
+        Err(ConfigError {
+            var,
+            message: "must start with postgres:// or postgresql://".into(),
+        })
+    }
+}
+
 impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_source(&Env)
@@ -342,14 +391,14 @@ impl Settings {
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
         let database_url = src.get("DATABASE_URL").ok_or(ConfigError {
             var: "DATABASE_URL",
-            message: "is not set; use postgres://user@host:port/database (scripts/run.sh sets it for the embedded database)".into(),
+            message: "is not set; use postgres://user:password@host:port/database (scripts/run.sh sets it for the embedded database)".into(),
         })?;
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError {
-                var: "DATABASE_URL",
-                message: "must start with postgres:// or postgresql://".into(),
-            });
-        }
+        let database_url = postgres_url("DATABASE_URL", database_url)?;
+        let owner_database_url = src
+            .get("SMARTCRM_OWNER_DATABASE_URL")
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| postgres_url("SMARTCRM_OWNER_DATABASE_URL", u))
+            .transpose()?;
         let addr = match src.get("SMARTCRM_ADDR") {
             None => None,
             Some(raw) => Some(raw.trim().parse().map_err(|e| ConfigError {
@@ -369,12 +418,19 @@ impl Settings {
         };
         Ok(Settings {
             addr,
-            database_url: SecretString::from(database_url),
+            database_url,
+            owner_database_url,
             db_max_connections: ranged(
                 "SMARTCRM_DB_MAX_CONNECTIONS",
                 parse(src, "SMARTCRM_DB_MAX_CONNECTIONS", 20, "a whole number")?,
                 1,
                 1000,
+            )?,
+            db_session_connections: ranged(
+                "SMARTCRM_DB_SESSION_CONNECTIONS",
+                parse(src, "SMARTCRM_DB_SESSION_CONNECTIONS", 4, "a whole number")?,
+                1,
+                100,
             )?,
             log_format,
             session_idle_minutes: ranged(
@@ -554,5 +610,20 @@ mod tests {
     fn a_non_postgres_url_is_refused() {
         let err = Settings::from_source(&[("DATABASE_URL", "mysql://x")]).expect_err("must fail");
         assert_eq!(err.var, "DATABASE_URL");
+    }
+
+    #[test]
+    fn the_owner_url_is_optional_and_checked() {
+        let s = Settings::from_source(&[URL]).expect("settings");
+        assert!(s.owner_database_url.is_none());
+        let s = Settings::from_source(&[URL, ("SMARTCRM_OWNER_DATABASE_URL", "postgres://o@h/db")])
+            .expect("settings");
+        assert_eq!(
+            s.owner_database_url.as_ref().map(|u| u.expose_secret()),
+            Some("postgres://o@h/db")
+        );
+        let err = Settings::from_source(&[URL, ("SMARTCRM_OWNER_DATABASE_URL", "o@h/db")])
+            .expect_err("must fail");
+        assert_eq!(err.var, "SMARTCRM_OWNER_DATABASE_URL");
     }
 }

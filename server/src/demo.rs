@@ -56,6 +56,8 @@ pub enum SeedError {
         "workspace {0:?} already has CRM records; pass --replace to delete them and generate anew"
     )]
     HasRecords(String),
+    #[error("the demo email {0} already belongs to a user outside the demo workspaces")]
+    EmailTaken(String),
 }
 
 /// Seeds each demo workspace that does not exist yet; returns how many it created.
@@ -81,17 +83,23 @@ pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
         }
         for (email, name, role) in tenant.members {
             let hash = password::hash(PASSWORD.to_owned()).await?;
-            let user_id = sqlx::query_scalar!(
+            // The app role writes a user row only while acting as that user.
+            let user_id = Uuid::new_v4();
+            tenancy::act_as_user(&mut tx, user_id).await?;
+            let inserted = sqlx::query!(
                 r#"insert into users (id, email, display_name, password_hash) values ($1, $2, $3, $4)
-                   on conflict (email) do update set email = excluded.email
-                   returning id"#,
-                Uuid::new_v4(),
+                   on conflict (email) do nothing"#,
+                user_id,
                 email,
                 name,
                 hash
             )
-            .fetch_one(&mut *tx)
-            .await?;
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(SeedError::EmailTaken(email.to_string()));
+            }
             sqlx::query!(
                 "insert into memberships (tenant_id, user_id, role) values ($1, $2, $3) on conflict do nothing",
                 tenant.id,

@@ -1,7 +1,7 @@
 //! `smartcrm`: serves the app, applies migrations, seeds the demo workspaces.
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
-use server::{config::Settings, demo, startup, telemetry};
+use server::{config::Settings, demo, startup, state, telemetry};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -29,7 +29,8 @@ enum Command {
         #[arg(long)]
         count: Option<usize>,
     },
-    /// Apply migrations and exit.
+    /// Apply migrations and exit: as SMARTCRM_OWNER_DATABASE_URL if set, else as DATABASE_URL
+    /// (which must then be the schema owner).
     Migrate,
     /// Apply migrations, seed the demo workspaces if missing, and exit.
     SeedDemo,
@@ -83,6 +84,15 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         leptos_options.site_addr = addr;
     }
     let addr = leptos_options.site_addr;
+    if let Command::Migrate = command {
+        let databases = state::Databases::from_settings(&settings)?;
+        match &databases.owner {
+            Some(owner) => state::migrate(owner, Some(databases.app.get_username())).await?,
+            None => state::migrate(&databases.app, None).await?,
+        }
+        println!("migrations applied");
+        return Ok(());
+    }
     let (router, pool, state) = startup::build(&settings, leptos_options).await?;
     let seed = match command {
         Command::Migrate => return Ok(()),
@@ -116,13 +126,12 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 activities_per_contact,
             };
             let made = demo::generate_for(&pool, &workspace, plan, replace).await?;
-            // Fresh statistics (as the owner; the pool's role may not analyze), so the planner
-            // sees the new table sizes at once.
-            {
+            // Fresh statistics (as the owner; the app role may not analyze), so the planner
+            // sees the new table sizes at once. Without the owner's URL, autovacuum will.
+            if let Some(url) = &settings.owner_database_url {
                 use sqlx::{Connection, Executor};
                 let mut owner =
-                    sqlx::PgConnection::connect_with(&server::state::connect_options(&settings)?)
-                        .await?;
+                    sqlx::PgConnection::connect_with(&state::connect_options(url)?).await?;
                 owner
                     .execute("analyze customers, contacts, deals, activities")
                     .await?;
@@ -143,7 +152,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         demo::seed(&pool).await?;
         demo::seed_tasks(&pool).await?;
     }
-    let cleanup = startup::spawn_cleanup(pool.clone(), settings.signin_window_secs);
+    let cleanup = startup::spawn_cleanup(&state, settings.signin_window_secs);
     let workers = startup::spawn_workers(&state, &settings.pipeline, settings.pipeline.workers);
     if !workers.is_empty() {
         tracing::info!(workers = workers.len(), "pipeline workers running");

@@ -2,7 +2,7 @@
 use crate::{
     config::Settings,
     limits::{self, RequestLimits},
-    state::{self, StartupError, MIGRATOR},
+    state::{self, Databases, StartupError, MIGRATOR},
 };
 use app::{auth::guard::require_sign_in, shell, state::AppState, App};
 use axum::{
@@ -15,7 +15,7 @@ use axum::{
 };
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use sqlx::{postgres::PgConnectOptions, PgPool};
+use sqlx::PgPool;
 use tower::ServiceBuilder;
 use tower_http::{
     compression::{
@@ -59,7 +59,7 @@ pub fn router(state: AppState, http: HttpConfig) -> Router {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    let session_layer = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+    let session_layer = SessionManagerLayer::new(PostgresStore::new(state.sessions.0.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -194,31 +194,44 @@ pub async fn build(
     settings: &Settings,
     leptos_options: LeptosOptions,
 ) -> Result<(Router, PgPool, AppState), StartupError> {
-    let (router, pool, state) =
-        assemble(state::connect_options(settings)?, settings, leptos_options).await?;
+    let (router, pool, state) = assemble(
+        Databases::from_settings(settings)?,
+        settings,
+        leptos_options,
+    )
+    .await?;
     let gateway = state.ai.clone();
     tokio::spawn(async move { gateway.local().warm_up().await });
     Ok((router, pool, state))
 }
 
-/// As `build`, with the connection given directly (tests use their own database). The local
+/// As `build`, with the connections given directly (tests use their own database). The local
 /// models load on first use, and no pipeline workers start: tests run their own.
 pub async fn build_with(
-    options: PgConnectOptions,
+    databases: Databases,
     settings: &Settings,
     leptos_options: LeptosOptions,
 ) -> Result<(Router, PgPool, AppState), StartupError> {
-    assemble(options, settings, leptos_options).await
+    assemble(databases, settings, leptos_options).await
 }
 
+/// Migrates as the owner (when given), then connects as the app's login role, refusing one
+/// that could step around row-level security.
 async fn assemble(
-    options: PgConnectOptions,
+    databases: Databases,
     settings: &Settings,
     leptos_options: LeptosOptions,
 ) -> Result<(Router, PgPool, AppState), StartupError> {
-    state::migrate(&options).await?;
-    let pool = state::pool(options, settings.db_max_connections).await?;
-    let app_state = state::app_state(leptos_options, pool.clone(), settings).await?;
+    if let Some(owner) = &databases.owner {
+        state::migrate(owner, Some(databases.app.get_username())).await?;
+    }
+    let pool = state::pool(databases.app.clone(), settings.db_max_connections).await?;
+    state::check_app_role(&pool).await?;
+    if databases.owner.is_none() {
+        state::check_migrated(&pool).await?;
+    }
+    let sessions = state::pool(databases.app, settings.db_session_connections).await?;
+    let app_state = state::app_state(leptos_options, pool.clone(), sessions, settings).await?;
     Ok((
         router(app_state.clone(), HttpConfig::from(settings)),
         pool,
@@ -226,9 +239,12 @@ async fn assemble(
     ))
 }
 
-/// Every minute: deletes expired sessions, and sign-in counts whose window and lock have ended.
-pub fn spawn_cleanup(pool: PgPool, signin_window_secs: i64) -> tokio::task::JoinHandle<()> {
+/// Every minute: deletes expired sessions and sign-in counts whose window and lock have ended,
+/// and forgets the analysis allowances of members who are idle again.
+pub fn spawn_cleanup(state: &AppState, signin_window_secs: i64) -> tokio::task::JoinHandle<()> {
     use tower_sessions::session_store::ExpiredDeletion;
+    let pool = state.sessions.0.clone();
+    let limits = state.analysis_limits.clone();
     let store = PostgresStore::new(pool.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -242,6 +258,7 @@ pub fn spawn_cleanup(pool: PgPool, signin_window_secs: i64) -> tokio::task::Join
                 Ok(n) => tracing::debug!(purged = n, "sign-in counts purged"),
                 Err(err) => tracing::warn!(error = %err, "purging sign-in counts failed"),
             }
+            limits.forget_idle();
         }
     })
 }

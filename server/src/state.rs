@@ -1,4 +1,5 @@
 //! Builds the shared state: the database pool (as the non-owner app role) and settings.
+//! Migrations run as the schema owner, on a connection of their own.
 use crate::config::Settings;
 use app::{auth::AuthSettings, state::AppState};
 use leptos::prelude::LeptosOptions;
@@ -24,6 +25,17 @@ pub enum StartupError {
     NoPgvector,
     #[error("pgvector {0} is too old: SmartCRM needs 0.8 or newer (iterative index scans)")]
     OldPgvector(String),
+    #[error(
+        "the database is not migrated to version {0}: run `smartcrm migrate` with the owner's \
+         URL, or set SMARTCRM_OWNER_DATABASE_URL so start-up migrates (README, Database roles)"
+    )]
+    NotMigrated(i64),
+    #[error(
+        "DATABASE_URL signs in as {login}, which {why}. The app must sign in as a role with \
+         only smartcrm_app's rights; migrations run as the owner through \
+         SMARTCRM_OWNER_DATABASE_URL (README, Database roles)"
+    )]
+    PrivilegedLogin { login: String, why: String },
     #[error("migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -34,18 +46,40 @@ pub enum StartupError {
     Db(#[from] sqlx::Error),
 }
 
-pub fn connect_options(settings: &Settings) -> Result<PgConnectOptions, StartupError> {
-    Ok(
-        PgConnectOptions::from_str(settings.database_url.expose_secret())
-            .map_err(StartupError::BadUrl)?
-            .application_name("smartcrm")
-            .log_statements(tracing::log::LevelFilter::Trace),
-    )
+/// Where SmartCRM connects: the app's own login role, and the schema owner for migrations.
+#[derive(Debug, Clone)]
+pub struct Databases {
+    pub app: PgConnectOptions,
+    pub owner: Option<PgConnectOptions>,
 }
 
-/// Checks pgvector, applies migrations as the owner, and lets the app role read the ledger.
-pub async fn migrate(options: &PgConnectOptions) -> Result<(), StartupError> {
-    let mut conn = PgConnection::connect_with(options)
+impl Databases {
+    pub fn from_settings(settings: &Settings) -> Result<Self, StartupError> {
+        Ok(Self {
+            app: connect_options(&settings.database_url)?,
+            owner: settings
+                .owner_database_url
+                .as_ref()
+                .map(connect_options)
+                .transpose()?,
+        })
+    }
+}
+
+pub fn connect_options(url: &secrecy::SecretString) -> Result<PgConnectOptions, StartupError> {
+    Ok(PgConnectOptions::from_str(url.expose_secret())
+        .map_err(StartupError::BadUrl)?
+        .application_name("smartcrm")
+        .log_statements(tracing::log::LevelFilter::Trace))
+}
+
+/// Checks pgvector and applies migrations as the owner. Then lets the app role read the ledger,
+/// and gives `app_login` (the role DATABASE_URL signs in as) the rights of `smartcrm_app`.
+pub async fn migrate(
+    owner: &PgConnectOptions,
+    app_login: Option<&str>,
+) -> Result<(), StartupError> {
+    let mut conn = PgConnection::connect_with(owner)
         .await
         .map_err(StartupError::Connect)?;
     let available: Option<String> = sqlx::query_scalar(
@@ -61,8 +95,82 @@ pub async fn migrate(options: &PgConnectOptions) -> Result<(), StartupError> {
     MIGRATOR.run(&mut conn).await?;
     conn.execute("grant select on _sqlx_migrations to smartcrm_app")
         .await?;
+    if let Some(login) = app_login {
+        grant_app_rights(&mut conn, login).await?;
+    }
     conn.close().await?;
     Ok(())
+}
+
+/// Makes `login` a member of `smartcrm_app` (unless it is the owner itself, or already one).
+/// Processes migrating at once may race on the grant: one retry settles it, and the role check
+/// at start-up reports a grant that still did not happen.
+async fn grant_app_rights(conn: &mut PgConnection, login: &str) -> Result<(), StartupError> {
+    for attempt in 0..3 {
+        // Plain queries: a role name is an identifier, quoted by format(%I) in the server.
+        let grant: Option<String> = sqlx::query_scalar(
+            "select format('grant smartcrm_app to %I', rolname) from pg_roles
+              where rolname = $1 and rolname <> current_user
+                and not pg_has_role(rolname, 'smartcrm_app', 'member')",
+        )
+        .bind(login)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(grant) = grant else { return Ok(()) };
+        match conn.execute(grant.as_str()).await {
+            Ok(_) => return Ok(()),
+            Err(err) => {
+                tracing::debug!(error = %err, login, attempt, "granting smartcrm_app failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// With no owner URL nothing migrates: the schema must already be up to date.
+pub async fn check_migrated(pool: &PgPool) -> Result<(), StartupError> {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or_default();
+    let applied = sqlx::query_scalar::<_, bool>(
+        "select exists(select 1 from _sqlx_migrations where version = $1 and success)",
+    )
+    .bind(latest)
+    .fetch_one(pool)
+    .await;
+    match applied {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(_) => Err(StartupError::NotMigrated(latest)),
+    }
+}
+
+/// Refuses an app login that could step around row-level security: a superuser, a role with
+/// BYPASSRLS, or one that owns (or may become the owner of) SmartCRM's tables.
+pub async fn check_app_role(pool: &PgPool) -> Result<(), StartupError> {
+    let (login, superuser, bypass, owners): (String, bool, bool, Vec<String>) = sqlx::query_as(
+        "select r.rolname::text, r.rolsuper, r.rolbypassrls,
+                array(select distinct c.relowner::regrole::text
+                        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                       where n.nspname in ('public', 'tower_sessions')
+                         and c.relkind in ('r', 'p')
+                         and pg_has_role(session_user, c.relowner, 'member')
+                       order by 1)
+           from pg_roles r where r.rolname = session_user",
+    )
+    .fetch_one(pool)
+    .await?;
+    let why = if superuser {
+        "is a superuser".to_owned()
+    } else if bypass {
+        "may bypass row-level security".to_owned()
+    } else if !owners.is_empty() {
+        format!(
+            "owns, or may become, the owner of the tables ({})",
+            owners.join(", ")
+        )
+    } else {
+        return Ok(());
+    };
+    Err(StartupError::PrivilegedLogin { login, why })
 }
 
 /// A pool whose connections act as `smartcrm_app`, which row-level security applies to.
@@ -86,6 +194,7 @@ pub async fn pool(options: PgConnectOptions, max: u32) -> Result<PgPool, Startup
 pub async fn app_state(
     leptos_options: LeptosOptions,
     pool: PgPool,
+    sessions: PgPool,
     settings: &Settings,
 ) -> Result<AppState, StartupError> {
     use app::{ai::gateway::Gateway, analyses::cache::AnalysisHub};
@@ -112,6 +221,10 @@ pub async fn app_state(
         pool,
         ai,
         analyses,
+        analysis_limits: Arc::new(app::analyses::limits::UserLimits::new(
+            settings.ai.analysis_quota,
+        )),
+        sessions: app::ssr::SessionPool(sessions),
         pipeline,
         auth: AuthSettings {
             max_failures: settings.signin_max_failures,

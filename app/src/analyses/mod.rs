@@ -3,6 +3,8 @@
 //! cache every app instance reads. The contact page shows its panel.
 #[cfg(feature = "ssr")]
 pub mod cache;
+#[cfg(feature = "ssr")]
+pub mod limits;
 pub mod panel;
 #[cfg(feature = "ssr")]
 pub mod prompt;

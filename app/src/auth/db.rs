@@ -16,7 +16,8 @@ pub async fn find_credentials(
 ) -> Result<Option<Credentials>, sqlx::Error> {
     sqlx::query_as!(
         Credentials,
-        r#"select id as user_id, password_hash from users where email = $1"#,
+        // users is private to its workspaces; this function is sign-in's one way in
+        r#"select user_id as "user_id!", password_hash as "password_hash!" from sign_in_credentials($1)"#,
         email
     )
     .fetch_optional(&mut **tx)

@@ -19,7 +19,7 @@ pub async fn sign_in(
     };
     use crate::{
         domain::{safe_next_path, Email},
-        ssr::{audit, from_context, password, respond, tenancy},
+        ssr::{audit, from_context, password, respond, tenancy, SessionPool},
     };
 
     respond(
@@ -31,7 +31,7 @@ pub async fn sign_in(
             if password.len() > 1024 {
                 return Err(AppError::validation("password", "A password is at most 1024 characters."));
             }
-            let pool: sqlx::PgPool = from_context()?;
+            let SessionPool(pool) = from_context()?;
             let settings: super::AuthSettings = from_context()?;
             let gate: password::Gate = from_context()?;
             let parts: http::request::Parts = from_context()?;

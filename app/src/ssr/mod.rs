@@ -7,6 +7,12 @@ pub mod tenancy;
 
 use crate::error::AppError;
 
+/// The pool behind the session store and sign-in: small and separate, so requests that hold
+/// the main pool (AI analyses, pipeline workers) cannot keep members from signing in or
+/// loading their session.
+#[derive(Clone, Debug)]
+pub struct SessionPool(pub sqlx::PgPool);
+
 /// One part of the application state (the pool, the AI gateway, …), as the server provided it
 /// to this request. Missing is a server fault, reported with the request id.
 pub fn from_context<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {

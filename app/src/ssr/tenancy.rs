@@ -32,7 +32,8 @@ pub async fn begin(pool: &PgPool, scope: Scope) -> Result<Tx, sqlx::Error> {
     Ok(tx)
 }
 
-/// A transaction with no tenant: sees users and sign-in throttles, no tenant-owned rows.
+/// A transaction with no tenant: sees sign-in counts and sessions, no user and no tenant-owned
+/// row (sign-in finds credentials through `sign_in_credentials`).
 pub async fn begin_anonymous(pool: &PgPool) -> Result<Tx, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query!("select set_config('role', 'smartcrm_app', true) as role")

@@ -74,8 +74,8 @@ async fn main() -> Result<(), Error> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
-    let options = state::connect_options(&settings)?;
-    let pool = state::pool(options.clone(), 40).await?;
+    let databases = state::Databases::from_settings(&settings)?;
+    let pool = state::pool(databases.app.clone(), 40).await?;
     let tenant = TENANTS[0].id;
     let scope = Scope {
         tenant_id: tenant,
@@ -179,7 +179,7 @@ async fn main() -> Result<(), Error> {
         .site_root("target/site")
         .build();
     let (router, _app_pool, _state) =
-        startup::build_with(options.clone(), &http_settings, leptos_options).await?;
+        startup::build_with(databases.clone(), &http_settings, leptos_options).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {

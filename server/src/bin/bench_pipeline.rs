@@ -436,7 +436,11 @@ async fn main() -> Result<(), Error> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
-    let options = state::connect_options(&settings)?;
+    let databases = state::Databases::from_settings(&settings)?;
+    let owner_options = databases
+        .owner
+        .clone()
+        .ok_or("set SMARTCRM_OWNER_DATABASE_URL: the bench writes examples as the owner")?;
     settings.ai.openai_base_url = Some(mock_provider().await?);
     settings.ai.embedding_model = Some("text-embedding-3-small".into());
     settings.db_max_connections = 64;
@@ -445,11 +449,11 @@ async fn main() -> Result<(), Error> {
         .site_root("target/site")
         .build();
     let (_router, pool, app_state) =
-        startup::build_with(options.clone(), &settings, leptos_options).await?;
+        startup::build_with(databases, &settings, leptos_options).await?;
     server::demo::seed(&pool).await?;
     let owner = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
-        .connect_with(options)
+        .connect_with(owner_options)
         .await?;
 
     println!("| decision rules (20 rules, one thread) | evaluations/s |");

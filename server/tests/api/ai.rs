@@ -70,7 +70,7 @@ pub async fn first_contact(app: &TestApp) -> Uuid {
 }
 
 /// Calls `analyze_contact` and returns the raw response (the body streams).
-async fn post_analyze(
+pub async fn post_analyze(
     app: &TestApp,
     contact: Uuid,
     kind: AnalysisKind,
@@ -593,7 +593,7 @@ async fn an_unknown_model_name_is_refused_at_start_up(_: PgPoolOptions, db: PgCo
     }
     let settings = server::config::Settings::from_source(&Vars).expect("settings parse");
     let Err(err) = server::startup::build_with(
-        db,
+        crate::helpers::databases(db).await,
         &settings,
         LeptosOptions::builder().output_name("x").build(),
     )

@@ -1,13 +1,16 @@
 //! `spawn_app`: the application on a random port, with a cookie-keeping client.
 use leptos::prelude::LeptosOptions;
 use reqwest::{header, redirect, Client, Response};
-use server::{config::Settings, demo, startup};
+use server::{config::Settings, demo, startup, state::Databases};
 use sqlx::{postgres::PgConnectOptions, PgPool};
 
 pub struct TestApp {
     pub base: String,
     pub client: Client,
+    /// The app's pool: the app's login role, as `smartcrm_app`.
     pub pool: PgPool,
+    /// The test database as its owner (a superuser), for set-up the app may not do.
+    pub owner: PgConnectOptions,
     /// The app's shared state (its AI gateway and content pipeline), for tests that drive
     /// pipeline workers themselves.
     pub state: app::state::AppState,
@@ -20,6 +23,50 @@ pub fn client() -> Client {
         .redirect(redirect::Policy::none())
         .build()
         .expect("client")
+}
+
+/// The login role the app signs in as in tests: a plain login role that owns nothing.
+/// Start-up (migrating as the owner) grants it `smartcrm_app`'s rights.
+pub const APP_LOGIN: &str = "smartcrm_test_app";
+const APP_PASSWORD: &str = "smartcrm-test-app";
+
+/// The app's connections for the test database `owner` created: migrations as the owner, the
+/// app as [`APP_LOGIN`] (created once per cluster).
+pub async fn databases(owner: PgConnectOptions) -> Databases {
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::PgConnection::connect_with(&owner)
+        .await
+        .expect("owner connection");
+    // Roles are cluster-wide and tests run in parallel: tolerate the race.
+    conn.execute(
+        format!(
+            "do $$ begin
+               if not exists (select 1 from pg_roles where rolname = '{APP_LOGIN}') then
+                 create role {APP_LOGIN} login password '{APP_PASSWORD}';
+               end if;
+             exception when duplicate_object or unique_violation then null;
+             end $$"
+        )
+        .as_str(),
+    )
+    .await
+    .expect("app login role");
+    conn.close().await.expect("close");
+    Databases {
+        app: owner.clone().username(APP_LOGIN).password(APP_PASSWORD),
+        owner: Some(owner),
+    }
+}
+
+/// DATABASE_URL for a `smartcrm` process on the test database: the app's login role alone
+/// (the database is migrated already).
+pub fn app_url(owner: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{APP_LOGIN}:{APP_PASSWORD}@{}:{}/{}",
+        owner.get_host(),
+        owner.get_port(),
+        owner.get_database().expect("test database name")
+    )
 }
 
 /// Starts the app on 127.0.0.1:0 with the demo workspaces seeded.
@@ -43,9 +90,10 @@ pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestA
         .output_name("smartcrm")
         .site_root("target/site")
         .build();
-    let (router, pool, state) = startup::build_with(db, &settings, leptos_options)
-        .await
-        .expect("start-up");
+    let (router, pool, state) =
+        startup::build_with(databases(db.clone()).await, &settings, leptos_options)
+            .await
+            .expect("start-up");
     demo::seed(&pool).await.expect("demo seed");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -63,6 +111,7 @@ pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestA
         base: format!("http://{addr}"),
         client: client(),
         pool,
+        owner: db,
         state,
     }
 }
@@ -147,6 +196,7 @@ impl TestApp {
             base: self.base.clone(),
             client: client(),
             pool: self.pool.clone(),
+            owner: self.owner.clone(),
             state: self.state.clone(),
         }
     }

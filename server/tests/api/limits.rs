@@ -78,7 +78,7 @@ async fn a_body_over_the_limit_is_refused_with_413_declared_or_streamed(
 
 /// A second app on the same database (the test's first app keeps running).
 async fn app_db(app: &TestApp) -> PgConnectOptions {
-    (*app.pool.connect_options()).clone()
+    app.owner.clone()
 }
 
 #[sqlx::test(migrations = false)]
@@ -536,4 +536,61 @@ async fn random_bodies_at_every_server_function_never_get_a_5xx(
     // The bodies reached past the front door: some were refused by the decoders or the
     // role checks, not all by one rule.
     assert!(seen.len() >= 2, "{seen:?}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn forced_refreshes_and_analyses_have_a_per_user_limit(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    use crate::ai::{app_with, first_contact, ok_stream, post_analyze};
+    use app::analyses::AnalysisKind;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ok_stream(&["Call ", "them."]))
+        .mount(&provider)
+        .await;
+    let app = app_with(
+        db,
+        &provider,
+        &[
+            ("SMARTCRM_ANALYSES_PER_MINUTE", "5"),
+            ("SMARTCRM_REFRESHES_PER_MINUTE", "2"),
+        ],
+    )
+    .await;
+    let contact = first_contact(&app).await;
+    let kind = AnalysisKind::SmartEngagementTips;
+    for _ in 0..2 {
+        assert_eq!(post_analyze(&app, contact, kind, true).await.status(), 200);
+    }
+    let res = post_analyze(&app, contact, kind, true).await;
+    assert_eq!(res.status(), 429, "the third forced refresh in a minute");
+    let wait: u64 = res
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&wait), "{wait}");
+    let err: AppError = res.json().await.expect("json error");
+    assert!(
+        err.to_string().contains(&format!("Try again in {wait} s")),
+        "{err}"
+    );
+    // Plain (cached) analyses go on until the per-minute allowance is spent: 5 in all.
+    for _ in 0..3 {
+        assert_eq!(post_analyze(&app, contact, kind, false).await.status(), 200);
+    }
+    assert_eq!(post_analyze(&app, contact, kind, false).await.status(), 429);
+    // Another member of the workspace is not held back.
+    let colleague = app.another_browser();
+    colleague.sign_in_as("manager@acme.test").await;
+    assert_eq!(
+        post_analyze(&colleague, contact, kind, false)
+            .await
+            .status(),
+        200
+    );
 }

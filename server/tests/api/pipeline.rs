@@ -579,13 +579,8 @@ async fn a_worker_killed_mid_task_is_resumed_by_another_and_the_task_is_delivere
         .mount(&provider)
         .await;
 
-    let url = format!(
-        "postgres://{}@{}:{}/{}",
-        db.get_username(),
-        db.get_host(),
-        db.get_port(),
-        db.get_database().expect("test database name")
-    );
+    // The worker process signs in as the app's role only: no owner URL, nothing to migrate.
+    let url = crate::helpers::app_url(&db);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smartcrm"))
         .arg("worker")
         .env("DATABASE_URL", url)

@@ -105,7 +105,7 @@ async fn a_removed_member_loses_access_at_once(_: PgPoolOptions, db: PgConnectOp
 }
 
 async fn app_owner_options(app: &crate::helpers::TestApp) -> PgConnectOptions {
-    app.pool.connect_options().as_ref().clone()
+    app.owner.clone()
 }
 
 use sqlx::Connection;
