@@ -54,6 +54,8 @@ const server = http.createServer(async (req, res) => {
     res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     await sleep(chunkDelayMs);
   }
+  const end = { id: 'mock', object: 'chat.completion.chunk', created: 1, model: request.model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
+  res.write(`data: ${JSON.stringify(end)}\n\n`);
   const usage = { id: 'mock', object: 'chat.completion.chunk', created: 1, model: request.model, choices: [], usage: { prompt_tokens: 800, completion_tokens: 24, total_tokens: 824 } };
   res.write(`data: ${JSON.stringify(usage)}\n\ndata: [DONE]\n\n`);
   res.end();

@@ -148,7 +148,10 @@ pub struct AiSettings {
     pub fast_model: Option<String>,
     pub thinking_model: Option<String>,
     pub fallback_model: Option<String>,
+    /// `SMARTCRM_AI_TIMEOUT_SECS` (300): one attempt, request to last token.
     pub timeout_secs: u64,
+    /// `SMARTCRM_AI_STALL_SECS` (30): no bytes from the provider for this long ends an attempt.
+    pub stall_secs: u64,
     pub max_retries: u32,
     pub backoff_ms: u64,
     pub cache_ttl_secs: u64,
@@ -188,16 +191,27 @@ impl AiSettings {
             fast_model: model("SMARTCRM_FAST_MODEL"),
             thinking_model: model("SMARTCRM_THINKING_MODEL"),
             fallback_model: model("LLM_FALLBACK_MODEL"),
+            stall_secs: ranged(
+                "SMARTCRM_AI_STALL_SECS",
+                parse(
+                    src,
+                    "SMARTCRM_AI_STALL_SECS",
+                    30,
+                    "a whole number of seconds",
+                )?,
+                1,
+                600,
+            )?,
             timeout_secs: ranged(
                 "SMARTCRM_AI_TIMEOUT_SECS",
                 parse(
                     src,
                     "SMARTCRM_AI_TIMEOUT_SECS",
-                    60,
+                    300,
                     "a whole number of seconds",
                 )?,
                 1,
-                600,
+                3600,
             )?,
             max_retries: ranged(
                 "SMARTCRM_AI_MAX_RETRIES",
@@ -292,6 +306,7 @@ impl AiSettings {
             tier_overrides,
             fallback_model: self.fallback_model.clone(),
             timeout: std::time::Duration::from_secs(self.timeout_secs),
+            stall: std::time::Duration::from_secs(self.stall_secs),
             max_retries: self.max_retries,
             backoff_base: std::time::Duration::from_millis(self.backoff_ms),
             backoff_max: std::time::Duration::from_millis(self.backoff_ms.saturating_mul(16)),

@@ -200,15 +200,8 @@ pub async fn app_state(
     use app::{ai::gateway::Gateway, analyses::cache::AnalysisHub};
     use std::sync::Arc;
     let gateway_config = settings.ai.gateway_config();
-    // A claim outlives the longest possible generation: every attempt timing out, plus backoff.
-    let attempts = u64::from(gateway_config.max_retries + 1)
-        * if gateway_config.fallback_model.is_some() {
-            2
-        } else {
-            1
-        };
-    let claim = gateway_config.timeout.saturating_mul(attempts as u32)
-        + gateway_config.backoff_max.saturating_mul(attempts as u32);
+    // A claim outlives the longest possible generation.
+    let claim = gateway_config.call_budget(1 + usize::from(gateway_config.fallback_model.is_some()));
     let ai = Arc::new(Gateway::new(pool.clone(), gateway_config).await?);
     let analyses = Arc::new(AnalysisHub::new(
         Duration::from_secs(settings.ai.cache_ttl_secs),

@@ -52,6 +52,7 @@ pub enum Phase {
     Done {
         latency_ms: u64,
         fallback_used: bool,
+        truncated: bool,
     },
     /// Finished elsewhere while we waited; served like a cache hit.
     FromCache {
@@ -68,6 +69,12 @@ pub struct Snapshot {
     pub provider: String,
     pub attempt: u32,
     pub phase: Phase,
+    /// How many times the text so far was voided (an attempt failed after writing), and why
+    /// the last time.
+    pub restarts: u32,
+    pub restart_reason: String,
+    /// After a failure: the previous good answer, which the cache still holds.
+    pub kept: Option<Cached>,
 }
 
 impl Snapshot {
@@ -304,13 +311,25 @@ impl AnalysisHub {
                     s.text.push_str(&text);
                     s.phase = Phase::Streaming;
                 }),
+                GatewayEvent::Restart { reason } => tx.send_modify(|s| {
+                    s.text.clear();
+                    s.restarts += 1;
+                    s.restart_reason = reason;
+                }),
                 GatewayEvent::Done(outcome) => {
-                    let text = tx.borrow().text.clone();
-                    if let Err(err) = self
-                        .store(pool, job, &text, &outcome.model, &outcome.provider)
-                        .await
-                    {
-                        tracing::warn!(error = %err, "could not store the analysis in the cache");
+                    // A cut answer is shown as such, never cached as if it were whole.
+                    if outcome.truncated {
+                        if let Err(err) = self.release(pool, job).await {
+                            tracing::warn!(error = %err, "could not release the analysis claim");
+                        }
+                    } else {
+                        let text = tx.borrow().text.clone();
+                        if let Err(err) = self
+                            .store(pool, job, &text, &outcome.model, &outcome.provider)
+                            .await
+                        {
+                            tracing::warn!(error = %err, "could not store the analysis in the cache");
+                        }
                     }
                     tx.send_modify(|s| {
                         s.model = outcome.model.clone();
@@ -318,15 +337,20 @@ impl AnalysisHub {
                         s.phase = Phase::Done {
                             latency_ms: outcome.latency.as_millis() as u64,
                             fallback_used: outcome.fallback_used,
+                            truncated: outcome.truncated,
                         };
                     });
                     return;
                 }
                 GatewayEvent::Failed(failure) => {
-                    if let Err(err) = self.release(pool, job).await {
+                    let kept = self.release(pool, job).await.unwrap_or_else(|err| {
                         tracing::warn!(error = %err, "could not release the analysis claim");
-                    }
-                    tx.send_modify(|s| s.phase = Phase::Failed(failure));
+                        None
+                    });
+                    tx.send_modify(|s| {
+                        s.kept = kept;
+                        s.phase = Phase::Failed(failure);
+                    });
                     return;
                 }
             }
@@ -351,7 +375,12 @@ impl AnalysisHub {
                values ($1, $2, $3, $4, 'pending', now() + make_interval(secs => $5))
                on conflict (tenant_id, contact_id, kind) do update
                  set fingerprint = excluded.fingerprint, status = 'pending', content = null, model = null,
-                     provider = null, claimed_until = excluded.claimed_until, created_at = now()
+                     provider = null, claimed_until = excluded.claimed_until, created_at = now(),
+                     kept_content = case when ai_analysis_cache.status = 'ready' then ai_analysis_cache.content else ai_analysis_cache.kept_content end,
+                     kept_model = case when ai_analysis_cache.status = 'ready' then ai_analysis_cache.model else ai_analysis_cache.kept_model end,
+                     kept_provider = case when ai_analysis_cache.status = 'ready' then ai_analysis_cache.provider else ai_analysis_cache.kept_provider end,
+                     kept_fingerprint = case when ai_analysis_cache.status = 'ready' then ai_analysis_cache.fingerprint else ai_analysis_cache.kept_fingerprint end,
+                     kept_created_at = case when ai_analysis_cache.status = 'ready' then ai_analysis_cache.created_at else ai_analysis_cache.kept_created_at end
                  where (ai_analysis_cache.status = 'pending' and ai_analysis_cache.claimed_until < now())
                     or (ai_analysis_cache.status = 'ready'
                         and ($6 or ai_analysis_cache.fingerprint <> excluded.fingerprint
@@ -413,7 +442,8 @@ impl AnalysisHub {
         let mut tx = tenancy::begin(pool, job.scope).await?;
         sqlx::query!(
             "update ai_analysis_cache
-             set status = 'ready', content = $5, model = $6, provider = $7, created_at = now(), claimed_until = null
+             set status = 'ready', content = $5, model = $6, provider = $7, created_at = now(), claimed_until = null,
+                 kept_content = null, kept_model = null, kept_provider = null, kept_fingerprint = null, kept_created_at = null
              where tenant_id = $1 and contact_id = $2 and kind = $3 and fingerprint = $4 and status = 'pending'",
             job.key.tenant_id,
             job.key.contact_id,
@@ -428,19 +458,46 @@ impl AnalysisHub {
         tx.commit().await
     }
 
-    async fn release(&self, pool: &PgPool, job: &Job) -> Result<(), sqlx::Error> {
+    /// Gives up our claim. The answer it was meant to replace, if there was one, is put back
+    /// and returned; otherwise the claim row goes.
+    async fn release(&self, pool: &PgPool, job: &Job) -> Result<Option<Cached>, sqlx::Error> {
         let mut tx = tenancy::begin(pool, job.scope).await?;
-        sqlx::query!(
-            "delete from ai_analysis_cache
-             where tenant_id = $1 and contact_id = $2 and kind = $3 and fingerprint = $4 and status = 'pending'",
+        let restored = sqlx::query!(
+            r#"update ai_analysis_cache
+               set status = 'ready', content = kept_content, model = kept_model, provider = kept_provider,
+                   fingerprint = kept_fingerprint, created_at = kept_created_at, claimed_until = null,
+                   kept_content = null, kept_model = null, kept_provider = null, kept_fingerprint = null,
+                   kept_created_at = null
+               where tenant_id = $1 and contact_id = $2 and kind = $3 and fingerprint = $4 and status = 'pending'
+                 and kept_content is not null and kept_fingerprint is not null and kept_created_at is not null
+               returning content as "content!", coalesce(model, '') as "model!", coalesce(provider, '') as "provider!",
+                         greatest(extract(epoch from now() - created_at), 0)::float8 as "age!""#,
             job.key.tenant_id,
             job.key.contact_id,
             job.key.kind.as_str(),
             job.fingerprint
         )
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        tx.commit().await
+        if restored.is_none() {
+            sqlx::query!(
+                "delete from ai_analysis_cache
+                 where tenant_id = $1 and contact_id = $2 and kind = $3 and fingerprint = $4 and status = 'pending'",
+                job.key.tenant_id,
+                job.key.contact_id,
+                job.key.kind.as_str(),
+                job.fingerprint
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(restored.map(|r| Cached {
+            text: r.content,
+            model: r.model,
+            provider: r.provider,
+            age_secs: r.age as u64,
+        }))
     }
 }
 
@@ -462,6 +519,7 @@ struct Sent {
     announced: Option<(String, u32)>,
     waiting_sent: bool,
     queued_sent: Option<u64>,
+    restarts: u32,
     finished: bool,
 }
 
@@ -500,6 +558,7 @@ pub fn ndjson(rx: watch::Receiver<Snapshot>) -> impl Stream<Item = String> + Sen
                             after_ms: 0,
                             attempts: 0,
                         },
+                        kept: None,
                     }
                     .to_line();
                     return Some((line, c));
@@ -565,6 +624,16 @@ fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
             out.push_str(&AnalysisEvent::Queued { ahead }.to_line());
         }
     }
+    if snap.restarts > c.restarts {
+        c.restarts = snap.restarts;
+        c.sent = 0;
+        out.push_str(
+            &AnalysisEvent::Restarted {
+                message: snap.restart_reason.clone(),
+            }
+            .to_line(),
+        );
+    }
     if snap.text.len() > c.sent {
         out.push_str(
             &AnalysisEvent::Delta {
@@ -578,6 +647,7 @@ fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
         Phase::Done {
             latency_ms,
             fallback_used,
+            truncated,
         } => {
             out.push_str(
                 &AnalysisEvent::Done {
@@ -585,6 +655,7 @@ fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
                     provider: snap.provider.clone(),
                     latency_ms: *latency_ms,
                     fallback_used: *fallback_used,
+                    truncated: *truncated,
                 }
                 .to_line(),
             );
@@ -594,6 +665,12 @@ fn lines_for(snap: &Snapshot, c: &mut Sent) -> String {
             out.push_str(
                 &AnalysisEvent::Failed {
                     failure: failure.clone(),
+                    kept: snap.kept.as_ref().map(|k| super::KeptAnswer {
+                        text: k.text.clone(),
+                        model: k.model.clone(),
+                        provider: k.provider.clone(),
+                        age_secs: k.age_secs,
+                    }),
                 }
                 .to_line(),
             );

@@ -102,19 +102,38 @@ pub enum AnalysisEvent {
     Delta {
         text: String,
     },
+    /// The attempt that wrote the text so far failed and another starts: drop that text.
+    Restarted {
+        message: String,
+    },
     Done {
         model: String,
         provider: String,
         latency_ms: u64,
         fallback_used: bool,
+        /// The model stopped at the token limit: the answer is cut (and not cached).
+        #[serde(default)]
+        truncated: bool,
     },
     Failed {
         failure: AiFailure,
+        /// The previous good answer, still in the cache, when a refresh failed.
+        #[serde(default)]
+        kept: Option<KeptAnswer>,
     },
     /// No provider is configured; `message` says how to configure one.
     NotConfigured {
         message: String,
     },
+}
+
+/// An earlier answer that a failed refresh left in place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptAnswer {
+    pub text: String,
+    pub model: String,
+    pub provider: String,
+    pub age_secs: u64,
 }
 
 impl AnalysisEvent {

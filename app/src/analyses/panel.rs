@@ -17,6 +17,7 @@ enum Status {
     Done {
         latency_ms: u64,
         fallback_used: bool,
+        truncated: bool,
     },
     Cached {
         age_secs: u64,
@@ -42,6 +43,10 @@ struct Analysis {
     text: String,
     model: String,
     provider: String,
+    /// Why the text so far was dropped and the answer started over.
+    restarted: Option<String>,
+    /// After a failed refresh: the age of the previous answer, shown in `text`.
+    kept_age: Option<u64>,
 }
 
 impl Analysis {
@@ -75,21 +80,36 @@ impl Analysis {
                 self.text.push_str(&text);
                 self.status = Status::Streaming;
             }
+            AnalysisEvent::Restarted { message } => {
+                self.text.clear();
+                self.restarted = Some(message);
+                self.status = Status::Streaming;
+            }
             AnalysisEvent::Done {
                 model,
                 provider,
                 latency_ms,
                 fallback_used,
+                truncated,
             } => {
                 self.model = model;
                 self.provider = provider;
+                self.restarted = None;
                 self.status = Status::Done {
                     latency_ms,
                     fallback_used,
+                    truncated,
                 };
             }
-            AnalysisEvent::Failed { failure } => {
-                self.text.clear();
+            AnalysisEvent::Failed { failure, kept } => {
+                self.restarted = None;
+                match kept {
+                    Some(kept) => {
+                        self.text = kept.text;
+                        self.kept_age = Some(kept.age_secs);
+                    }
+                    None => self.text.clear(),
+                }
                 self.status = Status::Failed(failure);
             }
             AnalysisEvent::NotConfigured { message } => {
@@ -215,18 +235,30 @@ fn AnalysisCard(
                 "Queued: {} runs one request at a time and has {ahead} ahead of this one…",
                 s.model
             ),
-            Status::Streaming => format!("Writing with {} ({})…", s.model, s.provider),
+            Status::Streaming => match &s.restarted {
+                Some(why) => format!(
+                    "Starting over with {} ({}) — the last attempt failed: {why}",
+                    s.model, s.provider
+                ),
+                None => format!("Writing with {} ({})…", s.model, s.provider),
+            },
             Status::Done {
                 latency_ms,
                 fallback_used,
+                truncated,
             } => {
                 let fallback = if *fallback_used {
                     " — the fallback model answered after the routed one failed"
                 } else {
                     ""
                 };
+                let truncated = if *truncated {
+                    " — truncated: the answer reached the token limit"
+                } else {
+                    ""
+                };
                 format!(
-                    "Answered by {} ({}) in {:.1} s{fallback}",
+                    "Answered by {} ({}) in {:.1} s{fallback}{truncated}",
                     s.model,
                     s.provider,
                     *latency_ms as f64 / 1000.0
@@ -271,6 +303,7 @@ fn AnalysisCard(
                 {move || state.with(|s| match &s.status {
                     Status::Failed(failure) => {
                         let failure = failure.clone();
+                        let kept = s.kept_age.map(|age| (age, s.text.clone()));
                         view! {
                             <div role="alert" data-testid=format!("ai-error-{key}") class="mt-3 rounded-md border border-rose-200 bg-rose-50 p-3 text-sm text-rose-900">
                                 <p class="font-medium">{format!("{} failed: {}", kind.label(), failure.message)}</p>
@@ -288,6 +321,12 @@ fn AnalysisCard(
                                     on:click=move |_| on_retry()
                                 >"Retry"</button>
                             </div>
+                            {kept.map(|(age, text)| view! {
+                                <p data-testid=format!("ai-kept-{key}") class="mt-3 text-xs text-slate-500">
+                                    {format!("The refresh failed, so the previous answer ({}) is kept:", format_age(age))}
+                                </p>
+                                <div data-testid=format!("ai-text-{key}") class="mt-1 whitespace-pre-wrap text-sm leading-6 text-slate-800">{text}</div>
+                            })}
                         }.into_any()
                     }
                     Status::NotConfigured(message) | Status::Error(message) => {

@@ -60,6 +60,7 @@ pub async fn analyze(
             after_ms: started.elapsed().as_millis() as u64,
             attempts: 0,
         },
+        kept: None,
     };
     let model = match gateway.route(kind.task(), Some(&prompt.ai_model)) {
         Ok(model) => model,

@@ -66,6 +66,7 @@ async fn mock_provider() -> Result<String, Error> {
                            "choices": [{"index": 0, "delta": {"content": word}}]});
         sse.push_str(&format!("data: {chunk}\n\n"));
     }
+    sse.push_str("data: {\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
     sse.push_str("data: {\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":900,\"completion_tokens\":60,\"total_tokens\":960}}\n\ndata: [DONE]\n\n");
     let chat = move || {
         let sse = sse.clone();

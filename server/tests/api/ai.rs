@@ -17,13 +17,23 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-/// An OpenAI chat-completions stream: one chunk per delta, then usage, then [DONE].
+/// An OpenAI chat-completions stream: one chunk per delta, the finish reason, usage, [DONE].
 pub fn sse(deltas: &[&str]) -> String {
+    sse_ending(deltas, Some("stop"))
+}
+
+/// As [`sse`], ending with `finish_reason` (`None`: the stream never says it is done).
+pub fn sse_ending(deltas: &[&str], finish_reason: Option<&str>) -> String {
     let mut body = String::new();
     for d in deltas {
         let chunk = json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
                            "choices": [{"index": 0, "delta": {"content": d}, "finish_reason": null}]});
         body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    if let Some(reason) = finish_reason {
+        let end = json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                         "choices": [{"index": 0, "delta": {}, "finish_reason": reason}]});
+        body.push_str(&format!("data: {end}\n\n"));
     }
     let usage = json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [],
                        "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500}});
@@ -323,7 +333,7 @@ async fn a_timeout_is_reported_with_provider_model_and_duration(
         started.elapsed() < Duration::from_secs(3),
         "the timeout must cut the wait short"
     );
-    let AnalysisEvent::Failed { failure } = last(&events) else {
+    let AnalysisEvent::Failed { failure, .. } = last(&events) else {
         panic!("{events:?}")
     };
     assert_eq!(failure.message, "timed out after 1.0 s");
@@ -352,7 +362,7 @@ async fn a_malformed_response_is_an_error_and_is_not_retried(
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    let AnalysisEvent::Failed { failure } = last(&events) else {
+    let AnalysisEvent::Failed { failure, .. } = last(&events) else {
         panic!("{events:?}")
     };
     assert!(
@@ -379,7 +389,7 @@ async fn when_everything_fails_the_real_error_is_shown_and_nothing_is_cached(
     let app = app_with(db, &provider, &[("LLM_FALLBACK_MODEL", "gpt-4-turbo")]).await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, AnalysisKind::SmartEngagementTips, false).await;
-    let AnalysisEvent::Failed { failure } = last(&events) else {
+    let AnalysisEvent::Failed { failure, .. } = last(&events) else {
         panic!("{events:?}")
     };
     assert_eq!(failure.message, "provider error (HTTP 503): overloaded");

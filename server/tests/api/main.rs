@@ -2,6 +2,7 @@
 mod ai;
 mod auth;
 mod database;
+mod faults;
 mod health;
 mod helpers;
 mod limits;

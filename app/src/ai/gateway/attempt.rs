@@ -2,6 +2,15 @@
 //! built-in local model.
 use super::*;
 
+/// Text as the database can store it: PostgreSQL rejects NUL characters in text.
+pub(super) fn clean_text(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "")
+    } else {
+        text
+    }
+}
+
 impl Gateway {
     /// One request to one model. `Err(None)`: the caller went away.
     pub(super) async fn attempt(
@@ -45,27 +54,38 @@ impl Gateway {
                 include_usage: true,
             },
         };
+        // Two clocks: the whole attempt has `timeout`; a silence of `stall` ends it sooner.
+        // An answer that keeps streaming is not cut off by the stall limit.
         let timeout = self.config.timeout;
+        let stall = self.config.stall.min(timeout);
         let deadline = tokio::time::Instant::now() + timeout;
-        let timed_out = || {
-            Some(AttemptError::new(
-                format!("timed out after {:.1} s", timeout.as_secs_f64()),
-                true,
-            ))
+        let waited_out = |at: tokio::time::Instant| {
+            let message = if at >= deadline {
+                format!("timed out after {:.1} s", timeout.as_secs_f64())
+            } else {
+                format!(
+                    "the provider stalled: nothing for {:.1} s",
+                    stall.as_secs_f64()
+                )
+            };
+            Some(AttemptError::new(message, true))
         };
+        let until = || deadline.min(tokio::time::Instant::now() + stall);
+        let head_by = until();
         let mut stream = match tokio::time::timeout_at(
-            deadline,
+            head_by,
             client.chat().create_stream_byot::<_, Chunk>(body),
         )
         .await
         {
-            Err(_) => return Err(timed_out()),
+            Err(_) => return Err(waited_out(head_by)),
             Ok(Err(e)) => return Err(Some(AttemptError::from_openai(e))),
             Ok(Ok(stream)) => stream,
         };
         loop {
-            let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
-                Err(_) => return Err(timed_out()),
+            let by = until();
+            let chunk = match tokio::time::timeout_at(by, stream.next()).await {
+                Err(_) => return Err(waited_out(by)),
                 Ok(None) => break,
                 Ok(Some(Err(e))) => return Err(Some(AttemptError::from_openai(e))),
                 Ok(Some(Ok(chunk))) => chunk,
@@ -78,16 +98,20 @@ impl Gateway {
                     .unwrap_or_else(|| error.to_string());
                 return Err(Some(AttemptError::new(
                     format!("the provider reported an error mid-stream: {message}"),
-                    !progress.emitted,
+                    true,
                 )));
             }
             if let Some(usage) = chunk.usage {
                 progress.usage = Some(usage);
             }
             for choice in chunk.choices {
+                if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
+                    progress.finish_reason = Some(reason);
+                }
                 let Some(text) = choice
                     .delta
                     .and_then(|d| d.content)
+                    .map(clean_text)
                     .filter(|t| !t.is_empty())
                 else {
                     continue;
@@ -100,6 +124,14 @@ impl Gateway {
                     return Err(None);
                 }
             }
+        }
+        // A complete answer ends with a finish reason (OpenAI, Ollama, vLLM, llama.cpp and
+        // LiteLLM all send one). A stream that just stops was cut, whatever it said so far.
+        if progress.finish_reason.is_none() {
+            return Err(Some(AttemptError::new(
+                "the provider cut the answer short: the stream ended without a finish reason",
+                true,
+            )));
         }
         if !progress.emitted {
             return Err(Some(AttemptError::new(
@@ -210,6 +242,9 @@ impl Gateway {
                         prompt_tokens,
                         completion_tokens,
                     });
+                    progress.finish_reason = Some(
+                        if completion_tokens >= req.max_tokens { "length" } else { "stop" }.into(),
+                    );
                     if !progress.emitted {
                         return Err(Some(AttemptError::new(
                             "the model returned an empty answer",

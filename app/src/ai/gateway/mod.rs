@@ -86,6 +86,8 @@ pub struct CallOutcome {
     pub completion_tokens: Option<u32>,
     pub cost_usd: Option<f64>,
     pub fallback_used: bool,
+    /// The model stopped at the token limit (`finish_reason: length`): the answer is cut.
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +104,11 @@ pub enum GatewayEvent {
         ahead: u64,
     },
     Delta(String),
+    /// The text sent so far is void: the attempt that wrote it failed (`reason`) and another
+    /// starts. Consumers drop what they collected.
+    Restart {
+        reason: String,
+    },
     Done(CallOutcome),
     Failed(AiFailure),
 }
@@ -115,6 +122,8 @@ pub struct Gateway {
     catalog: RwLock<Arc<Catalog>>,
     pool: PgPool,
     recorder: CallRecorder,
+    /// Credentials of the remote configuration, blanked out of every message.
+    secrets: Vec<String>,
 }
 
 /// How to configure a remote provider, for messages that need one.
@@ -183,7 +192,13 @@ impl Gateway {
         };
         let recorder = CallRecorder::spawn(pool.clone());
         let local = LocalProvider::new(config.local.clone());
+        let secrets = config
+            .remote
+            .as_ref()
+            .map(RemoteConfig::secrets)
+            .unwrap_or_default();
         Ok(Gateway {
+            secrets,
             config,
             client,
             provider,
@@ -204,11 +219,14 @@ impl Gateway {
         &self.provider
     }
 
-    pub fn remote_base_url(&self) -> Option<&str> {
-        self.config
-            .remote
-            .as_ref()
-            .map(|r| r.base_url.as_deref().unwrap_or("https://api.openai.com/v1"))
+    /// The remote endpoint as it may be shown, credentials redacted.
+    pub fn remote_base_url(&self) -> Option<String> {
+        self.config.remote.as_ref().map(RemoteConfig::display_url)
+    }
+
+    /// `text` with the remote provider's credentials replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        config::redact_with(&self.secrets, text)
     }
 
     /// The provider that serves a model.
@@ -319,16 +337,17 @@ impl Gateway {
         let mut last_error = String::new();
         let mut last_model = req.model.clone();
         let mut cancelled = false;
+        // Everything the call may take: a Retry-After longer than what is left is not waited.
+        let call_deadline = started + self.config.call_budget(models.len());
         'models: for (index, model) in models.iter().enumerate() {
             last_model = model.clone();
+            let mut asked_wait: Option<Duration> = None;
             for retry in 0..=self.config.max_retries {
                 if retry > 0 {
-                    tokio::time::sleep(backoff(
-                        self.config.backoff_base,
-                        self.config.backoff_max,
-                        retry,
-                    ))
-                    .await;
+                    let wait = asked_wait.take().unwrap_or_else(|| {
+                        backoff(self.config.backoff_base, self.config.backoff_max, retry)
+                    });
+                    tokio::time::sleep(wait).await;
                 }
                 attempts += 1;
                 let provider = self.provider_of(model).to_owned();
@@ -365,6 +384,7 @@ impl Gateway {
                                     .map(|m| m.cost(u.prompt_tokens, u.completion_tokens))
                             }),
                             fallback_used: index > 0,
+                            truncated: progress.finish_reason.as_deref() == Some("length"),
                         };
                         // The answer goes out first; recording it is not the caller's wait.
                         let _ = tx.send(GatewayEvent::Done(outcome.clone())).await;
@@ -376,14 +396,33 @@ impl Gateway {
                         break 'models;
                     }
                     Err(Some(err)) => {
-                        tracing::warn!(model = %model, attempt = attempts, retryable = err.retryable, error = %err.message, "AI attempt failed");
-                        last_error = err.message;
-                        // Text already shown cannot be taken back, so a broken stream is final.
+                        let message = self.redact(&err.message);
+                        tracing::warn!(model = %model, attempt = attempts, retryable = err.retryable, error = %message, "AI attempt failed");
+                        last_error = message;
+                        // What this attempt wrote is void; the next attempt starts over.
                         if progress.emitted {
-                            break 'models;
+                            let restart = GatewayEvent::Restart {
+                                reason: last_error.clone(),
+                            };
+                            if tx.send(restart).await.is_err() {
+                                cancelled = true;
+                                break 'models;
+                            }
                         }
                         if !err.retryable {
                             continue 'models;
+                        }
+                        if let Some(wait) = err.retry_after {
+                            let left = call_deadline.saturating_duration_since(Instant::now());
+                            if wait > left {
+                                last_error = format!(
+                                    "{last_error}; the provider asks to wait {:.0} s, more than the {:.0} s this call has left",
+                                    wait.as_secs_f64().ceil(),
+                                    left.as_secs_f64()
+                                );
+                                continue 'models;
+                            }
+                            asked_wait = Some(wait);
                         }
                     }
                 }

@@ -12,6 +12,8 @@ use tower::Service;
 
 /// How many bytes of an unexpected answer the message quotes.
 const SAMPLE_BYTES: usize = 120;
+/// How much of a rate-limit answer is read for its message.
+const ERROR_BYTES: usize = 4096;
 
 #[derive(Clone, Debug)]
 pub(super) struct Transport {
@@ -35,6 +37,21 @@ pub(super) struct UnexpectedAnswer {
     pub sample: String,
 }
 
+/// A 429, read here because the client would drop its `Retry-After` header.
+#[derive(Debug, thiserror::Error)]
+#[error("rate limited (HTTP 429): {body}")]
+pub(super) struct RateLimited {
+    pub retry_after: Option<std::time::Duration>,
+    pub body: String,
+}
+
+/// `Retry-After` as seconds (the form providers send); an HTTP date is read as unknown.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let secs: f64 = value.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs.min(86_400.0)))
+}
+
 impl Service<HttpRequestFactory> for Transport {
     type Response = reqwest::Response;
     type Error = OpenAIError;
@@ -51,6 +68,13 @@ impl Service<HttpRequestFactory> for Transport {
         let call = self.inner.call(request);
         Box::pin(async move {
             let res = call.await?;
+            if res.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                let retry_after = retry_after(res.headers());
+                return Err(OpenAIError::Boxed(Box::new(RateLimited {
+                    retry_after,
+                    body: sample_bytes(res, ERROR_BYTES).await,
+                })));
+            }
             if !res.status().is_success() {
                 return Ok(res);
             }
@@ -72,21 +96,21 @@ impl Service<HttpRequestFactory> for Transport {
             Err(OpenAIError::Boxed(Box::new(UnexpectedAnswer {
                 status,
                 content_type,
-                sample: sample(res).await,
+                sample: sample_bytes(res, SAMPLE_BYTES).await,
             })))
         })
     }
 }
 
-/// The first bytes of the body, as text; never waits for more than that.
-async fn sample(mut res: reqwest::Response) -> String {
+/// The first `limit` bytes of the body, as text; never waits for more than that.
+async fn sample_bytes(mut res: reqwest::Response, limit: usize) -> String {
     let mut bytes = Vec::new();
-    while bytes.len() < SAMPLE_BYTES {
+    while bytes.len() < limit {
         match tokio::time::timeout(std::time::Duration::from_secs(2), res.chunk()).await {
             Ok(Ok(Some(chunk))) => bytes.extend_from_slice(&chunk),
             _ => break,
         }
     }
-    bytes.truncate(SAMPLE_BYTES);
+    bytes.truncate(limit);
     String::from_utf8_lossy(&bytes).trim().to_owned()
 }

@@ -7,6 +7,8 @@ use super::*;
 pub(super) struct AttemptError {
     pub(super) message: String,
     pub(super) retryable: bool,
+    /// How long the provider asked us to wait (`Retry-After` on a 429).
+    pub(super) retry_after: Option<Duration>,
 }
 
 impl AttemptError {
@@ -14,6 +16,7 @@ impl AttemptError {
         Self {
             message: message.into(),
             retryable,
+            retry_after: None,
         }
     }
 
@@ -73,10 +76,28 @@ impl AttemptError {
             OpenAIError::StreamError(e) => {
                 Self::new(format!("the response stream broke: {e}"), true)
             }
-            OpenAIError::Boxed(e) => match e.downcast_ref::<super::transport::UnexpectedAnswer>() {
-                Some(unexpected) => Self::new(unexpected.to_string(), false),
-                None => Self::new(e.to_string(), false),
-            },
+            OpenAIError::Boxed(e) => {
+                if let Some(limited) = e.downcast_ref::<super::transport::RateLimited>() {
+                    let message = serde_json::from_str::<serde_json::Value>(&limited.body)
+                        .ok()
+                        .and_then(|v| {
+                            v.pointer("/error/message")
+                                .and_then(|m| m.as_str())
+                                .map(str::to_owned)
+                        })
+                        .unwrap_or_else(|| limited.body.clone());
+                    let detail: String = message.chars().take(300).collect();
+                    return Self {
+                        message: format!("rate limited (HTTP 429): {}", detail.trim()),
+                        retryable: true,
+                        retry_after: limited.retry_after,
+                    };
+                }
+                match e.downcast_ref::<super::transport::UnexpectedAnswer>() {
+                    Some(unexpected) => Self::new(unexpected.to_string(), false),
+                    None => Self::new(e.to_string(), false),
+                }
+            }
             other => Self::new(other.to_string(), false),
         }
     }
@@ -132,6 +153,9 @@ pub(super) struct Chunk {
 pub(super) struct ChunkChoice {
     #[serde(default)]
     pub(super) delta: Option<ChunkDelta>,
+    /// `stop`, `length`, …: present on the last chunk of a complete answer.
+    #[serde(default)]
+    pub(super) finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +174,8 @@ pub(super) struct Usage {
 #[derive(Default)]
 pub(super) struct Progress {
     pub(super) emitted: bool,
+    /// Why the provider ended the answer; none means it never said it was done.
+    pub(super) finish_reason: Option<String>,
     pub(super) ttft: Option<Duration>,
     pub(super) usage: Option<Usage>,
 }

@@ -90,7 +90,7 @@ pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
                 } else {
                     ProviderState::NotConfigured
                 },
-                detail: match gateway.remote_base_url() {
+                detail: match gateway.remote_base_url().as_deref() {
                     Some(url) => format!("OpenAI-compatible endpoint {url}"),
                     None => {
                         "No remote provider: every AI task uses the built-in local model.".into()
@@ -208,6 +208,7 @@ pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppErro
                 while let Some(event) = events.recv().await {
                     match event {
                         GatewayEvent::Delta(text) => reply.push_str(&text),
+                        GatewayEvent::Restart { .. } => reply.clear(),
                         GatewayEvent::Done(outcome) => {
                             return Ok(ProviderTest {
                                 ok: true,

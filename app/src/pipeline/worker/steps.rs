@@ -357,6 +357,19 @@ impl Pipeline {
         while let Some(event) = rx.recv().await {
             match event {
                 GatewayEvent::Delta(d) => text.push_str(&d),
+                GatewayEvent::Restart { .. } => text.clear(),
+                GatewayEvent::Done(outcome) if outcome.truncated => {
+                    return Err(AiFailure {
+                        message: format!(
+                            "the answer was cut off at the token limit ({} tokens): raise the prompt's max tokens or shorten what it asks for",
+                            outcome.completion_tokens.unwrap_or_default()
+                        ),
+                        provider: outcome.provider,
+                        model: outcome.model,
+                        after_ms: outcome.latency.as_millis() as u64,
+                        attempts: outcome.attempts,
+                    })
+                }
                 GatewayEvent::Done(outcome) => {
                     return Ok((text.trim().to_owned(), outcome.model, outcome.provider))
                 }
