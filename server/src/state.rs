@@ -201,7 +201,8 @@ pub async fn app_state(
     use std::sync::Arc;
     let gateway_config = settings.ai.gateway_config();
     // A claim outlives the longest possible generation.
-    let claim = gateway_config.call_budget(1 + usize::from(gateway_config.fallback_model.is_some()));
+    let claim =
+        gateway_config.call_budget(1 + usize::from(gateway_config.fallback_model.is_some()));
     let ai = Arc::new(Gateway::new(pool.clone(), gateway_config).await?);
     let analyses = Arc::new(AnalysisHub::new(
         Duration::from_secs(settings.ai.cache_ttl_secs),

@@ -80,7 +80,10 @@ async fn a_stream_closed_without_a_finish_reason_is_retried_and_the_partial_text
     let message = restarted.expect("the partial answer must be voided");
     assert!(message.contains("cut the answer short"), "{message}");
     assert_eq!(final_text(&events), "The whole answer.");
-    assert!(matches!(last(&events), AnalysisEvent::Done { .. }), "{events:?}");
+    assert!(
+        matches!(last(&events), AnalysisEvent::Done { .. }),
+        "{events:?}"
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -99,7 +102,11 @@ async fn an_answer_cut_every_time_fails_and_is_never_cached(
     let AnalysisEvent::Failed { failure, .. } = last(&events) else {
         panic!("a cut answer must fail: {events:?}")
     };
-    assert!(failure.message.contains("cut the answer short"), "{}", failure.message);
+    assert!(
+        failure.message.contains("cut the answer short"),
+        "{}",
+        failure.message
+    );
     assert_eq!(failure.attempts, 2);
     assert!(!is_cached(&app, contact).await, "a cut answer was cached");
 }
@@ -118,10 +125,19 @@ async fn finish_reason_length_is_shown_as_truncated_and_not_cached(
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, KIND, false).await;
     assert!(
-        matches!(last(&events), AnalysisEvent::Done { truncated: true, .. }),
+        matches!(
+            last(&events),
+            AnalysisEvent::Done {
+                truncated: true,
+                ..
+            }
+        ),
         "{events:?}"
     );
-    assert!(!is_cached(&app, contact).await, "a truncated answer was cached");
+    assert!(
+        !is_cached(&app, contact).await,
+        "a truncated answer was cached"
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -147,7 +163,10 @@ async fn a_429_with_retry_after_is_waited_for(_: PgPoolOptions, db: PgConnectOpt
     let contact = first_contact(&app).await;
     let started = Instant::now();
     let events = analyze(&app, contact, KIND, false).await;
-    assert!(matches!(last(&events), AnalysisEvent::Done { .. }), "{events:?}");
+    assert!(
+        matches!(last(&events), AnalysisEvent::Done { .. }),
+        "{events:?}"
+    );
     assert_eq!(final_text(&events), "After the wait.");
     assert!(
         started.elapsed() >= Duration::from_millis(1900),
@@ -182,10 +201,20 @@ async fn a_retry_after_past_the_deadline_goes_to_the_fallback_at_once(
     let started = Instant::now();
     let events = analyze(&app, contact, KIND, false).await;
     assert!(
-        matches!(last(&events), AnalysisEvent::Done { fallback_used: true, .. }),
+        matches!(
+            last(&events),
+            AnalysisEvent::Done {
+                fallback_used: true,
+                ..
+            }
+        ),
         "{events:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// A provider that sends `first` and then nothing, holding the connection open.
@@ -194,10 +223,9 @@ async fn hanging_provider(first: String) -> String {
     let handler = move || {
         let first = first.clone();
         async move {
-            let stream = futures::stream::once(async move {
-                Ok::<_, std::convert::Infallible>(first)
-            })
-            .chain(futures::stream::pending());
+            let stream =
+                futures::stream::once(async move { Ok::<_, std::convert::Infallible>(first) })
+                    .chain(futures::stream::pending());
             (
                 [("content-type", "text/event-stream")],
                 Body::from_stream(stream),
@@ -226,7 +254,11 @@ async fn a_hung_stream_ends_at_the_stall_limit_long_before_the_deadline(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let first = sse(&["Start "]).split_inclusive("\n\n").next().unwrap_or_default().to_owned();
+    let first = sse(&["Start "])
+        .split_inclusive("\n\n")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let base = hanging_provider(first).await;
     let app = crate::helpers::spawn_app_with(
         db,
@@ -246,7 +278,11 @@ async fn a_hung_stream_ends_at_the_stall_limit_long_before_the_deadline(
         panic!("a hung stream must fail: {events:?}")
     };
     assert!(failure.message.contains("stalled"), "{}", failure.message);
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(final_text(&events), "", "the partial text was voided");
 }
 

@@ -137,7 +137,9 @@ async fn without_a_remote_provider_the_local_model_streams_the_analysis_and_the_
         tenant_id: server::demo::TENANTS[0].id,
         user_id: uuid::Uuid::nil(),
     };
-    let mut tx = app::ssr::tenancy::begin(&app.pool, scope).await.expect("tx");
+    let mut tx = app::ssr::tenancy::begin(&app.pool, scope)
+        .await
+        .expect("tx");
     let cached: i64 =
         sqlx::query_scalar("select count(*) from ai_analysis_cache where status = 'ready'")
             .fetch_one(&mut *tx)

@@ -243,7 +243,12 @@ impl Gateway {
                         completion_tokens,
                     });
                     progress.finish_reason = Some(
-                        if completion_tokens >= req.max_tokens { "length" } else { "stop" }.into(),
+                        if completion_tokens >= req.max_tokens {
+                            "length"
+                        } else {
+                            "stop"
+                        }
+                        .into(),
                     );
                     if !progress.emitted {
                         return Err(Some(AttemptError::new(

@@ -57,7 +57,11 @@ impl RemoteConfig {
     /// percent-decoded).
     pub(super) fn secrets(&self) -> Vec<String> {
         let mut out: Vec<String> = self.api_key.iter().cloned().collect();
-        if let Some(url) = self.base_url.as_deref().and_then(|u| reqwest::Url::parse(u).ok()) {
+        if let Some(url) = self
+            .base_url
+            .as_deref()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+        {
             out.push(url.username().to_owned());
             out.extend(url.password().map(str::to_owned));
             if let Some(query) = url.query() {
