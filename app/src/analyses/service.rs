@@ -13,7 +13,7 @@ use crate::{
     auth::guard::Authorized,
     crm::context,
     error::{current_request_id, AppError},
-    ssr::from_context,
+    ssr::{from_context, tenancy},
 };
 use std::{sync::Arc, time::Instant};
 use tokio::sync::watch;
@@ -37,21 +37,25 @@ pub async fn analyze(
 ) -> Result<Analysis, AppError> {
     let started = Instant::now();
     let scope = auth.scope();
+    let limits: Arc<super::limits::UserLimits> = from_context()?;
+    limits.admit(scope.user_id, refresh)?;
     let pool: sqlx::PgPool = from_context()?;
     let gateway: Arc<Gateway> = from_context()?;
     let hub: Arc<AnalysisHub> = from_context()?;
     let now = time::OffsetDateTime::now_utc();
-    let (built, prompt) = tokio::join!(
-        context::build(&pool, scope, contact_id, now),
-        prompts::active(&mut auth.tx, scope.tenant_id, kind.as_str()),
-    );
-    let built = built?.ok_or(AppError::NotFound)?;
+    // The authorising transaction reads the prompt and ends before the context builder takes
+    // its five connections: a request never holds one connection while it waits for others.
+    let prompt = prompts::active(&mut auth.tx, scope.tenant_id, kind.as_str()).await;
+    auth.tx.commit().await?;
     let prompt = prompt?.ok_or_else(|| {
         tracing::error!(prompt = kind.as_str(), "no active prompt");
         AppError::Internal {
             request_id: current_request_id(),
         }
     })?;
+    let built = context::build(&pool, scope, contact_id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let fail = |model: &str, message: String| AnalysisEvent::Failed {
         failure: AiFailure {
             provider: gateway.provider_of(model).to_owned(),
@@ -73,7 +77,6 @@ pub async fn analyze(
     };
     if local::is_local(&model) {
         if let Err(why) = gateway.local().chat().await {
-            auth.tx.commit().await?;
             let message = format!("The built-in local model is {why}. {REMOTE_HINT}");
             return Ok(Analysis::Now(AnalysisEvent::NotConfigured { message }));
         }
@@ -103,8 +106,10 @@ pub async fn analyze(
         request_id: Some(current_request_id()),
     };
     if !refresh {
-        if let Some(hit) = hub.lookup(&mut auth.tx, &key, &fingerprint).await? {
-            auth.tx.commit().await?;
+        let mut tx = tenancy::begin(&pool, scope).await?;
+        let hit = hub.lookup(&mut tx, &key, &fingerprint).await?;
+        tx.commit().await?;
+        if let Some(hit) = hit {
             tracing::info!(
                 contact_id = %contact_id, kind = kind.as_str(), cache = "hit", age_secs = hit.age_secs,
                 fetch_us = built.fetch.as_micros() as u64, build_us = built.build.as_micros() as u64,
@@ -124,7 +129,6 @@ pub async fn analyze(
             }));
         }
     }
-    auth.tx.commit().await?;
     tracing::info!(
         contact_id = %contact_id, kind = kind.as_str(), cache = if refresh { "refresh" } else { "miss" },
         fetch_us = built.fetch.as_micros() as u64, build_us = built.build.as_micros() as u64, model = %model,
