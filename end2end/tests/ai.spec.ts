@@ -81,7 +81,9 @@ test('a failing provider shows the real error and Retry recovers', async ({ page
   await expect(error).toContainText('Relationship Health failed: provider error (HTTP 500): mock provider is down');
   await expect(error).toContainText('model gpt-5.2-instant');
   await expect(error).toContainText(/after \d+\.\d s · 3 attempts/);
-  await expect(page.getByTestId('ai-text-relationship_health')).toHaveCount(0);
+  // The refresh failed, so the answer it was to replace is kept, and says so.
+  await expect(page.getByTestId('ai-kept-relationship_health')).toContainText('the previous answer');
+  await expect(page.getByTestId('ai-text-relationship_health')).toContainText('Tuesday morning');
 
   await providerMode(request, 'ok');
   await page.getByTestId('ai-retry-relationship_health').click();

@@ -5,6 +5,8 @@
 pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod limits;
+#[cfg(feature = "ssr")]
+pub mod ndjson;
 pub mod panel;
 #[cfg(feature = "ssr")]
 pub mod prompt;

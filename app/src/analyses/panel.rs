@@ -210,7 +210,11 @@ pub fn AiPanel(contact_id: Uuid) -> impl IntoView {
             </div>
             <div class="mt-4 space-y-3">
                 {states.into_iter().map(|(kind, state)| view! {
-                    <AnalysisCard kind state on_refresh=move || start(kind, state, true) on_retry=move || start(kind, state, false)/>
+                    <AnalysisCard kind state on_refresh=move || start(kind, state, true) on_retry=move || {
+                        // Retrying a failed refresh refreshes again: the kept answer is already shown.
+                        let refresh = state.with_untracked(|s| s.kept_age.is_some());
+                        start(kind, state, refresh)
+                    }/>
                 }).collect_view()}
             </div>
         </section>

@@ -15,7 +15,7 @@ pub async fn analyze_contact(
     refresh: bool,
 ) -> Result<ByteStream<AppError>, AppError> {
     use super::{
-        cache::ndjson,
+        ndjson::ndjson,
         service::{analyze, Analysis},
     };
     use crate::{auth::guard::authorize, domain::Role, ssr::respond};

@@ -675,26 +675,22 @@ async fn another_workspace_cannot_read_or_analyze_a_contact(
     assert_eq!(seen, TENANTS[GLOBEX].contacts);
 }
 
-/// A provider that writes its answer slowly, chunk by chunk, as real models do.
-async fn slow_provider(delay: Duration) -> String {
+/// A provider at a base URL that answers every chat request with the event stream `body()`
+/// makes, sent as it is produced (wiremock sends a body at once).
+pub async fn stream_provider<S>(body: impl Fn() -> S + Clone + Send + Sync + 'static) -> String
+where
+    S: futures::Stream<Item = String> + Send + 'static,
+{
     use axum::{body::Body, routing::post, Router};
-    let handler = move || async move {
-        let parts: Vec<String> = sse(&["One ", "two ", "three."])
-            .split_inclusive("\n\n")
-            .map(str::to_owned)
-            .collect();
-        let stream = futures::stream::iter(parts.into_iter().enumerate()).then(
-            move |(i, part)| async move {
-                if i > 0 {
-                    tokio::time::sleep(delay).await;
-                }
-                Ok::<_, std::convert::Infallible>(part)
-            },
-        );
-        (
-            [("content-type", "text/event-stream")],
-            Body::from_stream(stream),
-        )
+    let handler = move || {
+        let body = body.clone();
+        async move {
+            let stream = body().map(Ok::<_, std::convert::Infallible>);
+            (
+                [("content-type", "text/event-stream")],
+                Body::from_stream(stream),
+            )
+        }
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -709,6 +705,23 @@ async fn slow_provider(delay: Duration) -> String {
         .expect("serve");
     });
     format!("http://{addr}/v1")
+}
+
+/// A provider that writes its answer slowly, chunk by chunk, as real models do.
+async fn slow_provider(delay: Duration) -> String {
+    stream_provider(move || {
+        let parts: Vec<String> = sse(&["One ", "two ", "three."])
+            .split_inclusive("\n\n")
+            .map(str::to_owned)
+            .collect();
+        futures::stream::iter(parts.into_iter().enumerate()).then(move |(i, part)| async move {
+            if i > 0 {
+                tokio::time::sleep(delay).await;
+            }
+            part
+        })
+    })
+    .await
 }
 
 #[sqlx::test(migrations = false)]

@@ -48,6 +48,21 @@ fn cut_stream(deltas: &[&str]) -> ResponseTemplate {
     raw_stream(cut)
 }
 
+/// `provider` answers the first request with `first` and every later one with `then`.
+async fn first_then(provider: &MockServer, first: ResponseTemplate, then: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(provider)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(then)
+        .with_priority(2)
+        .mount(provider)
+        .await;
+}
+
 async fn is_cached(app: &TestApp, contact: uuid::Uuid) -> bool {
     let events = analyze(app, contact, KIND, false).await;
     matches!(events.first(), Some(AnalysisEvent::Cached { .. }))
@@ -59,17 +74,12 @@ async fn a_stream_closed_without_a_finish_reason_is_retried_and_the_partial_text
     db: PgConnectOptions,
 ) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(cut_stream(&["Half an ", "answ"]))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&provider)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ok_stream(&["The whole ", "answer."]))
-        .with_priority(2)
-        .mount(&provider)
-        .await;
+    first_then(
+        &provider,
+        cut_stream(&["Half an ", "answ"]),
+        ok_stream(&["The whole ", "answer."]),
+    )
+    .await;
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, KIND, false).await;
@@ -143,21 +153,14 @@ async fn finish_reason_length_is_shown_as_truncated_and_not_cached(
 #[sqlx::test(migrations = false)]
 async fn a_429_with_retry_after_is_waited_for(_: PgPoolOptions, db: PgConnectOptions) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "2")
-                .set_body_json(json!({"error": {"message": "slow down", "type": "rate_limit"}})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&provider)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ok_stream(&["After the wait."]))
-        .with_priority(2)
-        .mount(&provider)
-        .await;
+    first_then(
+        &provider,
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "2")
+            .set_body_json(json!({"error": {"message": "slow down", "type": "rate_limit"}})),
+        ok_stream(&["After the wait."]),
+    )
+    .await;
     // Backoff is 5 ms here: only Retry-After can make the gateway wait two seconds.
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
@@ -217,36 +220,6 @@ async fn a_retry_after_past_the_deadline_goes_to_the_fallback_at_once(
     );
 }
 
-/// A provider that sends `first` and then nothing, holding the connection open.
-async fn hanging_provider(first: String) -> String {
-    use axum::{body::Body, routing::post, Router};
-    let handler = move || {
-        let first = first.clone();
-        async move {
-            let stream =
-                futures::stream::once(async move { Ok::<_, std::convert::Infallible>(first) })
-                    .chain(futures::stream::pending());
-            (
-                [("content-type", "text/event-stream")],
-                Body::from_stream(stream),
-            )
-        }
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            Router::new().route("/v1/chat/completions", post(handler)),
-        )
-        .await
-        .expect("serve");
-    });
-    format!("http://{addr}/v1")
-}
-
 use futures::StreamExt as _;
 
 #[sqlx::test(migrations = false)]
@@ -259,7 +232,12 @@ async fn a_hung_stream_ends_at_the_stall_limit_long_before_the_deadline(
         .next()
         .unwrap_or_default()
         .to_owned();
-    let base = hanging_provider(first).await;
+    // One chunk, then nothing, with the connection held open.
+    let base = crate::ai::stream_provider(move || {
+        futures::stream::once(futures::future::ready(first.clone()))
+            .chain(futures::stream::pending())
+    })
+    .await;
     let app = crate::helpers::spawn_app_with(
         db,
         &[
@@ -300,17 +278,12 @@ async fn an_error_in_the_middle_of_a_stream_is_retried_from_the_start(
             "data: {\"error\":{\"message\":\"Internal server error\",\"type\":\"server_error\",\"code\":500}}\n\n",
         ))
         .collect();
-    Mock::given(method("POST"))
-        .respond_with(raw_stream(broken))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&provider)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ok_stream(&["Whole ", "answer."]))
-        .with_priority(2)
-        .mount(&provider)
-        .await;
+    first_then(
+        &provider,
+        raw_stream(broken),
+        ok_stream(&["Whole ", "answer."]),
+    )
+    .await;
     let app = app_with(db, &provider, &[]).await;
     let contact = first_contact(&app).await;
     let events = analyze(&app, contact, KIND, false).await;
@@ -350,19 +323,12 @@ async fn a_failed_refresh_keeps_the_previous_answer_and_says_it_failed(
     db: PgConnectOptions,
 ) {
     let provider = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ok_stream(&["The good answer."]))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&provider)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(500).set_body_json(json!({"error": {"message": "down"}})),
-        )
-        .with_priority(2)
-        .mount(&provider)
-        .await;
+    first_then(
+        &provider,
+        ok_stream(&["The good answer."]),
+        ResponseTemplate::new(500).set_body_json(json!({"error": {"message": "down"}})),
+    )
+    .await;
     let app = app_with(db, &provider, &[("SMARTCRM_AI_MAX_RETRIES", "0")]).await;
     let contact = first_contact(&app).await;
     analyze(&app, contact, KIND, false).await;
