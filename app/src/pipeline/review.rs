@@ -3,6 +3,7 @@
 //! `db`; the server function only authorises and parses.
 use super::{
     db::{self, tasks::Feedback, Changes, Move, MoveError},
+    instructions::MAX_ATTEMPTS_LIMIT,
     model::{DiffLine, Verdict},
     state::{Actor, TaskState},
 };
@@ -150,12 +151,25 @@ pub async fn apply(
             ),
         ));
     }
-    let Some((draft_id, draft)) = db::tasks::latest_draft(tx, id).await? else {
+    // A failed task may have no draft: it can still be sent back or rejected.
+    let latest = db::tasks::latest_draft(tx, id).await?;
+    if latest.is_none() && matches!(review.verdict, Verdict::Approve | Verdict::EditAndApprove) {
         return Err(AppError::validation(
             "",
-            "This task has no draft to review yet.",
+            "This task has no draft to approve. Send it back to the AI or reject it.",
         ));
-    };
+    }
+    if review.verdict == Verdict::SendBack {
+        let standing = db::work::standing(tx, id).await?;
+        if standing.attempts >= i16::from(MAX_ATTEMPTS_LIMIT) {
+            return Err(AppError::validation(
+                "guidance",
+                format!(
+                    "This task has used all {MAX_ATTEMPTS_LIMIT} attempts a task may have. Edit and approve the draft, or reject it."
+                ),
+            ));
+        }
+    }
     let (to, changes, why) = review.next();
     let m = Move {
         user_id: Some(scope.user_id),
@@ -165,6 +179,9 @@ pub async fn apply(
     if review.verdict == Verdict::SendBack {
         db::tasks::allow_another_attempt(tx, id).await?;
     }
+    let Some((draft_id, draft)) = latest else {
+        return Ok(());
+    };
     let edited = match (review.verdict, review.content.as_deref()) {
         (Verdict::EditAndApprove, Some(c)) if c != draft.trim() => Some(c),
         _ => None,

@@ -123,9 +123,13 @@ impl TaskState {
         )
     }
 
-    /// A person has to act: the escalation queue shows these.
+    /// A person has to act: the escalation queue shows these (a failed task too: it never
+    /// moves again by itself).
     pub fn needs_a_person(self) -> bool {
-        matches!(self, TaskState::AwaitingReview | TaskState::Escalated)
+        matches!(
+            self,
+            TaskState::AwaitingReview | TaskState::Escalated | TaskState::Failed
+        )
     }
 }
 
@@ -159,16 +163,17 @@ pub fn check(from: TaskState, to: TaskState, actor: Actor) -> Result<(), Transit
         (ContextLoading | Generating | Evaluating, ContextLoading) => &[System],
         (ContextLoading, Generating) => &[System],
         (Generating, Evaluating) => &[System],
-        // The provider failed: try again later while attempts remain.
-        (Generating, RetryScheduled) => &[System],
+        // A step failed (the provider, the database): try again later while attempts remain.
+        (ContextLoading | Generating, RetryScheduled) => &[System],
+        (Evaluating, RetryScheduled) => &[Ai, System],
         (ContextLoading | Generating | Evaluating, Failed) => &[System],
         // The decision rules settle the draft.
-        (Evaluating, Approved | AwaitingReview | RetryScheduled | Rejected | Escalated) => &[Ai],
+        (Evaluating, Approved | AwaitingReview | Rejected | Escalated) => &[Ai],
         (Approved, Delivered) => &[System],
-        // People settle what the AI could not; a stuck review can be escalated by the system.
-        (AwaitingReview | Escalated, Approved | Rejected | RetryScheduled) => &[User],
+        // People settle what the AI could not (a failed task included); a stuck review can be
+        // escalated by the system.
+        (AwaitingReview | Escalated | Failed, Approved | Rejected | RetryScheduled) => &[User],
         (AwaitingReview, Escalated) => &[User, System],
-        (Failed, RetryScheduled) => &[User],
         (Pending | RetryScheduled | AwaitingReview | Escalated | Failed | Approved, Cancelled) => {
             &[User]
         }
@@ -185,6 +190,7 @@ pub fn check(from: TaskState, to: TaskState, actor: Actor) -> Result<(), Transit
                 [Ai] => "the AI",
                 [User] => "a person",
                 [System] => "the pipeline",
+                [Ai, System] => "the AI or the pipeline",
                 _ => "a person or the pipeline",
             },
         })
@@ -262,7 +268,7 @@ mod tests {
 
     #[test]
     fn people_settle_the_queue_and_a_lost_lease_resumes_from_context_loading() {
-        for from in [AwaitingReview, Escalated] {
+        for from in [AwaitingReview, Escalated, Failed] {
             for to in [Approved, Rejected, RetryScheduled, Cancelled] {
                 assert_eq!(check(from, to, User), Ok(()), "{from} -> {to}");
             }
@@ -270,6 +276,9 @@ mod tests {
         for from in [ContextLoading, Generating, Evaluating] {
             assert_eq!(check(from, ContextLoading, System), Ok(()));
             assert_eq!(check(from, Failed, System), Ok(()));
+            // A step that failed is tried again later, by the pipeline only.
+            assert_eq!(check(from, RetryScheduled, System), Ok(()));
+            assert!(check(from, RetryScheduled, User).is_err());
         }
     }
 

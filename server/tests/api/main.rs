@@ -9,4 +9,5 @@ mod limits;
 mod local_ai;
 mod pages;
 mod pipeline;
+mod pipeline_faults;
 mod roles;

@@ -26,14 +26,14 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-fn scope(tenant: usize) -> Scope {
+pub(crate) fn scope(tenant: usize) -> Scope {
     Scope {
         tenant_id: TENANTS[tenant].id,
         user_id: Uuid::nil(),
     }
 }
 
-async fn app(db: PgConnectOptions, provider: &MockServer) -> TestApp {
+pub(crate) async fn app(db: PgConnectOptions, provider: &MockServer) -> TestApp {
     let base = format!("{}/v1", provider.uri());
     spawn_app_with(
         db,
@@ -46,7 +46,7 @@ async fn app(db: PgConnectOptions, provider: &MockServer) -> TestApp {
     .await
 }
 
-fn instructions(min_overall: u8) -> Value {
+pub(crate) fn instructions(min_overall: u8) -> Value {
     json!({
         "brief": "Invite past clients to book a spring clean this month.",
         "output_type": "email",
@@ -60,13 +60,13 @@ fn instructions(min_overall: u8) -> Value {
     })
 }
 
-struct Task {
-    id: Uuid,
-    customer: String,
+pub(crate) struct Task {
+    pub(crate) id: Uuid,
+    pub(crate) customer: String,
 }
 
 /// A task for the first customer of workspace `tenant`, written as that workspace.
-async fn create_task(
+pub(crate) async fn create_task(
     app: &TestApp,
     tenant: usize,
     instructions: Value,
@@ -102,7 +102,7 @@ async fn create_task(
     Task { id, customer: name }
 }
 
-fn good_draft(customer: &str) -> String {
+pub(crate) fn good_draft(customer: &str) -> String {
     format!(
         "Hi there! Spring is here and {customer} would love to help you start the season fresh. \
          Our friendly team brings everything you need and leaves your home spotless. \
@@ -114,7 +114,7 @@ fn good_draft(customer: &str) -> String {
 const BAD_DRAFT: &str = "We promise guaranteed results for every home in town. Our cleaners are friendly and careful, \
     and they bring all the supplies they need for a thorough job each time they visit your home this spring season.";
 
-fn settings(name: &str) -> WorkerSettings {
+pub(crate) fn settings(name: &str) -> WorkerSettings {
     WorkerSettings {
         name: name.into(),
         lease: Duration::from_secs(30),
@@ -124,7 +124,7 @@ fn settings(name: &str) -> WorkerSettings {
 }
 
 /// Claims and processes until nothing is claimable now.
-async fn drain(pipeline: &Arc<Pipeline>, s: &WorkerSettings) {
+pub(crate) async fn drain(pipeline: &Arc<Pipeline>, s: &WorkerSettings) {
     for _ in 0..50 {
         let claimed = pipeline.claim(&s.name, s.lease, 10).await.expect("claim");
         if claimed.is_empty() {
@@ -138,15 +138,15 @@ async fn drain(pipeline: &Arc<Pipeline>, s: &WorkerSettings) {
 }
 
 #[derive(Debug)]
-struct TaskView {
-    state: String,
-    attempts: i16,
-    retry_guidance: Option<String>,
-    status_reason: Option<String>,
-    lease_owner: Option<String>,
+pub(crate) struct TaskView {
+    pub(crate) state: String,
+    pub(crate) attempts: i16,
+    pub(crate) retry_guidance: Option<String>,
+    pub(crate) status_reason: Option<String>,
+    pub(crate) lease_owner: Option<String>,
 }
 
-async fn task(app: &TestApp, id: Uuid) -> TaskView {
+pub(crate) async fn task(app: &TestApp, id: Uuid) -> TaskView {
     let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
     let row: (String, i16, Option<String>, Option<String>, Option<String>) = sqlx::query_as(
         "select execution_state, attempts, retry_guidance, status_reason, lease_owner from project_tasks where id = $1",
@@ -164,7 +164,7 @@ async fn task(app: &TestApp, id: Uuid) -> TaskView {
     }
 }
 
-async fn history(app: &TestApp, id: Uuid) -> Vec<(String, String, String, String)> {
+pub(crate) async fn history(app: &TestApp, id: Uuid) -> Vec<(String, String, String, String)> {
     let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
     sqlx::query_as("select from_state, to_state, actor, reason from task_state_transitions where task_id = $1 order by id")
         .bind(id)
@@ -180,16 +180,16 @@ fn path_of(h: &[(String, String, String, String)]) -> Vec<&str> {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-struct DeliverableView {
-    attempt: i16,
-    decision: Option<String>,
-    quality_score: Option<i16>,
-    content_quality: Option<Value>,
-    decision_trace: Option<Value>,
-    delivered: bool,
+pub(crate) struct DeliverableView {
+    pub(crate) attempt: i16,
+    pub(crate) decision: Option<String>,
+    pub(crate) quality_score: Option<i16>,
+    pub(crate) content_quality: Option<Value>,
+    pub(crate) decision_trace: Option<Value>,
+    pub(crate) delivered: bool,
 }
 
-async fn deliverables(app: &TestApp, id: Uuid) -> Vec<DeliverableView> {
+pub(crate) async fn deliverables(app: &TestApp, id: Uuid) -> Vec<DeliverableView> {
     let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
     sqlx::query_as(
         "select attempt, decision, quality_score, content_quality, decision_trace, delivered_at is not null as delivered
@@ -201,7 +201,7 @@ async fn deliverables(app: &TestApp, id: Uuid) -> Vec<DeliverableView> {
     .expect("deliverables")
 }
 
-async fn mock_drafts(provider: &MockServer, drafts: &[String]) {
+pub(crate) async fn mock_drafts(provider: &MockServer, drafts: &[String]) {
     for (i, d) in drafts.iter().enumerate() {
         let words: Vec<String> = d.split_inclusive(' ').map(str::to_owned).collect();
         let pieces: Vec<&str> = words.iter().map(String::as_str).collect();

@@ -258,7 +258,7 @@ pub async fn detail(tx: &mut Tx, id: Uuid) -> Result<Option<TaskDetail>, sqlx::E
 #[tracing::instrument(skip_all)]
 pub async fn queue(tx: &mut Tx, after: Option<Uuid>) -> Result<QueuePage, sqlx::Error> {
     let total = sqlx::query_scalar!(
-        r#"select count(*) as "n!" from project_tasks where execution_state in ('escalated', 'awaiting_review')"#
+        r#"select count(*) as "n!" from project_tasks where execution_state in ('escalated', 'awaiting_review', 'failed')"#
     )
     .fetch_one(&mut **tx)
     .await?;
@@ -271,7 +271,7 @@ pub async fn queue(tx: &mut Tx, after: Option<Uuid>) -> Result<QueuePage, sqlx::
              join customers c on c.id = t.customer_id
              left join lateral (select content, edited_content, quality_score from project_deliverables
                                  where task_id = t.id order by attempt desc limit 1) d on true
-            where t.execution_state in ('escalated', 'awaiting_review')
+            where t.execution_state in ('escalated', 'awaiting_review', 'failed')
               and ($1::uuid is null or (t.state_entered_at, t.id) > (select state_entered_at, id from project_tasks where id = $1))
             order by t.state_entered_at, t.id
             limit $2"#,

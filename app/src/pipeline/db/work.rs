@@ -234,7 +234,8 @@ pub async fn load_rules(tx: &mut Tx) -> Result<Vec<DecisionRule>, sqlx::Error> {
         .collect())
 }
 
-/// Extends the lease while the task is in flight and still this worker's; false when it is not.
+/// Extends the lease while the task is still this worker's (every move that lets go of the
+/// task clears the owner); false when it is not.
 #[tracing::instrument(skip_all)]
 pub async fn renew_lease(
     tx: &mut Tx,
@@ -244,7 +245,7 @@ pub async fn renew_lease(
 ) -> Result<bool, sqlx::Error> {
     let n = sqlx::query!(
         "update project_tasks set lease_expires_at = now() + make_interval(secs => $3)
-         where id = $1 and lease_owner = $2 and execution_state in ('context_loading', 'generating', 'evaluating')",
+         where id = $1 and lease_owner = $2",
         task_id,
         worker,
         lease.as_secs_f64(),
@@ -253,6 +254,60 @@ pub async fn renew_lease(
     .await?
     .rows_affected();
     Ok(n == 1)
+}
+
+/// How many attempts a task has made and may make, and what its status says.
+pub struct Standing {
+    pub attempts: i16,
+    pub max_attempts: i16,
+    pub status_reason: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(%task_id))]
+pub async fn standing(tx: &mut Tx, task_id: Uuid) -> Result<Standing, sqlx::Error> {
+    let r = sqlx::query!(
+        "select attempts, max_attempts, status_reason from project_tasks where id = $1",
+        task_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Standing {
+        attempts: r.attempts,
+        max_attempts: r.max_attempts,
+        status_reason: r.status_reason,
+    })
+}
+
+/// A task this worker holds, as it is now, locked for the rest of the transaction.
+pub struct HeldTask {
+    pub state: TaskState,
+    pub version: i32,
+    pub attempts: i16,
+    pub max_attempts: i16,
+}
+
+#[tracing::instrument(skip_all, fields(%task_id, %worker))]
+pub async fn held(
+    tx: &mut Tx,
+    task_id: Uuid,
+    worker: &str,
+) -> Result<Option<HeldTask>, sqlx::Error> {
+    let row = sqlx::query!(
+        "select execution_state, version, attempts, max_attempts from project_tasks
+          where id = $1 and lease_owner = $2 for update",
+        task_id,
+        worker
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.and_then(|r| {
+        Some(HeldTask {
+            state: TaskState::parse(&r.execution_state)?,
+            version: r.version,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+        })
+    }))
 }
 
 /// A new draft of a task, as the model wrote it.

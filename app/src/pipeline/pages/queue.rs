@@ -1,5 +1,6 @@
-//! `/escalations`: drafts the AI could not settle, oldest first; managers approve, edit and
-//! approve, reject (after a confirmation) or send back with guidance.
+//! `/escalations`: drafts the AI could not settle and tasks that failed, oldest first; managers
+//! approve, edit and approve, reject (after a confirmation) or send back with guidance. A
+//! failed task without a draft can only be sent back or rejected.
 use super::{state_badge, BUTTON, INPUT, SECONDARY};
 use crate::{
     layout::{error_fallback, EmptyState, LoadingBlock, PageHeader},
@@ -20,7 +21,7 @@ pub fn EscalationQueuePage() -> impl IntoView {
     let page = Resource::new(move || after.get(), load_queue);
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
     view! {
-        <PageHeader title="Escalation queue" subtitle="Drafts the AI could not settle, oldest first"/>
+        <PageHeader title="Escalation queue" subtitle="Drafts the AI could not settle and tasks that failed, oldest first"/>
         <Show when=move || notice.get().is_some()>
             <p role="status" class="mb-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800" data-testid="queue-notice">{move || notice.get()}</p>
         </Show>
@@ -29,7 +30,7 @@ pub fn EscalationQueuePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     page.await.map(|p| {
                         if p.items.is_empty() {
-                            return view! { <EmptyState title="Nothing to review" body="Escalated drafts and drafts awaiting review appear here."/> }.into_any();
+                            return view! { <EmptyState title="Nothing to review" body="Escalated drafts, drafts awaiting review and failed tasks appear here."/> }.into_any();
                         }
                         let next = p.next_after.map(|a| format!("/escalations?after={a}"));
                         let can_act = p.can_act;
@@ -71,6 +72,7 @@ fn VerdictForm(
 
 #[component]
 fn QueueCard(item: QueueItem, can_act: bool, on_done: Callback<String>) -> impl IntoView {
+    let has_draft = item.draft.is_some();
     let draft = item.draft.clone().unwrap_or_default();
     let (id, version, title) = (item.id, item.version, item.title.clone());
     let review = ServerAction::<ReviewTask>::new();
@@ -118,10 +120,14 @@ fn QueueCard(item: QueueItem, can_act: bool, on_done: Callback<String>) -> impl 
                 {state_badge(item.state)}
             </div>
             {item.reason.clone().map(|r| view! { <p class="mt-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">{r}</p> })}
-            <pre class="mt-3 whitespace-pre-wrap rounded-lg bg-slate-50 p-3 font-sans text-sm text-slate-800" data-testid="queue-draft">{draft.clone()}</pre>
+            {if has_draft {
+                view! { <pre class="mt-3 whitespace-pre-wrap rounded-lg bg-slate-50 p-3 font-sans text-sm text-slate-800" data-testid="queue-draft">{draft.clone()}</pre> }.into_any()
+            } else {
+                view! { <p class="mt-3 text-sm italic text-slate-500" data-testid="queue-no-draft">"No draft was written."</p> }.into_any()
+            }}
             // Only managers and admins settle drafts; QA reads them.
             {can_act.then(|| view! {
-                <div class="mt-3 flex flex-wrap items-start gap-2">
+                {has_draft.then(|| view! { <div class="mt-3 flex flex-wrap items-start gap-2">
                     <VerdictForm action=review id version verdict=Verdict::Approve>
                         <button type="submit" class=BUTTON disabled=move || busy.get() data-testid="approve">"Approve"</button>
                     </VerdictForm>
@@ -133,7 +139,7 @@ fn QueueCard(item: QueueItem, can_act: bool, on_done: Callback<String>) -> impl 
                             <button type="submit" class=format!("{BUTTON} mt-2") disabled=move || busy.get() data-testid="approve-edited">"Approve edited"</button>
                         </VerdictForm>
                     </details>
-                </div>
+                </div> })}
                 <div class="mt-3 grid gap-3 md:grid-cols-2">
                     <VerdictForm action=review id version verdict=Verdict::SendBack class="flex items-end gap-2">
                         <label class="flex-1 text-xs font-medium text-slate-600">"Send back with guidance"

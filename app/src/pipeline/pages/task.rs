@@ -11,7 +11,6 @@ use crate::{
         report::QualityReport,
         rules::Decision,
         server_fns::load_task_detail,
-        state::TaskState,
     },
 };
 use leptos::prelude::*;
@@ -171,9 +170,7 @@ pub fn TaskPage() -> impl IntoView {
         let working = detail
             .get_untracked()
             .and_then(|d| d.ok())
-            .is_some_and(|d| {
-                !d.state.is_final() && !d.state.needs_a_person() && d.state != TaskState::Failed
-            });
+            .is_some_and(|d| !d.state.is_final() && !d.state.needs_a_person());
         if working {
             detail.refetch();
         }
@@ -216,7 +213,7 @@ fn TaskView(d: TaskDetail) -> impl IntoView {
     }).collect_view();
     let mut attempts = d.attempt_views.clone();
     attempts.reverse();
-    let working = !d.state.is_final() && !d.state.needs_a_person() && d.state != TaskState::Failed;
+    let working = !d.state.is_final() && !d.state.needs_a_person();
     view! {
         <Title text=d.title.clone()/>
         <div class="mb-6 flex flex-wrap items-start justify-between gap-3">

@@ -31,6 +31,8 @@ const POSITIVE_EXAMPLES: i64 = 3;
 const NEGATIVE_EXAMPLES: i64 = 2;
 /// Examples embedded per pass when some have no vector yet.
 const EMBED_BATCH: i64 = 32;
+/// A failed attempt waits this long times the attempts made before the next one.
+const RETRY_PAUSE_SECS: f64 = 30.0;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -165,8 +167,10 @@ impl Pipeline {
         tracing::info!(worker = %settings.name, "pipeline worker stopped");
     }
 
-    /// Takes one claimed task as far as it goes now. Never panics; problems are logged, and a
-    /// task whose worker gave up is resumed by another when the lease expires.
+    /// Takes one claimed task as far as it goes now, renewing its lease through every step
+    /// (embedding and scoring as much as generation). Never panics. A step that fails is tried
+    /// again later, and a task out of attempts fails with the error (`set_back`); a task whose
+    /// worker died is resumed by another when the lease expires, and that counts as an attempt.
     pub async fn process(&self, c: Claimed, settings: &WorkerSettings) {
         let span = tracing::info_span!("pipeline_task", task_id = %c.task_id, tenant_id = %c.tenant_id, worker = %settings.name, from = %c.state);
         let held = Held {
@@ -174,30 +178,109 @@ impl Pipeline {
             version: c.version,
             worker: &settings.name,
         };
-        let result = async {
+        let work = async {
             match c.state {
                 TaskState::Approved => self.deliver(&held).await,
                 s if s == TaskState::Pending
                     || s == TaskState::RetryScheduled
                     || s.is_in_flight() =>
                 {
-                    self.attempt(held, settings.lease).await
+                    self.attempt(held).await
                 }
                 other => Err(StepError::Illegal(format!(
                     "claimed a task in state {other}"
                 ))),
             }
         }
-        .instrument(span)
-        .await;
+        .instrument(span.clone());
+        let result = tokio::select! {
+            r = work => r,
+            lost = self.keep_lease(&c, &settings.name, settings.lease) => Err(lost),
+        };
         match result {
             Ok(()) => {}
             Err(StepError::LeaseLost(why)) => {
-                tracing::info!(task_id = %c.task_id, why, "stopped: another worker has the task")
+                tracing::info!(parent: &span, task_id = %c.task_id, why, "stopped: another worker has the task")
             }
             Err(e) => {
-                tracing::warn!(task_id = %c.task_id, error = %e, "task step failed; it is resumed when the lease expires")
+                tracing::warn!(parent: &span, task_id = %c.task_id, error = %e, "task step failed");
+                if let Err(again) = self.set_back(&c, &settings.name, &e.to_string()).await {
+                    tracing::warn!(parent: &span, task_id = %c.task_id, error = %again, "could not set the task back; it is resumed when the lease expires");
+                }
             }
         }
+    }
+
+    /// Renews the lease every third of its length; returns only when it was lost.
+    async fn keep_lease(&self, c: &Claimed, worker: &str, lease: Duration) -> StepError {
+        let scope = tenancy::Scope {
+            tenant_id: c.tenant_id,
+            user_id: uuid::Uuid::nil(),
+        };
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            let renewed = async {
+                let mut tx = tenancy::begin(&self.pool, scope).await?;
+                let kept = db::work::renew_lease(&mut tx, c.task_id, worker, lease).await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(kept)
+            }
+            .await;
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => {
+                    return StepError::LeaseLost("another worker took over the task".into())
+                }
+                Err(e) => {
+                    tracing::warn!(task_id = %c.task_id, error = %e, "renewing the lease failed; trying again")
+                }
+            }
+        }
+    }
+
+    /// A step failed with `error`: the task is tried again after a pause while attempts remain,
+    /// else it fails with the error (and waits in the escalation queue). Nothing happens when
+    /// the task is no longer this worker's.
+    async fn set_back(&self, c: &Claimed, worker: &str, error: &str) -> Result<(), MoveError> {
+        let scope = tenancy::Scope {
+            tenant_id: c.tenant_id,
+            user_id: uuid::Uuid::nil(),
+        };
+        let mut tx = tenancy::begin(&self.pool, scope).await?;
+        let Some(h) = db::work::held(&mut tx, c.task_id, worker).await? else {
+            return Ok(());
+        };
+        if !h.state.is_in_flight() {
+            return Ok(());
+        }
+        let error = crate::error::shorten_quotes(error);
+        if h.attempts >= h.max_attempts {
+            let why = format!(
+                "Failed on attempt {} of {}: {error}",
+                h.attempts, h.max_attempts
+            );
+            db::fail(&mut tx, c.task_id, h.version, h.state, worker, &why).await?;
+        } else {
+            let wait = RETRY_PAUSE_SECS * f64::from(h.attempts.max(1));
+            let why = format!("Attempt {} failed: {error}", h.attempts);
+            let reason = format!("{why}; trying again in {wait:.0} s");
+            let m = db::Move::system(
+                c.task_id,
+                h.version,
+                h.state,
+                TaskState::RetryScheduled,
+                Some(worker),
+                &reason,
+            );
+            let changes = db::Changes {
+                status_reason: Some(Some(why)),
+                run_after_secs: Some(wait),
+                release_lease: true,
+                ..Default::default()
+            };
+            db::transition(&mut tx, &m, &changes).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

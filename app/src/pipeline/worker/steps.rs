@@ -25,7 +25,6 @@ use crate::{
     ssr::tenancy::{self, Scope},
 };
 use serde_json::{json, Value};
-use std::time::Duration;
 use uuid::Uuid;
 
 /// Everything one attempt is made from.
@@ -121,7 +120,7 @@ impl Pipeline {
 
     /// One attempt: context, examples, generation, evaluation, decision.
     #[tracing::instrument(skip_all)]
-    pub(super) async fn attempt(&self, mut h: Held<'_>, lease: Duration) -> Result<(), StepError> {
+    pub(super) async fn attempt(&self, mut h: Held<'_>) -> Result<(), StepError> {
         let Some(loaded) = self.load(&mut h).await? else {
             return Ok(());
         };
@@ -135,11 +134,7 @@ impl Pipeline {
             Err(why) => return self.fail(&h, TaskState::Generating, &why).await,
         };
         let model_asked = request.model.clone();
-        let generated = tokio::select! {
-            g = self.generate(request) => g,
-            lost = self.keep_lease(&h, lease) => return Err(lost),
-        };
-        let (content, model, provider) = match generated {
+        let (content, model, provider) = match self.generate(request).await {
             Ok(g) => g,
             Err(failure) => return self.generation_failed(&h, &draft, &failure).await,
         };
@@ -160,10 +155,13 @@ impl Pipeline {
             .await
     }
 
-    /// Step 1: move to `context_loading` and read what the draft is made from. `None` when the
-    /// task could not be worked on and was failed, with the reason.
+    /// Step 1: move to `context_loading`, counting the attempt (a resumed task's too), and read
+    /// what the draft is made from. `None` when the task could not be worked on and was failed,
+    /// with the reason: its stored data is unreadable, or every attempt is used (a task whose
+    /// workers keep dying mid-attempt does not loop, paying for a generation each time).
     async fn load(&self, h: &mut Held<'_>) -> Result<Option<Loaded>, StepError> {
         let mut tx = tenancy::begin(&self.pool, h.scope()).await?;
+        let standing = db::work::standing(&mut tx, h.c.task_id).await?;
         let reason = match h.c.state {
             TaskState::Pending => format!("Claimed by {}", h.worker),
             TaskState::RetryScheduled => {
@@ -174,9 +172,30 @@ impl Pipeline {
                 h.worker
             ),
         };
+        let out_of_attempts = standing.attempts >= standing.max_attempts;
         let m = h.step(h.c.state, TaskState::ContextLoading, &reason);
-        h.version = db::transition(&mut tx, &m, &Changes::default()).await?;
+        let changes = Changes {
+            attempts: (!out_of_attempts).then_some(standing.attempts + 1),
+            ..Default::default()
+        };
+        h.version = db::transition(&mut tx, &m, &changes).await?;
         let from = TaskState::ContextLoading;
+        if out_of_attempts {
+            let last = standing
+                .status_reason
+                .filter(|_| h.c.state.is_in_flight())
+                .map_or_else(
+                    || "the worker stopped before it finished".to_owned(),
+                    |r| format!("the worker stopped before it finished (last: {r})"),
+                );
+            let why = format!(
+                "Out of attempts: all {} were used and {last}",
+                standing.max_attempts
+            );
+            db::fail(&mut tx, h.c.task_id, h.version, from, h.worker, &why).await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
         let task = match db::work::load_task(&mut tx, h.c.task_id).await {
             Ok(t) => t,
             Err(sqlx::Error::ColumnDecode { index, source }) => {
@@ -266,14 +285,14 @@ impl Pipeline {
         })
     }
 
-    /// Step 3: finds the similar examples and moves to `generating`, counting the attempt.
+    /// Step 3: finds the similar examples and moves to `generating`.
     async fn start_generation(
         &self,
         h: &mut Held<'_>,
         l: Loaded,
         query: Result<(pgvector::Vector, String), String>,
     ) -> Result<Draft, StepError> {
-        let attempt = l.task.attempts + 1;
+        let attempt = l.task.attempts;
         let mut tx = tenancy::begin(&self.pool, h.scope()).await?;
         let (examples, examples_note) = match query {
             Ok((vector, model)) => {
@@ -307,11 +326,7 @@ impl Pipeline {
         };
         let reason = format!("Attempt {attempt} of {}", l.task.max_attempts);
         let m = h.step(TaskState::ContextLoading, TaskState::Generating, &reason);
-        let changes = Changes {
-            attempts: Some(attempt),
-            ..Default::default()
-        };
-        h.version = db::transition(&mut tx, &m, &changes).await?;
+        h.version = db::transition(&mut tx, &m, &Changes::default()).await?;
         tx.commit().await?;
         Ok(Draft {
             task: l.task,
@@ -384,31 +399,6 @@ impl Pipeline {
             after_ms: 0,
             attempts: 0,
         })
-    }
-
-    /// Renews the lease every third of its length; returns only when it was lost.
-    async fn keep_lease(&self, h: &Held<'_>, lease: Duration) -> StepError {
-        loop {
-            tokio::time::sleep(lease / 3).await;
-            let renewed = async {
-                let mut tx = tenancy::begin(&self.pool, h.scope()).await?;
-                let kept = db::work::renew_lease(&mut tx, h.c.task_id, h.worker, lease).await?;
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(kept)
-            }
-            .await;
-            match renewed {
-                Ok(true) => {}
-                Ok(false) => {
-                    return StepError::LeaseLost(
-                        "another worker took over while the model was writing".into(),
-                    )
-                }
-                Err(e) => {
-                    tracing::warn!(task_id = %h.c.task_id, error = %e, "renewing the lease failed; trying again")
-                }
-            }
-        }
     }
 
     /// The model gave no draft: try again later while attempts remain, else fail the task.
