@@ -24,6 +24,9 @@ pub struct AppState {
     /// on `pool` cannot starve.
     pub sessions: crate::ssr::SessionPool,
     pub pipeline: Arc<Pipeline>,
+    /// Cancelled when the process starts to stop (Ctrl-C, SIGTERM): open streams end with a
+    /// "restarting" event and the workers let go of their tasks.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {

@@ -2,7 +2,7 @@
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use server::{config::Settings, demo, startup, state, telemetry};
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 #[derive(Parser)]
 #[command(
@@ -52,8 +52,29 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// How long open connections get to finish after the stop signal (streams are told at once).
+const HTTP_GRACE: Duration = Duration::from_secs(2);
+/// How long the pool and the runtime's blocking threads get on the way out.
+const CLOSE_GRACE: Duration = Duration::from_millis(300);
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(err) => {
+            eprintln!("smartcrm: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(async_main());
+    // Blocking work still running (a model loading, a password hash) does not hold the exit.
+    runtime.shutdown_timeout(CLOSE_GRACE);
+    code
+}
+
+async fn async_main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::from_env() {
         Ok(s) => s,
@@ -104,8 +125,9 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 "pipeline workers running; Ctrl-C stops them"
             );
             shutdown_signal().await;
+            tracing::info!("stopping: the workers let go of their tasks");
             workers.stop().await;
-            pool.close().await;
+            close(pool).await;
             return Ok(());
         }
         Command::SeedDemo => {
@@ -161,17 +183,43 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         format!("cannot listen on {addr} (set SMARTCRM_ADDR to another address): {e}")
     })?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(
+    // One signal stops everything at once: the listener, open streams (each told that the
+    // server is restarting) and the workers (each task's lease expired for the next worker).
+    let stopping = state.stopping.clone();
+    tokio::spawn({
+        let stopping = stopping.clone();
+        async move {
+            shutdown_signal().await;
+            tracing::info!("stopping: open streams are told, workers let go of their tasks");
+            stopping.cancel();
+        }
+    });
+    let serve = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(stopping.clone().cancelled_owned());
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(serve) => served?,
+        () = async { stopping.cancelled().await; tokio::time::sleep(HTTP_GRACE).await } => {
+            tracing::warn!("connections still open {HTTP_GRACE:?} after the stop signal; closing them");
+        }
+    }
     cleanup.abort();
     workers.stop().await;
-    pool.close().await;
+    close(pool).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Closes the pool, waiting a moment for connections in use.
+async fn close(pool: sqlx::PgPool) {
+    if tokio::time::timeout(CLOSE_GRACE, pool.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still in use at exit");
+    }
 }
 
 async fn shutdown_signal() {

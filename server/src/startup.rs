@@ -128,16 +128,17 @@ async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
     }
 }
 
-/// The pipeline workers this process runs; `stop` lets them finish what they hold.
+/// The pipeline workers this process runs. They stop when the state's `stopping` token is
+/// cancelled (or `stop` is called), each task letting go of its lease.
 pub struct Workers {
-    shutdown: tokio::sync::watch::Sender<bool>,
+    stop: tokio_util::sync::CancellationToken,
     handles: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Workers {
     pub fn none() -> Self {
         Self {
-            shutdown: tokio::sync::watch::channel(false).0,
+            stop: tokio_util::sync::CancellationToken::new(),
             handles: Vec::new(),
         }
     }
@@ -150,10 +151,17 @@ impl Workers {
         self.handles.is_empty()
     }
 
+    /// Stops the workers and waits for them, a little longer than they give their tasks.
     pub async fn stop(self) {
-        let _ = self.shutdown.send(true);
-        for h in self.handles {
-            let _ = h.await;
+        self.stop.cancel();
+        let all = async {
+            for h in self.handles {
+                let _ = h.await;
+            }
+        };
+        let grace = app::pipeline::worker::STOP_GRACE + std::time::Duration::from_millis(500);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("pipeline workers still stopping after {grace:?}; leaving them");
         }
     }
 }
@@ -175,16 +183,16 @@ pub fn spawn_workers(
     count: usize,
 ) -> Workers {
     use app::pipeline::worker::WorkerSettings;
-    let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let stop = state.stopping.child_token();
     let handles = (1..=count)
         .map(|n| {
             let mut ws = WorkerSettings::named(worker_name(n));
             ws.concurrency = settings.concurrency;
             ws.lease = std::time::Duration::from_secs(settings.lease_secs);
-            tokio::spawn(state.pipeline.clone().run(ws, rx.clone()))
+            tokio::spawn(state.pipeline.clone().run(ws, stop.clone()))
         })
         .collect();
-    Workers { shutdown, handles }
+    Workers { stop, handles }
 }
 
 /// A migrated database, a pool and a router, ready to serve.

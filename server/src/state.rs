@@ -204,9 +204,11 @@ pub async fn app_state(
     let claim =
         gateway_config.call_budget(1 + usize::from(gateway_config.fallback_model.is_some()));
     let ai = Arc::new(Gateway::new(pool.clone(), gateway_config).await?);
+    let stopping = tokio_util::sync::CancellationToken::new();
     let analyses = Arc::new(AnalysisHub::new(
         Duration::from_secs(settings.ai.cache_ttl_secs),
         claim,
+        stopping.clone(),
     ));
     let syllables = Arc::new(syllables(&settings.ai.models_dir).await?);
     let pipeline = app::pipeline::worker::Pipeline::new(pool.clone(), ai.clone(), syllables);
@@ -220,6 +222,7 @@ pub async fn app_state(
         )),
         sessions: app::ssr::SessionPool(sessions),
         pipeline,
+        stopping,
         auth: AuthSettings {
             max_failures: settings.signin_max_failures,
             max_per_address: settings.signin_max_per_address,

@@ -19,7 +19,11 @@ use std::{
     time::Duration,
 };
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+/// What open streams are told when the server stops under them.
+pub const RESTARTING: &str = "the server is restarting, so this answer stopped; retry in a moment";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -101,6 +105,9 @@ pub struct AnalysisHub {
     /// How long a claim holds before another instance may take over (the generation's bound).
     pub claim: Duration,
     pub poll: Duration,
+    /// Cancelled when the server stops: generations end with a "restarting" failure, so open
+    /// streams close at once and the claims are freed for another instance.
+    stopping: CancellationToken,
 }
 
 /// Everything a generation needs.
@@ -119,12 +126,13 @@ enum Claim {
 }
 
 impl AnalysisHub {
-    pub fn new(ttl: Duration, claim: Duration) -> Self {
+    pub fn new(ttl: Duration, claim: Duration, stopping: CancellationToken) -> Self {
         Self {
             inflight: Mutex::new(HashMap::new()),
             ttl,
             claim,
             poll: Duration::from_millis(200),
+            stopping,
         }
     }
 
@@ -241,7 +249,13 @@ impl AnalysisHub {
                     refresh = false;
                     let deadline = tokio::time::Instant::now() + self.claim;
                     loop {
-                        tokio::time::sleep(self.poll).await;
+                        tokio::select! {
+                            () = tokio::time::sleep(self.poll) => {}
+                            () = self.stopping.cancelled() => {
+                                fail(RESTARTING.into());
+                                return;
+                            }
+                        }
                         if tx.is_closed() {
                             return;
                         }
@@ -284,6 +298,27 @@ impl AnalysisHub {
                     if let Err(err) = self.release(pool, job).await {
                         tracing::warn!(error = %err, "could not release the analysis claim");
                     }
+                    return;
+                }
+                () = self.stopping.cancelled() => {
+                    // The server is stopping: stop the model, free the claim (keeping the
+                    // previous answer), and tell every listener why.
+                    drop(events);
+                    let kept = tokio::time::timeout(Duration::from_secs(1), self.release(pool, job))
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .flatten();
+                    tx.send_modify(|s| {
+                        s.kept = kept;
+                        s.phase = Phase::Failed(AiFailure {
+                            provider: s.provider.clone(),
+                            model: s.model.clone(),
+                            message: RESTARTING.into(),
+                            after_ms: 0,
+                            attempts: s.attempt,
+                        });
+                    });
                     return;
                 }
             };

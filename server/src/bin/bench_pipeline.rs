@@ -165,14 +165,14 @@ async fn throughput(
     tasks: usize,
 ) -> Result<(f64, Value), Error> {
     add_tasks(pool, tasks).await?;
-    let (stop, rx) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
     let started = Instant::now();
     let handles: Vec<_> = (0..workers)
         .map(|i| {
             let mut s = WorkerSettings::named(format!("bench-w{i}"));
             s.idle_poll = Duration::from_millis(5);
             s.concurrency = 32;
-            tokio::spawn(pipeline.clone().run(s, rx.clone()))
+            tokio::spawn(pipeline.clone().run(s, stop.clone()))
         })
         .collect();
     while unfinished(pool).await? > 0 {
@@ -182,7 +182,7 @@ async fn throughput(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
-    let _ = stop.send(true);
+    stop.cancel();
     for h in handles {
         let _ = h.await;
     }

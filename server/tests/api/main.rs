@@ -11,3 +11,4 @@ mod pages;
 mod pipeline;
 mod pipeline_faults;
 mod roles;
+mod stopping;

@@ -256,6 +256,19 @@ pub async fn renew_lease(
     Ok(n == 1)
 }
 
+/// Ends this worker's lease on a task now (the worker is stopping), so the next claim takes it.
+#[tracing::instrument(skip_all, fields(%task_id, %worker))]
+pub async fn expire_lease(tx: &mut Tx, task_id: Uuid, worker: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update project_tasks set lease_expires_at = now() where id = $1 and lease_owner = $2",
+        task_id,
+        worker
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// How many attempts a task has made and may make, and what its status says.
 pub struct Standing {
     pub attempts: i16,

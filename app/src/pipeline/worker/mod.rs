@@ -23,7 +23,8 @@ use crate::{ai::gateway::Gateway, ssr::tenancy};
 use sqlx::PgPool;
 use std::{sync::Arc, time::Duration};
 use steps::Held;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 /// How many similar examples of each polarity the model sees.
@@ -31,6 +32,8 @@ const POSITIVE_EXAMPLES: i64 = 3;
 const NEGATIVE_EXAMPLES: i64 = 2;
 /// Examples embedded per pass when some have no vector yet.
 const EMBED_BATCH: i64 = 32;
+/// How long a stopping worker gives its tasks to let go.
+pub const STOP_GRACE: Duration = Duration::from_millis(1500);
 /// A failed attempt waits this long times the attempts made before the next one.
 const RETRY_PAUSE_SECS: f64 = 30.0;
 
@@ -74,6 +77,9 @@ pub enum StepError {
     Db(#[from] sqlx::Error),
     #[error("{0}")]
     Illegal(String),
+    /// The process is stopping.
+    #[error("the worker is stopping")]
+    Stopped,
 }
 
 impl From<MoveError> for StepError {
@@ -117,23 +123,19 @@ impl Pipeline {
         Ok(claimed)
     }
 
-    /// Works until `shutdown` turns true, then waits (up to one lease) for tasks in progress.
-    /// Tasks still unfinished then keep their lease and another worker resumes them.
-    pub async fn run(
-        self: Arc<Self>,
-        settings: WorkerSettings,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
+    /// Works until `stop` is cancelled, then gives the tasks in progress `STOP_GRACE` to let
+    /// go: each one stops where it is and expires its lease, so another worker resumes it at
+    /// once (the interrupted attempt counts).
+    pub async fn run(self: Arc<Self>, settings: WorkerSettings, stop: CancellationToken) {
         let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
         let settings = Arc::new(settings);
         tracing::info!(worker = %settings.name, concurrency = settings.concurrency, "pipeline worker started");
-        // A dropped sender counts as the signal to stop.
-        while !*shutdown.borrow() && shutdown.has_changed().is_ok() {
+        while !stop.is_cancelled() {
             let free = slots.available_permits();
             if free == 0 {
                 tokio::select! {
                     permit = slots.clone().acquire_owned() => drop(permit),
-                    _ = shutdown.changed() => {}
+                    () = stop.cancelled() => {}
                 }
                 continue;
             }
@@ -146,8 +148,8 @@ impl Pipeline {
             };
             if claimed.is_empty() {
                 tokio::select! {
-                    _ = tokio::time::sleep(settings.idle_poll) => {}
-                    _ = shutdown.changed() => {}
+                    () = tokio::time::sleep(settings.idle_poll) => {}
+                    () = stop.cancelled() => {}
                 }
                 continue;
             }
@@ -155,23 +157,40 @@ impl Pipeline {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     return;
                 };
-                let (me, settings) = (self.clone(), settings.clone());
+                let (me, settings, stop) = (self.clone(), settings.clone(), stop.clone());
                 tokio::spawn(async move {
-                    me.process(c, &settings).await;
+                    me.process_until(c, &settings, &stop).await;
                     drop(permit);
                 });
             }
         }
         let all = u32::try_from(settings.concurrency.max(1)).unwrap_or(u32::MAX);
-        let _ = tokio::time::timeout(settings.lease, slots.acquire_many(all)).await;
+        if tokio::time::timeout(STOP_GRACE, slots.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!(worker = %settings.name, "tasks still letting go after {STOP_GRACE:?}; their leases expire by themselves");
+        }
         tracing::info!(worker = %settings.name, "pipeline worker stopped");
+    }
+
+    /// `process_until` with nothing to stop it.
+    pub async fn process(&self, c: Claimed, settings: &WorkerSettings) {
+        self.process_until(c, settings, &CancellationToken::new())
+            .await;
     }
 
     /// Takes one claimed task as far as it goes now, renewing its lease through every step
     /// (embedding and scoring as much as generation). Never panics. A step that fails is tried
     /// again later, and a task out of attempts fails with the error (`set_back`); a task whose
     /// worker died is resumed by another when the lease expires, and that counts as an attempt.
-    pub async fn process(&self, c: Claimed, settings: &WorkerSettings) {
+    /// When `stop` is cancelled the task stops where it is and its lease expires at once.
+    pub async fn process_until(
+        &self,
+        c: Claimed,
+        settings: &WorkerSettings,
+        stop: &CancellationToken,
+    ) {
         let span = tracing::info_span!("pipeline_task", task_id = %c.task_id, tenant_id = %c.tenant_id, worker = %settings.name, from = %c.state);
         let held = Held {
             c,
@@ -196,9 +215,24 @@ impl Pipeline {
         let result = tokio::select! {
             r = work => r,
             lost = self.keep_lease(&c, &settings.name, settings.lease) => Err(lost),
+            () = stop.cancelled() => Err(StepError::Stopped),
         };
         match result {
             Ok(()) => {}
+            Err(StepError::Stopped) => {
+                let let_go = tokio::time::timeout(STOP_GRACE, self.let_go(&c, &settings.name));
+                match let_go.await {
+                    Ok(Ok(())) => {
+                        tracing::info!(parent: &span, task_id = %c.task_id, "stopped; the lease is expired for the next worker")
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(parent: &span, task_id = %c.task_id, error = %e, "stopped; expiring the lease failed, so it expires by itself")
+                    }
+                    Err(_) => {
+                        tracing::warn!(parent: &span, task_id = %c.task_id, "stopped; expiring the lease timed out, so it expires by itself")
+                    }
+                }
+            }
             Err(StepError::LeaseLost(why)) => {
                 tracing::info!(parent: &span, task_id = %c.task_id, why, "stopped: another worker has the task")
             }
@@ -236,6 +270,17 @@ impl Pipeline {
                 }
             }
         }
+    }
+
+    /// Lets go of a task on the way out: its lease ends now, so the next claim resumes it.
+    async fn let_go(&self, c: &Claimed, worker: &str) -> Result<(), sqlx::Error> {
+        let scope = tenancy::Scope {
+            tenant_id: c.tenant_id,
+            user_id: uuid::Uuid::nil(),
+        };
+        let mut tx = tenancy::begin(&self.pool, scope).await?;
+        db::work::expire_lease(&mut tx, c.task_id, worker).await?;
+        tx.commit().await
     }
 
     /// A step failed with `error`: the task is tried again after a pause while attempts remain,

@@ -168,7 +168,7 @@ impl Pipeline {
                 format!("Claimed again by {} for another attempt", h.worker)
             }
             _ => format!(
-                "Resumed by {}: the previous worker's lease expired",
+                "Resumed by {}: the previous worker stopped or its lease expired",
                 h.worker
             ),
         };
