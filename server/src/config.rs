@@ -23,6 +23,14 @@ pub struct Settings {
     pub db_session_connections: u32,
     pub log_format: LogFormat,
     pub session_idle_minutes: i64,
+    /// `SMARTCRM_SESSION_MAX_AGE_SECS` (default 24 h): a session ends this long after sign-in,
+    /// however active it is.
+    pub session_max_age_secs: i64,
+    /// `SMARTCRM_PUBLIC_URL`: the address users reach SmartCRM at. When it is https, the
+    /// session cookie is Secure and every response carries HSTS.
+    pub public_url: Option<String>,
+    /// Secure session cookie: `SMARTCRM_SECURE_COOKIE`, by default on when the public URL is
+    /// https.
     pub secure_cookie: bool,
     pub signin_max_failures: i32,
     pub signin_window_secs: i64,
@@ -342,6 +350,35 @@ impl<const N: usize> Source for [(&str, &str); N] {
     }
 }
 
+/// An http(s) URL with a host, kept without a trailing slash.
+fn public_url(raw: &str) -> Result<String, ConfigError> {
+    let bad = |why: &str| ConfigError {
+        var: "SMARTCRM_PUBLIC_URL",
+        message: format!(
+            "{why}; expected the address users open, like https://crm.example.com, got {:?}",
+            clip(raw)
+        ),
+    };
+    let uri: http::Uri = raw.parse().map_err(|_| bad("not a URL"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(bad("the scheme must be http or https")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad("the host is missing"));
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+/// At most a few dozen characters of a value, for messages.
+fn clip(raw: &str) -> String {
+    let mut out: String = raw.chars().take(60).collect();
+    if out.len() < raw.len() {
+        out.push('…');
+    }
+    out
+}
+
 fn parse<T: FromStr>(
     src: &impl Source,
     var: &'static str,
@@ -421,6 +458,14 @@ impl Settings {
                 message: format!("expected an address like 127.0.0.1:3000, got {raw:?} ({e})"),
             })?),
         };
+        let public_url = src
+            .get("SMARTCRM_PUBLIC_URL")
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| public_url(u.trim()))
+            .transpose()?;
+        let https = public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
         let log_format = match src.get("SMARTCRM_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -459,7 +504,19 @@ impl Settings {
                 1,
                 60 * 24 * 30,
             )?,
-            secure_cookie: parse(src, "SMARTCRM_SECURE_COOKIE", false, "true or false")?,
+            session_max_age_secs: ranged(
+                "SMARTCRM_SESSION_MAX_AGE_SECS",
+                parse(
+                    src,
+                    "SMARTCRM_SESSION_MAX_AGE_SECS",
+                    24 * 3600,
+                    "a whole number of seconds",
+                )?,
+                1,
+                30 * 24 * 3600,
+            )?,
+            secure_cookie: parse(src, "SMARTCRM_SECURE_COOKIE", https, "true or false")?,
+            public_url,
             signin_max_failures: ranged(
                 "SMARTCRM_SIGNIN_MAX_FAILURES",
                 parse(src, "SMARTCRM_SIGNIN_MAX_FAILURES", 5, "a whole number")?,
@@ -531,7 +588,35 @@ mod tests {
         assert_eq!(s.session_idle_minutes, 480);
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert!(!s.secure_cookie);
+        assert_eq!(s.session_max_age_secs, 24 * 3600);
         assert_eq!(s.addr, None);
+    }
+
+    #[test]
+    fn an_https_public_url_makes_the_cookie_secure_unless_told_otherwise() {
+        let s = Settings::from_source(&[URL, ("SMARTCRM_PUBLIC_URL", "https://crm.example.com/")])
+            .expect("valid");
+        assert_eq!(s.public_url.as_deref(), Some("https://crm.example.com"));
+        assert!(s.secure_cookie);
+        let s = Settings::from_source(&[
+            URL,
+            ("SMARTCRM_PUBLIC_URL", "https://crm.example.com"),
+            ("SMARTCRM_SECURE_COOKIE", "false"),
+        ])
+        .expect("valid");
+        assert!(!s.secure_cookie);
+        let s = Settings::from_source(&[URL, ("SMARTCRM_PUBLIC_URL", "http://localhost:3000")])
+            .expect("valid");
+        assert!(!s.secure_cookie);
+        for bad in ["crm.example.com", "ftp://crm.example.com", "https://"] {
+            let err = Settings::from_source(&[URL, ("SMARTCRM_PUBLIC_URL", bad)]).expect_err(bad);
+            assert_eq!(err.var, "SMARTCRM_PUBLIC_URL", "{bad}");
+            assert!(
+                err.message.contains("https://crm.example.com"),
+                "{}",
+                err.message
+            );
+        }
     }
 
     #[test]

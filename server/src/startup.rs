@@ -7,7 +7,7 @@ use crate::{
 use app::{auth::guard::require_sign_in, shell, state::AppState, App};
 use axum::{
     extract::State,
-    http::{Request, StatusCode},
+    http::{header, HeaderValue, Request, StatusCode},
     middleware,
     response::{IntoResponse, Redirect},
     routing::get,
@@ -23,6 +23,7 @@ use tower_http::{
         CompressionLayer,
     },
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
     trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer},
 };
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
@@ -34,6 +35,8 @@ use tracing::Level;
 pub struct HttpConfig {
     pub idle_minutes: i64,
     pub secure_cookie: bool,
+    /// Every response says "HTTPS only" (the public URL is https).
+    pub hsts: bool,
     pub limits: RequestLimits,
 }
 
@@ -42,12 +45,18 @@ impl From<&Settings> for HttpConfig {
         Self {
             idle_minutes: s.session_idle_minutes,
             secure_cookie: s.secure_cookie,
+            hsts: s
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
             limits: s.http.limits(),
         }
     }
 }
 
 pub const SESSION_COOKIE: &str = "smartcrm_session";
+/// A year of HTTPS only, subdomains included, once a browser has seen the https public URL.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 pub fn router(state: AppState, http: HttpConfig) -> Router {
     let routes = generate_route_list(App);
@@ -91,6 +100,12 @@ pub fn router(state: AppState, http: HttpConfig) -> Router {
                         .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .option_layer(http.hsts.then(|| {
+                    SetResponseHeaderLayer::if_not_present(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static(HSTS),
+                    )
+                }))
                 // Size, time and text limits, before the session store or any handler.
                 .layer(middleware::from_fn_with_state(http.limits, limits::guard))
                 // Streamed server-function answers (AI analyses) must not wait in a compressor's buffer.

@@ -229,6 +229,7 @@ pub async fn app_state(
             failure_window_secs: settings.signin_window_secs,
             lockout_secs: settings.signin_lockout_secs,
             trusted_proxies: settings.http.trusted_proxies.clone(),
+            session_max_age_secs: settings.session_max_age_secs,
         },
         password_gate: app::ssr::password::Gate::new(settings.signin_concurrency),
     })

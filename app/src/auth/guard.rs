@@ -20,9 +20,42 @@ use uuid::Uuid;
 pub struct SessionAuth {
     pub user_id: Uuid,
     pub tenant_id: Uuid,
+    /// Unix time after which the session is over, however active it is (set at sign-in; a
+    /// session from before this field existed reads as over).
+    #[serde(default)]
+    pub expires_at: i64,
+}
+
+impl SessionAuth {
+    pub fn new(user_id: Uuid, tenant_id: Uuid, max_age_secs: i64) -> Self {
+        Self {
+            user_id,
+            tenant_id,
+            expires_at: time::OffsetDateTime::now_utc().unix_timestamp() + max_age_secs,
+        }
+    }
+
+    fn is_over(&self) -> bool {
+        time::OffsetDateTime::now_utc().unix_timestamp() >= self.expires_at
+    }
 }
 
 pub const SESSION_KEY: &str = "auth";
+
+/// The member signed in on this session, if any. A session past its absolute lifetime is
+/// ended here (its record deleted), so every check below treats it as signed out.
+pub async fn signed_in(
+    session: &Session,
+) -> Result<Option<SessionAuth>, tower_sessions::session::Error> {
+    match session.get::<SessionAuth>(SESSION_KEY).await? {
+        Some(auth) if auth.is_over() => {
+            tracing::info!(user_id = %auth.user_id, "session reached its maximum age; signed out");
+            session.flush().await?;
+            Ok(None)
+        }
+        other => Ok(other),
+    }
+}
 
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
@@ -49,9 +82,7 @@ impl Authorized {
 /// The membership is read from the database on every call, so a removed member or a changed
 /// role takes effect at once.
 pub async fn authorize(allowed: &[Role]) -> Result<Authorized, AppError> {
-    let auth = session()
-        .await?
-        .get::<SessionAuth>(SESSION_KEY)
+    let auth = signed_in(&session().await?)
         .await?
         .ok_or(AppError::Unauthorized)?;
     let pool: sqlx::PgPool = from_context()?;
@@ -93,7 +124,7 @@ pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Resp
         return next.run(req).await;
     }
     let path = req.uri().path();
-    let signed_in = match session.get::<SessionAuth>(SESSION_KEY).await {
+    let signed_in = match signed_in(&session).await {
         Ok(auth) => auth.is_some(),
         Err(err) => {
             tracing::error!(error = %err, "session store unavailable");

@@ -57,6 +57,8 @@ pub struct AuthSettings {
     pub lockout_secs: i64,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A session ends this long after sign-in, however active (the idle limit is the cookie's).
+    pub session_max_age_secs: i64,
 }
 
 impl Default for AuthSettings {
@@ -67,6 +69,7 @@ impl Default for AuthSettings {
             failure_window_secs: 900,
             lockout_secs: 300,
             trusted_proxies: Vec::new(),
+            session_max_age_secs: 24 * 3600,
         }
     }
 }

@@ -78,7 +78,8 @@ pub async fn sign_in(
             let session = session().await?;
             // A new id at sign-in defeats session fixation.
             session.cycle_id().await?;
-            session.insert(SESSION_KEY, SessionAuth { user_id, tenant_id }).await?;
+            let auth = SessionAuth::new(user_id, tenant_id, settings.session_max_age_secs);
+            session.insert(SESSION_KEY, auth).await?;
             tracing::info!(%user_id, %tenant_id, "signed in");
             leptos_axum::redirect(&safe_next_path(next.as_deref()));
             Ok(())

@@ -1,10 +1,15 @@
 //! SQL for the dashboard counts.
-use super::DashboardStats;
+use super::{AuditSummary, DashboardStats};
 use crate::{audit, domain::Role, ssr::tenancy::Tx};
 use uuid::Uuid;
 
 #[tracing::instrument(skip_all)]
-pub async fn stats(tx: &mut Tx, tenant_id: Uuid) -> Result<DashboardStats, sqlx::Error> {
+/// The workspace's counts; the audit entries themselves only when `with_audit` (admins).
+pub async fn stats(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    with_audit: bool,
+) -> Result<DashboardStats, sqlx::Error> {
     let roles = sqlx::query!(
         r#"select role, count(*) as "count!" from memberships where tenant_id = $1 group by role"#,
         tenant_id
@@ -32,12 +37,18 @@ pub async fn stats(tx: &mut Tx, tenant_id: Uuid) -> Result<DashboardStats, sqlx:
     )
     .fetch_one(&mut **tx)
     .await?;
-    let recent = audit::db::page(tx, tenant_id, None, 5).await?;
+    let audit = if with_audit {
+        Some(AuditSummary {
+            events_7d: week.events,
+            recent: audit::db::page(tx, tenant_id, None, 5).await?,
+        })
+    } else {
+        None
+    };
     Ok(DashboardStats {
         members_by_role,
         sign_ins_7d: week.sign_ins,
         active_members_7d: week.active,
-        audit_events_7d: week.events,
-        recent,
+        audit,
     })
 }

@@ -12,7 +12,13 @@ pub struct DashboardStats {
     pub members_by_role: Vec<(Role, i64)>,
     pub sign_ins_7d: i64,
     pub active_members_7d: i64,
-    pub audit_events_7d: i64,
+    /// The audit log's figures: admins only (`None` for every other role).
+    pub audit: Option<AuditSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditSummary {
+    pub events_7d: i64,
     pub recent: Vec<AuditEntry>,
 }
 

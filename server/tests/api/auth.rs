@@ -11,10 +11,63 @@ async fn signing_in_sets_an_http_only_same_site_lax_cookie(_: PgPoolOptions, db:
     let cookie = session_cookie(&res).expect("session cookie set");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    // Served over plain http (no https public URL): no Secure flag, no HSTS.
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    assert!(res.headers().get("strict-transport-security").is_none());
     assert_eq!(
         res.headers().get("location").and_then(|v| v.to_str().ok()),
         Some("/dashboard")
     );
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_https_public_url_makes_the_cookie_secure_and_sends_hsts(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_with(db, &[("SMARTCRM_PUBLIC_URL", "https://crm.example.test")]).await;
+    let res = app.sign_in("admin@acme.test", demo::PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let cookie = session_cookie(&res).expect("session cookie set");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    for res in [
+        res,
+        app.get("/healthz").await,
+        app.get_page("/sign-in").await,
+    ] {
+        assert_eq!(
+            res.headers()
+                .get("strict-transport-security")
+                .and_then(|v| v.to_str().ok()),
+            Some(server::startup::HSTS),
+            "{}",
+            res.url()
+        );
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_session_ends_at_its_maximum_age_however_active(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_with(db, &[("SMARTCRM_SESSION_MAX_AGE_SECS", "2")]).await;
+    app.sign_in_as("admin@acme.test").await;
+    let started = std::time::Instant::now();
+    // Busy the whole time: the idle limit never comes into it.
+    while started.elapsed() < std::time::Duration::from_millis(1500) {
+        assert_eq!(app.call("load_dashboard", &[]).await.status(), 200);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert_eq!(app.call("load_dashboard", &[]).await.status(), 401);
+    let page = app.get_page("/dashboard").await;
+    assert_eq!(page.status(), 303, "pages go to sign-in");
+    assert!(page
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|l| l.starts_with("/sign-in")));
+    // Signing in again starts a new session.
+    app.sign_in_as("admin@acme.test").await;
+    assert_eq!(app.call("load_dashboard", &[]).await.status(), 200);
 }
 
 #[sqlx::test(migrations = false)]

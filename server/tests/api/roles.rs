@@ -47,6 +47,15 @@ async fn every_role_loads_the_dashboard(_: PgPoolOptions, db: PgConnectOptions) 
         assert_eq!(res.status(), 200, "{email}");
         let stats: app::dashboard::DashboardStats = res.json().await.expect("json");
         assert_eq!(stats.members_total(), 4, "{email}");
+        // Audit entries go to admins only, on the dashboard as on the audit page.
+        assert_eq!(
+            stats.audit.is_some(),
+            email.starts_with("admin@"),
+            "{email}"
+        );
+        if let Some(audit) = stats.audit {
+            assert!(!audit.recent.is_empty(), "the admin's own sign-in is there");
+        }
     }
 }
 
