@@ -1,4 +1,5 @@
 //! The SmartCRM server: configuration, telemetry, start-up and the demo data.
+pub mod benchkit;
 pub mod config;
 pub mod demo;
 pub mod limits;

@@ -15,57 +15,23 @@ use app::{
     crm::{context, db},
     ssr::tenancy::{self, Scope},
 };
-use axum::{body::Body, routing::post, Router};
 use leptos::prelude::LeptosOptions;
 use rand::{seq::IndexedRandom, SeedableRng};
-use server::{config::Settings, demo::TENANTS, startup, state};
+use server::{
+    benchkit::{mock_provider, ms, percentile, sse_answer},
+    config::Settings,
+    demo::TENANTS,
+    startup, state,
+};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let idx = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[idx.min(samples.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
-
 /// An OpenAI-compatible mock that waits `delay` and then streams a short answer.
-async fn mock_provider(delay: Duration) -> Result<String, Error> {
-    let body = {
-        let mut b = String::new();
-        for word in ["Call ", "them ", "on ", "Tuesday."] {
-            b.push_str(&format!(
-                "data: {{\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{word}\"}}}}]}}\n\n"
-            ));
-        }
-        b.push_str("data: {\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
-        b.push_str("data: {\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":900,\"completion_tokens\":4,\"total_tokens\":904}}\n\ndata: [DONE]\n\n");
-        b
-    };
-    let handler = move || {
-        let body = body.clone();
-        async move {
-            // A thread's sleep is exact to tens of microseconds; tokio's timer rounds up to the
-            // next millisecond tick, which would be counted as overhead.
-            let _ = tokio::task::spawn_blocking(move || std::thread::sleep(delay)).await;
-            ([("content-type", "text/event-stream")], Body::from(body))
-        }
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            Router::new().route("/v1/chat/completions", post(handler)),
-        )
-        .await;
-    });
-    Ok(format!("http://{addr}/v1"))
+async fn answering_mock(delay: Duration) -> Result<String, Error> {
+    let answer = sse_answer(&["Call ", "them ", "on ", "Tuesday."], 900, 4);
+    Ok(mock_provider(delay, answer).await?)
 }
 
 #[tokio::main]
@@ -171,7 +137,7 @@ async fn main() -> Result<(), Error> {
     );
 
     // 3. The app over HTTP, with the mock provider behind it.
-    let mock = mock_provider(Duration::from_millis(20)).await?;
+    let mock = answering_mock(Duration::from_millis(20)).await?;
     let mut http_settings = settings.clone();
     http_settings.ai.openai_base_url = Some(mock.clone());
     http_settings.db_max_connections = 40;
@@ -283,7 +249,7 @@ async fn main() -> Result<(), Error> {
     let concurrency = 200;
     for delay_ms in delays {
         let delay = Duration::from_millis(delay_ms);
-        let mock = mock_provider(delay).await?;
+        let mock = answering_mock(delay).await?;
         let recorded_before = count_ai_calls(&pool, scope).await?;
         let direct = closed_loop(concurrency, per_caller, delay, direct_caller(&mock)?).await?;
         let gateway = std::sync::Arc::new(

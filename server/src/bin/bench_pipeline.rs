@@ -60,14 +60,8 @@ fn unit(mut v: Vec<f32>) -> Vec<f32> {
 
 /// Chat completions (streamed at once) and embeddings, both instant.
 async fn mock_provider() -> Result<String, Error> {
-    let mut sse = String::new();
-    for word in DRAFT.split_inclusive(' ') {
-        let chunk = json!({"id": "b", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                           "choices": [{"index": 0, "delta": {"content": word}}]});
-        sse.push_str(&format!("data: {chunk}\n\n"));
-    }
-    sse.push_str("data: {\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
-    sse.push_str("data: {\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":900,\"completion_tokens\":60,\"total_tokens\":960}}\n\ndata: [DONE]\n\n");
+    let words: Vec<&str> = DRAFT.split_inclusive(' ').collect();
+    let sse = server::benchkit::sse_answer(&words, 900, 60);
     let chat = move || {
         let sse = sse.clone();
         async move { ([("content-type", "text/event-stream")], Body::from(sse)) }

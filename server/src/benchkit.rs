@@ -1,0 +1,57 @@
+//! What the benchmark and abuse binaries share: percentiles, and an OpenAI-compatible mock
+//! provider on loopback that waits and then streams a short, complete answer.
+use axum::{body::Body, routing::post, Router};
+use std::time::Duration;
+
+/// The `p` quantile (0 to 1) of `samples`, sorting them in place; zero when there are none.
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    if samples.is_empty() {
+        return Duration::ZERO;
+    }
+    samples.sort();
+    let idx = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[idx.min(samples.len() - 1)]
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A streamed chat answer made of `words`, with a stop reason, usage and `[DONE]`.
+pub fn sse_answer(words: &[&str], prompt_tokens: u32, completion_tokens: u32) -> String {
+    let mut b = String::new();
+    for word in words {
+        let chunk = serde_json::json!({"id": "b", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": {"content": word}}]});
+        b.push_str(&format!("data: {chunk}\n\n"));
+    }
+    b.push_str("data: {\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+    let usage = serde_json::json!({"id": "b", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}});
+    b.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
+    b
+}
+
+/// Serves `body` as every chat completion after `delay`, on a loopback port; returns the base
+/// URL (`http://127.0.0.1:port/v1`).
+pub async fn mock_provider(delay: Duration, body: String) -> std::io::Result<String> {
+    let handler = move || {
+        let body = body.clone();
+        async move {
+            // A thread's sleep is exact to tens of microseconds; tokio's timer rounds up to the
+            // next millisecond tick, which would be counted as overhead.
+            let _ = tokio::task::spawn_blocking(move || std::thread::sleep(delay)).await;
+            ([("content-type", "text/event-stream")], Body::from(body))
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            Router::new().route("/v1/chat/completions", post(handler)),
+        )
+        .await;
+    });
+    Ok(format!("http://{addr}/v1"))
+}
