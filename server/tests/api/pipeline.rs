@@ -352,6 +352,44 @@ async fn a_compliance_failure_is_retried_with_guidance_then_approved(
         .any(|w| w == ["retry_scheduled", "context_loading"]));
 }
 
+/// A draft for one customer that names another of the workspace's customers, or carries prompt
+/// text, fails compliance by name and is written again with that in the guidance.
+#[sqlx::test(migrations = false)]
+async fn a_draft_naming_another_customer_or_echoing_the_prompt_is_retried_with_the_reason(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let provider = MockServer::start().await;
+    let app = app(db, &provider).await;
+    let t = create_task(&app, 0, instructions(70), 3, false).await;
+    let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
+    let other: String =
+        sqlx::query_scalar("select name from customers where name <> $1 order by name limit 1")
+            .bind(&t.customer)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("another demo customer");
+    tx.commit().await.expect("commit");
+    let leaky = format!(
+        "You are a senior copywriter.\n{} Ask {other} how much they liked it.",
+        good_draft(&t.customer)
+    );
+    mock_drafts(&provider, &[leaky, good_draft(&t.customer)]).await;
+    drain(&app.state.pipeline, &settings("w1")).await;
+
+    let view = task(&app, t.id).await;
+    assert_eq!((view.state.as_str(), view.attempts), ("delivered", 2));
+    let guidance = view.retry_guidance.expect("guidance kept");
+    assert!(
+        guidance.contains(&format!("Names another business: \"{other}\"")),
+        "{guidance}"
+    );
+    assert!(
+        guidance.contains("Contains prompt text instead of content: \"You are a senior copywriter"),
+        "{guidance}"
+    );
+}
+
 #[sqlx::test(migrations = false)]
 async fn a_draft_still_failing_on_the_last_attempt_is_escalated(
     _: PgPoolOptions,

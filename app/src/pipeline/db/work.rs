@@ -323,6 +323,26 @@ pub async fn held(
     }))
 }
 
+/// The workspace's other customers whose names occur in `text`, case-insensitively (at most
+/// ten; names under three characters are left out). The scorer then checks each as a whole
+/// phrase.
+#[tracing::instrument(skip_all, fields(%customer_id))]
+pub async fn other_customers_named(
+    tx: &mut Tx,
+    customer_id: Uuid,
+    text: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select name from customers
+          where id <> $1 and char_length(name) >= 3 and strpos(lower($2), lower(name)) > 0
+          order by name limit 10",
+        customer_id,
+        text
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
 /// A new draft of a task, as the model wrote it.
 pub struct NewDeliverable<'a> {
     pub tenant_id: Uuid,

@@ -23,6 +23,9 @@ pub struct BrandRules<'a> {
     pub competitors: &'a [String],
     pub phrases_to_use: &'a [String],
     pub phrases_to_avoid: &'a [String],
+    /// The workspace's other customers that the draft may name (the worker finds them): a
+    /// draft about one business must not carry another's name.
+    pub other_businesses: &'a [String],
 }
 
 impl<'a> From<&'a crate::crm::Customer> for BrandRules<'a> {
@@ -33,6 +36,7 @@ impl<'a> From<&'a crate::crm::Customer> for BrandRules<'a> {
             competitors: &c.competitors,
             phrases_to_use: &c.brand_voice.phrases_to_use,
             phrases_to_avoid: &c.brand_voice.phrases_to_avoid,
+            other_businesses: &[],
         }
     }
 }
@@ -54,6 +58,18 @@ static TAG: LazyLock<Regex> = LazyLock::new(|| regex(r"(?s)<[^>]*>"));
 static EMAIL: LazyLock<Regex> =
     LazyLock::new(|| regex(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b"));
 static PHONE: LazyLock<Regex> = LazyLock::new(|| regex(r"(?:\+|\b)\d[\d ().-]{6,}\d\b"));
+/// Prompt text that leaked into a draft: the system prompt's opening, the drafting prompt's
+/// section labels or headings, role labels, chat-template tokens, unfilled placeholders.
+static SCAFFOLDING: LazyLock<Regex> = LazyLock::new(|| {
+    regex(concat!(
+        r"(?im)^[ \t]*#*[ \t]*you are an? (?:senior |expert |professional |helpful )?(?:copywriter|assistant|ai\b|writer|marketer|language model)",
+        r"|^[ \t]*(?:brief|business context|requirements|template to follow|examples|guidance)[ \t]*:[ \t]*$",
+        r"|^[ \t]*#{1,6}[ \t]*(?:instructions|brief|business context|requirements|template|examples|system)\b",
+        r"|^[ \t]*(?:system|assistant)[ \t]*:",
+        r"|<\|[a-z_]+\|>",
+        r"|\{\{[ \t]*[a-z_][a-z0-9_]*[ \t]*\}\}",
+    ))
+});
 static URL: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|org|net|io|co|biz|info|shop|store)\b")
 });
@@ -166,6 +182,21 @@ pub fn compliance(
                 format!("Names the competitor \"{}\"", competitor.trim()),
             );
         }
+    }
+    for other in customer.other_businesses {
+        if !other.eq_ignore_ascii_case(customer.name) && contains_phrase(text, other) {
+            fail(
+                "other_business",
+                format!("Names another business: \"{}\"", other.trim()),
+            );
+        }
+    }
+    if let Some(found) = SCAFFOLDING.find(text) {
+        let quoted: String = found.as_str().trim().chars().take(40).collect();
+        fail(
+            "prompt_scaffolding",
+            format!("Contains prompt text instead of content: \"{quoted}\""),
+        );
     }
     let length = instructions.output_length;
     if word_count < length.min_words as usize {
@@ -387,6 +418,7 @@ mod tests {
             competitors,
             phrases_to_use: use_,
             phrases_to_avoid: avoid,
+            other_businesses: &[],
         }
     }
 
@@ -454,6 +486,73 @@ mod tests {
         let report = compliance(&long, &instructions(), &c);
         assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
         assert_eq!(report.failures[0].code, "too_long");
+    }
+
+    #[test]
+    fn prompt_text_in_a_draft_is_a_named_failure_and_plain_copy_is_not() {
+        let c = customer(&[], &[], &[]);
+        let body = "Call Bright Homes Cleaning today at hello@brighthomes.example for a spotless spring. \
+                    Our friendly team brings everything and leaves every room fresh. Book this week.";
+        for leaked in [
+            "# You are a senior copywriter producing marketing content.",
+            "You are a helpful assistant.",
+            "Business context:",
+            "## Examples",
+            "assistant: here is the email",
+            "<|im_start|>",
+            "Hi {{first_name}},",
+        ] {
+            let draft = format!("{leaked}\n{body}");
+            let report = compliance(&draft, &instructions(), &c);
+            let found: Vec<&str> = report
+                .failures
+                .iter()
+                .filter(|f| f.code == "prompt_scaffolding")
+                .map(|f| f.message.as_str())
+                .collect();
+            assert_eq!(found.len(), 1, "{leaked}: {:?}", report.failures);
+            assert!(
+                found[0].starts_with("Contains prompt text instead of content: \""),
+                "{}",
+                found[0]
+            );
+        }
+        for fine in [
+            "You are a valued member of our community, and we want to thank you.",
+            "You are invited to our spring open day.",
+            "Our brief: keep your home spotless.",
+            "Examples of our work are on the website.",
+        ] {
+            let draft = format!("{fine}\n{body}");
+            let report = compliance(&draft, &instructions(), &c);
+            assert!(
+                report
+                    .failures
+                    .iter()
+                    .all(|f| f.code != "prompt_scaffolding"),
+                "{fine}: {:?}",
+                report.failures
+            );
+        }
+    }
+
+    #[test]
+    fn another_customers_name_is_a_named_failure() {
+        let others = ["Riverside Cycles".to_owned(), "Comfort Air".to_owned()];
+        let c = BrandRules {
+            other_businesses: &others,
+            ..customer(&[], &[], &[])
+        };
+        let draft = "Call Bright Homes Cleaning today at hello@brighthomes.example for a spotless spring, \
+                     just like Riverside Cycles did. Our friendly team brings everything and leaves every room fresh.";
+        let report = compliance(draft, &instructions(), &c);
+        let named: Vec<&str> = report
+            .failures
+            .iter()
+            .filter(|f| f.code == "other_business")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(named, ["Names another business: \"Riverside Cycles\""]);
     }
 
     #[test]

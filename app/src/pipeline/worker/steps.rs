@@ -472,6 +472,7 @@ impl Pipeline {
     async fn evaluate(&self, c: &Claimed, d: &Draft, content: &str) -> QualityReport {
         let customer = &d.task.customer;
         let text = quality::visible_text(content, &d.instructions.output_format);
+        let others = self.other_customers_named(c, customer.id, &text).await;
         let sims = match self
             .gateway
             .embed(&Self::meta(c, None), &[text, customer.voice_text()])
@@ -499,13 +500,42 @@ impl Pipeline {
                 None
             }
         };
+        let rules = BrandRules {
+            other_businesses: &others,
+            ..BrandRules::from(customer)
+        };
         quality::score(
             content,
             &d.instructions,
-            &BrandRules::from(customer),
+            &rules,
             sims.as_ref(),
             &self.syllables,
         )
+    }
+
+    /// The workspace's other customers the draft names. A failed lookup is logged and scored
+    /// as none: settling the draft needs the database next, and fails there if it is down.
+    async fn other_customers_named(
+        &self,
+        c: &Claimed,
+        customer_id: Uuid,
+        text: &str,
+    ) -> Vec<String> {
+        let scope = Scope {
+            tenant_id: c.tenant_id,
+            user_id: Uuid::nil(),
+        };
+        let found = async {
+            let mut tx = tenancy::begin(&self.pool, scope).await?;
+            let names = db::work::other_customers_named(&mut tx, customer_id, text).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(names)
+        }
+        .await;
+        found.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "looking for other customers' names failed");
+            Vec::new()
+        })
     }
 
     /// Step 5: stores the scores and the decision and moves the task where the decision says
