@@ -21,8 +21,46 @@ pub struct Example {
     pub content: String,
     pub annotation: String,
     pub similarity: f32,
+    /// Whose example it is, as the selection preferred it.
+    #[serde(default)]
+    pub source: ExampleSource,
     #[serde(skip)]
     pub embedding: Vec<f32>,
+}
+
+/// Where a similar example came from: the customer's own, its industry's, or any business's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExampleSource {
+    Customer,
+    Industry,
+    #[default]
+    Any,
+}
+
+impl ExampleSource {
+    pub fn from_tier(tier: i32) -> Self {
+        match tier {
+            0 => Self::Customer,
+            1 => Self::Industry,
+            _ => Self::Any,
+        }
+    }
+
+    /// "2 from this customer, 1 from its industry, 2 from other businesses".
+    pub fn summary(examples: &[Example]) -> String {
+        let count = |s: ExampleSource| examples.iter().filter(|e| e.source == s).count();
+        [
+            (count(Self::Customer), "from this customer"),
+            (count(Self::Industry), "from its industry"),
+            (count(Self::Any), "from other businesses"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
 }
 
 fn wants(instructions: &AiInstructions, source: &str) -> bool {

@@ -12,7 +12,7 @@
 //! Usage: `smartcrm-bench-pipeline` with DATABASE_URL set (an empty, migrated database).
 use app::{
     pipeline::{
-        db::work::nearest_examples,
+        db::work::{nearest_examples, ExampleScope},
         rules::{DecisionRule, RuleAction, RuleCategory, RuleEngine},
         worker::{Pipeline, WorkerSettings},
     },
@@ -384,11 +384,16 @@ async fn similar_bench(
         .collect();
     let mut latencies = Vec::new();
     let mut recall_sum = 0.0;
+    // No customer's own or industry examples here: the search over every business's.
+    let any = ExampleScope {
+        customer_id: Uuid::nil(),
+        industry: "",
+    };
     for q in &queries {
         let v = pgvector::Vector::from(q.clone());
         let mut tx = tenancy::begin(pool, scope()).await?;
         let t = Instant::now();
-        let approx = nearest_examples(&mut tx, &v, MODEL, "positive", "email", 10).await?;
+        let approx = nearest_examples(&mut tx, &v, MODEL, "positive", "email", any, 10).await?;
         latencies.push(t.elapsed());
         tx.commit().await?;
         let mut tx = tenancy::begin(pool, scope()).await?;
@@ -398,7 +403,7 @@ async fn similar_bench(
         sqlx::query("set local enable_bitmapscan = off")
             .execute(&mut *tx)
             .await?;
-        let exact = nearest_examples(&mut tx, &v, MODEL, "positive", "email", 10).await?;
+        let exact = nearest_examples(&mut tx, &v, MODEL, "positive", "email", any, 10).await?;
         tx.commit().await?;
         let exact_ids: HashSet<Uuid> = exact.iter().map(|e| e.id).collect();
         let hits = approx.iter().filter(|e| exact_ids.contains(&e.id)).count();

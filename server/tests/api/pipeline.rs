@@ -390,6 +390,87 @@ async fn a_draft_naming_another_customer_or_echoing_the_prompt_is_retried_with_t
     );
 }
 
+/// Similar examples come from the customer first, then its industry, then any business, and
+/// the draft's context says which.
+#[sqlx::test(migrations = false)]
+async fn examples_are_the_customers_own_then_its_industrys_then_any(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let provider = MockServer::start().await;
+    let app = app(db, &provider).await;
+    let t = create_task(&app, 0, instructions(70), 3, false).await;
+    let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
+    let (customer_id, industry): (Uuid, String) =
+        sqlx::query_as("select id, industry_category from customers where name = $1")
+            .bind(&t.customer)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("customer");
+    assert!(!industry.is_empty());
+    for (owner, industry, content) in [
+        (
+            Some(customer_id),
+            "",
+            "Our own spring note: book a clean this week and get the windows free.",
+        ),
+        (
+            None,
+            industry.as_str(),
+            "An industry peer's note: book your seasonal service before the rush.",
+        ),
+    ] {
+        sqlx::query(
+            "insert into content_examples (tenant_id, customer_id, industry, output_type, polarity, content, annotation)
+             values ($1, $2, $3, 'email', 'positive', $4, 'test')",
+        )
+        .bind(TENANTS[0].id)
+        .bind(owner)
+        .bind(industry)
+        .bind(content)
+        .execute(&mut *tx)
+        .await
+        .expect("example");
+    }
+    tx.commit().await.expect("commit");
+    mock_drafts(&provider, &[good_draft(&t.customer)]).await;
+    drain(&app.state.pipeline, &settings("w1")).await;
+    assert_eq!(task(&app, t.id).await.state, "delivered");
+
+    let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
+    let (used, context): (Value, Value) = sqlx::query_as(
+        "select examples_used, context_used from project_deliverables where task_id = $1",
+    )
+    .bind(t.id)
+    .fetch_one(&mut *tx)
+    .await
+    .expect("deliverable");
+    let positives: Vec<(&str, &str)> = used
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|e| e["polarity"] == "positive")
+        .map(|e| {
+            (
+                e["source"].as_str().unwrap_or_default(),
+                e["content"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(positives.len(), 3, "{used}");
+    assert_eq!(
+        positives.iter().map(|p| p.0).collect::<Vec<_>>(),
+        ["customer", "industry", "any"]
+    );
+    assert!(positives[0].1.starts_with("Our own spring note"));
+    assert!(positives[1].1.starts_with("An industry peer's note"));
+    let from = context["examples_from"].as_str().unwrap_or_default();
+    assert!(
+        from.starts_with("1 from this customer, 1 from its industry, "),
+        "{from}"
+    );
+}
+
 #[sqlx::test(migrations = false)]
 async fn a_draft_still_failing_on_the_last_attempt_is_escalated(
     _: PgPoolOptions,

@@ -3,7 +3,7 @@
 use crate::{
     crm::{db::customer_from_row, Customer},
     pipeline::{
-        prompt::{Example, Template},
+        prompt::{Example, ExampleSource, Template},
         rules::{DecisionRule, RuleAction, RuleCategory},
         state::TaskState,
     },
@@ -154,9 +154,19 @@ pub async fn store_example_embeddings(
     Ok(())
 }
 
+/// Whose examples to prefer, and in which order: this customer's own, then its industry's,
+/// then any business's.
+#[derive(Debug, Clone, Copy)]
+pub struct ExampleScope<'a> {
+    pub customer_id: Uuid,
+    pub industry: &'a str,
+}
+
 /// The `k` examples of this polarity and content type closest to `vector`, among those embedded
-/// by `model` (vectors of different models are never compared). HNSW (ef_search 100) with an
-/// iterative scan, so the filters still leave `k` rows when there are that many.
+/// by `model` (vectors of different models are never compared), the customer's own first, then
+/// its industry's, then any. Each tier is its own nearest-neighbour search (HNSW, ef_search 100,
+/// iterative scan, so the filters still leave `k` rows when there are that many); each example
+/// says which tier found it.
 #[tracing::instrument(skip_all, fields(%polarity, %output_type, k = k))]
 pub async fn nearest_examples(
     tx: &mut Tx,
@@ -164,6 +174,7 @@ pub async fn nearest_examples(
     model: &str,
     polarity: &str,
     output_type: &str,
+    prefer: ExampleScope<'_>,
     k: i64,
 ) -> Result<Vec<Example>, sqlx::Error> {
     sqlx::query!(
@@ -172,17 +183,33 @@ pub async fn nearest_examples(
         .fetch_one(&mut **tx)
         .await?;
     let rows = sqlx::query!(
-        r#"select id, polarity, content, annotation,
-                  (1 - (embedding <=> $1))::float4 as "similarity!", embedding as "embedding!: pgvector::Vector"
-           from content_examples
-           where embedding_model = $2 and polarity = $3 and output_type = $4
-           order by embedding <=> $1
+        r#"with candidates as (
+             (select id, 0 as tier, embedding <=> $1 as distance from content_examples
+               where embedding_model = $2 and polarity = $3 and output_type = $4 and customer_id = $6
+               order by embedding <=> $1 limit $5)
+             union all
+             (select id, 1, embedding <=> $1 from content_examples
+               where embedding_model = $2 and polarity = $3 and output_type = $4 and $7 <> '' and industry = $7
+               order by embedding <=> $1 limit $5)
+             union all
+             (select id, 2, embedding <=> $1 from content_examples
+               where embedding_model = $2 and polarity = $3 and output_type = $4
+               order by embedding <=> $1 limit $5)
+           ), best as (
+             select distinct on (id) id, tier, distance from candidates order by id, tier
+           )
+           select e.id, e.polarity, e.content, e.annotation, b.tier as "tier!",
+                  (1 - b.distance)::float4 as "similarity!", e.embedding as "embedding!: pgvector::Vector"
+           from best b join content_examples e on e.id = b.id
+           order by b.tier, b.distance
            limit $5"#,
         vector as &pgvector::Vector,
         model,
         polarity,
         output_type,
         k,
+        prefer.customer_id,
+        prefer.industry,
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -194,6 +221,7 @@ pub async fn nearest_examples(
             content: r.content,
             annotation: r.annotation,
             similarity: r.similarity,
+            source: ExampleSource::from_tier(r.tier),
             embedding: r.embedding.to_vec(),
         })
         .collect())

@@ -16,7 +16,7 @@ use crate::{
         },
         decision::{self, TaskFacts},
         instructions::AiInstructions,
-        prompt::{self, DraftInputs, Example, Template},
+        prompt::{self, DraftInputs, Example, ExampleSource, Template},
         quality::{self, BrandRules, Similarities},
         report::QualityReport,
         rules::{Decision, DecisionRule},
@@ -297,12 +297,17 @@ impl Pipeline {
         let (examples, examples_note) = match query {
             Ok((vector, model)) => {
                 let kind = &l.instructions.output_type;
+                let prefer = db::work::ExampleScope {
+                    customer_id: l.task.customer.id,
+                    industry: &l.task.customer.industry_category,
+                };
                 let mut found = db::work::nearest_examples(
                     &mut tx,
                     &vector,
                     &model,
                     "positive",
                     kind,
+                    prefer,
                     POSITIVE_EXAMPLES,
                 )
                 .await?;
@@ -313,6 +318,7 @@ impl Pipeline {
                         &model,
                         "negative",
                         kind,
+                        prefer,
                         NEGATIVE_EXAMPLES,
                     )
                     .await?,
@@ -447,6 +453,8 @@ impl Pipeline {
             "template": d.template.as_ref().map(|t| json!({"id": t.id, "name": t.name})),
             "guidance": d.task.retry_guidance,
             "examples_note": d.examples_note,
+            // Whose examples the draft was shown: the customer's own first, then its industry's.
+            "examples_from": ExampleSource::summary(&d.examples),
             "model_requested": model_asked,
         });
         let new = NewDeliverable {
