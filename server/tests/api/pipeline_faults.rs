@@ -48,6 +48,16 @@ async fn set(app: &TestApp, id: Uuid, sql: &str) {
     tx.commit().await.expect("commit");
 }
 
+/// The pause before a task's next attempt has passed.
+async fn pause_over(app: &TestApp, id: Uuid) {
+    set(
+        app,
+        id,
+        "update project_tasks set run_after = now() where id = $1",
+    )
+    .await;
+}
+
 async fn queue(app: &TestApp) -> QueuePage {
     let res = app.call("load_queue", &[]).await;
     assert_eq!(res.status(), 200);
@@ -104,12 +114,7 @@ async fn a_task_whose_scoring_always_fails_fails_with_the_error_after_its_attemp
             "{why}"
         );
         // The pause before the next attempt has passed.
-        set(
-            &app,
-            t.id,
-            "update project_tasks set run_after = now() where id = $1",
-        )
-        .await;
+        pause_over(&app, t.id).await;
     }
     drain(&app.state.pipeline, &s).await;
     let view = task(&app, t.id).await;
@@ -122,12 +127,7 @@ async fn a_task_whose_scoring_always_fails_fails_with_the_error_after_its_attemp
     assert_eq!(view.lease_owner, None);
     // It never loops: one generation per attempt, and nothing more however long workers run.
     assert_eq!(chat_calls(&provider).await, 3);
-    set(
-        &app,
-        t.id,
-        "update project_tasks set run_after = now() where id = $1",
-    )
-    .await;
+    pause_over(&app, t.id).await;
     drain(&app.state.pipeline, &s).await;
     assert_eq!(chat_calls(&provider).await, 3);
     assert!(deliverables(&app, t.id).await.iter().all(|d| !d.delivered));
