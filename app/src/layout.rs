@@ -34,6 +34,11 @@ const NAV: &[NavItem] = &[
         roles: &Role::ALL,
     },
     NavItem {
+        href: "/customers",
+        label: "Customers",
+        roles: &[Role::Admin, Role::Manager, Role::Qa],
+    },
+    NavItem {
         href: "/pipeline",
         label: "Pipeline",
         roles: &[Role::Admin, Role::Manager, Role::Qa],
@@ -120,7 +125,7 @@ fn Header(user: SessionUser) -> impl IntoView {
                 >
                     {user.tenant_name.clone()}
                 </span>
-                <nav aria-label="Main" class="ml-4 hidden items-center gap-1 md:flex">{links}</nav>
+                <nav aria-label="Main" class="ml-4 hidden items-center gap-1 lg:flex">{links}</nav>
                 <details class="group relative ml-auto">
                     <summary data-testid="user-menu" class="flex cursor-pointer list-none items-center gap-2 rounded-full p-1 pr-2 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600">
                         <span class="grid h-8 w-8 place-items-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700">
@@ -149,10 +154,48 @@ fn Header(user: SessionUser) -> impl IntoView {
                     </div>
                 </details>
             </div>
-            <nav aria-label="Main mobile" class="flex gap-1 overflow-x-auto border-t border-slate-100 px-2 py-1 md:hidden">
-                {links}
-            </nav>
+            <NarrowMenu role/>
         </header>
+    }
+}
+
+/// Below `lg`, the navigation folds into a menu under the header: every page stays one tap
+/// away at 390 px, and nothing scrolls sideways. A `<details>`, so it opens without WASM;
+/// choosing a page closes it.
+#[component]
+fn NarrowMenu(role: Role) -> impl IntoView {
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close = move |_| {
+        if let Some(d) = menu.get() {
+            d.set_open(false);
+        }
+    };
+    let location = use_location();
+    let current = move || {
+        let path = location.pathname.get();
+        nav_for(role)
+            .filter(|i| path == i.href || path.starts_with(&format!("{}/", i.href)))
+            .map(|i| i.label)
+            .last()
+            .unwrap_or("Menu")
+    };
+    view! {
+        <details node_ref=menu class="border-t border-slate-100 lg:hidden" data-testid="narrow-menu">
+            <summary class="flex cursor-pointer list-none items-center gap-2 px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-indigo-600">
+                <svg aria-hidden="true" viewBox="0 0 20 20" class="h-5 w-5 text-slate-500" fill="currentColor">
+                    <path d="M3 5h14v2H3zM3 9h14v2H3zM3 13h14v2H3z"/>
+                </svg>
+                <span>{current}</span>
+                <span class="sr-only">" (open the menu)"</span>
+            </summary>
+            <nav aria-label="Main mobile" class="grid gap-1 px-2 pb-2 sm:grid-cols-2">
+                {nav_for(role).map(|item| view! {
+                    <A href=item.href on:click=close attr:class="rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700">
+                        {item.label}
+                    </A>
+                }).collect_view()}
+            </nav>
+        </details>
     }
 }
 
@@ -310,6 +353,7 @@ mod tests {
             [
                 "Dashboard",
                 "Contacts",
+                "Customers",
                 "Pipeline",
                 "Escalations",
                 "Team",

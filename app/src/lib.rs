@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod contacts;
 pub mod crm;
+pub mod customers;
 pub mod dashboard;
 pub mod domain;
 pub mod error;
@@ -67,6 +68,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard") view=dashboard::components::DashboardPage/>
                     <Route path=path!("/contacts") view=contacts::pages::list::ContactsPage/>
                     <Route path=path!("/contacts/:id") view=ContactWithAnalyses ssr=SsrMode::Async/>
+                    <Route path=path!("/customers") view=customers::pages::list::CustomersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/customers/:id") view=customers::pages::customer::CustomerPage ssr=SsrMode::Async/>
                     // Async: these wait for their data, so a refused visit answers 403.
                     <Route path=path!("/team") view=team::components::TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit::components::AuditLogPage ssr=SsrMode::Async/>

@@ -7,7 +7,7 @@
 //! - infrastructure (`ssr`): server-only plumbing, imports only base;
 //! - shared services (`auth`, `layout`, `audit`, `ai`, `crm`): used by every feature, each
 //!   importing only the ones listed for it;
-//! - features (`contacts`, `analyses`, `pipeline`, `dashboard`, `team`): import any floor below,
+//! - features (`contacts`, `customers`, `analyses`, `pipeline`, `dashboard`, `team`): import any floor below,
 //!   never each other;
 //! - the root (`lib.rs`, `state.rs`): composes the features and may import anything. Nothing
 //!   imports it.
@@ -33,7 +33,14 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
     m.insert("audit", with_base(&["ssr", "auth", "layout"]));
     m.insert("ai", with_base(&["ssr", "auth", "layout"]));
     m.insert("crm", with_base(&["ssr"]));
-    for feature in ["contacts", "analyses", "pipeline", "dashboard", "team"] {
+    for feature in [
+        "contacts",
+        "customers",
+        "analyses",
+        "pipeline",
+        "dashboard",
+        "team",
+    ] {
         m.insert(feature, with_base(&shared));
     }
     m

@@ -4,6 +4,29 @@ use crate::layout::{error_fallback, format_time, EmptyState, LoadingBlock, PageH
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_query_map};
 
+/// The fields one change touched, folded away until asked for.
+#[component]
+fn Changes(changes: Vec<super::AuditChange>) -> impl IntoView {
+    let n = changes.len();
+    view! {
+        <details class="mt-1 text-xs">
+            <summary class="cursor-pointer text-indigo-700">{format!("{n} field{} changed", if n == 1 { "" } else { "s" })}</summary>
+            <dl class="mt-1 space-y-1">
+                {changes.into_iter().map(|c| view! {
+                    <div>
+                        <dt class="font-medium text-slate-700">{c.field}</dt>
+                        <dd class="text-slate-600">
+                            <del class="bg-rose-50 text-rose-800">{if c.from.is_empty() { "(empty)".to_owned() } else { c.from }}</del>
+                            " → "
+                            <ins class="bg-emerald-50 text-emerald-800 no-underline">{if c.to.is_empty() { "(empty)".to_owned() } else { c.to }}</ins>
+                        </dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+        </details>
+    }
+}
+
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
     let query = use_query_map();
@@ -39,8 +62,16 @@ pub fn AuditLogPage() -> impl IntoView {
                                             <tr>
                                                 <td class="whitespace-nowrap px-4 py-3 text-slate-500">{format_time(e.at)}</td>
                                                 <td class="px-4 py-3 font-medium">{e.actor_name.clone().unwrap_or_else(|| "—".into())}</td>
-                                                <td class="px-4 py-3">{e.describe()}</td>
-                                                <td class="px-4 py-3 text-slate-600">{e.target.clone().unwrap_or_default()}</td>
+                                                <td class="px-4 py-3">
+                                                    {e.describe()}
+                                                    {(!e.changes.is_empty()).then(|| view! { <Changes changes=e.changes.clone()/> })}
+                                                </td>
+                                                <td class="px-4 py-3 text-slate-600">
+                                                    {match (e.link.clone(), e.target.clone()) {
+                                                        (Some(href), Some(label)) => view! { <A href=href attr:class="font-medium text-indigo-700 hover:underline">{label}</A> }.into_any(),
+                                                        (_, label) => label.unwrap_or_default().into_any(),
+                                                    }}
+                                                </td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>

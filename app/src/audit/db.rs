@@ -11,9 +11,15 @@ pub async fn page(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    sqlx::query_as!(
-        AuditEntry,
-        r#"select a.id, a.at, u.display_name as "actor_name?", a.action, a.target
+    // The link is made only while the record exists (row-level security keeps it in the tenant).
+    let rows = sqlx::query!(
+        r#"select a.id, a.at, u.display_name as "actor_name?", a.action, a.target,
+                  case a.target_kind
+                    when 'customer' then (select '/customers/' || c.id from customers c where c.id = a.target_id)
+                    when 'task' then (select '/pipeline/tasks/' || t.id from project_tasks t where t.id = a.target_id)
+                    when 'contact' then (select '/contacts/' || c.id from contacts c where c.id = a.target_id)
+                  end as link,
+                  a.detail -> 'changes' as changes
            from audit_log a
            left join users u on u.id = a.actor_user_id
            where a.tenant_id = $1 and ($2::bigint is null or a.id < $2)
@@ -24,7 +30,23 @@ pub async fn page(
         limit
     )
     .fetch_all(&mut **tx)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            id: r.id,
+            at: r.at,
+            actor_name: r.actor_name,
+            action: r.action,
+            target: r.target,
+            link: r.link,
+            // Entries are written by `ssr::audit`; anything else reads as no diff.
+            changes: r
+                .changes
+                .and_then(|c| serde_json::from_value(c).ok())
+                .unwrap_or_default(),
+        })
+        .collect())
 }
 
 #[tracing::instrument(skip_all)]

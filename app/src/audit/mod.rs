@@ -14,6 +14,18 @@ pub struct AuditEntry {
     pub actor_name: Option<String>,
     pub action: String,
     pub target: Option<String>,
+    /// Where the target can be seen, while it still exists.
+    pub link: Option<String>,
+    /// The fields the change touched, with their values before and after.
+    pub changes: Vec<AuditChange>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditChange {
+    pub field: String,
+    pub from: String,
+    pub to: String,
 }
 
 impl AuditEntry {

@@ -39,6 +39,7 @@ macro_rules! customer_from_row {
                 brand_voice: json_column("brand_voice", $r.brand_voice)?,
                 content_preferences: json_column("content_preferences", $r.content_preferences)?,
                 competitors: $r.competitors,
+                compliance: json_column("compliance", $r.compliance)?,
                 is_vip: $r.is_vip,
                 updated_at: $r.updated_at,
             })
@@ -158,7 +159,7 @@ pub async fn customer_of_contact(
                   cu.unique_selling_points,
                   cu.products_services, cu.target_audience, cu.business_hours, cu.brand_voice,
                   cu.content_preferences,
-                  cu.competitors, cu.is_vip, cu.updated_at
+                  cu.competitors, cu.compliance, cu.is_vip, cu.updated_at
            from customers cu
            where cu.tenant_id = $1
              and cu.id = (select c.customer_id from contacts c where c.tenant_id = $1 and c.id = $2)"#,

@@ -89,6 +89,8 @@ pub struct BusinessHours {
 #[serde(default)]
 pub struct BrandVoice {
     pub tone: String,
+    /// How they write: "short sentences, plain words, first person plural".
+    pub style: String,
     pub personality: Vec<String>,
     pub phrases_to_use: Vec<String>,
     pub phrases_to_avoid: Vec<String>,
@@ -101,6 +103,14 @@ pub struct ContentPreferences {
     pub length: String,
     pub emoji: bool,
     pub cta_style: String,
+}
+
+/// What every piece of content for this customer must carry, and must never claim.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ComplianceRules {
+    pub required_disclaimers: Vec<String>,
+    pub forbidden_claims: Vec<String>,
 }
 
 /// A customer and the business context the AI writes from (seed 001).
@@ -119,6 +129,7 @@ pub struct Customer {
     pub brand_voice: BrandVoice,
     pub content_preferences: ContentPreferences,
     pub competitors: Vec<String>,
+    pub compliance: ComplianceRules,
     pub is_vip: bool,
     pub updated_at: OffsetDateTime,
 }

@@ -16,6 +16,19 @@ pub fn humanize(raw: &str) -> String {
     }
 }
 
+/// A query-string value, form-encoded ("ann & co" → "ann+%26+co").
+pub fn urlencode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 /// Where to go after signing in: only paths on this site, never another origin.
 pub fn safe_next_path(next: Option<&str>) -> String {
     const DEFAULT: &str = "/dashboard";

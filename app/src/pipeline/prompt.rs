@@ -112,6 +112,9 @@ pub fn customer_section(c: &Customer, instructions: &AiInstructions) -> String {
                 out.push_str(&format!(" ({})", v.personality.join(", ")));
             }
         }
+        if !v.style.is_empty() {
+            out.push_str(&format!("\nWriting style: {}", v.style));
+        }
         if !v.phrases_to_use.is_empty() {
             out.push_str(&format!(
                 "\nPhrases they use: {}",
@@ -121,6 +124,25 @@ pub fn customer_section(c: &Customer, instructions: &AiInstructions) -> String {
         if !v.phrases_to_avoid.is_empty() {
             out.push_str(&format!("\nNever say: {}", v.phrases_to_avoid.join("; ")));
         }
+    }
+    // Compliance is never optional: whatever the task lists, the draft must respect it.
+    let rules = &c.compliance;
+    if !rules.required_disclaimers.is_empty() {
+        out.push_str(&format!(
+            "\nInclude word for word: {}",
+            rules
+                .required_disclaimers
+                .iter()
+                .map(|d| format!("\"{}\"", d.trim()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    if !rules.forbidden_claims.is_empty() {
+        out.push_str(&format!(
+            "\nNever claim: {}",
+            rules.forbidden_claims.join("; ")
+        ));
     }
     if wants(instructions, "content_preferences") {
         let p = &c.content_preferences;
@@ -320,6 +342,7 @@ mod tests {
             },
             content_preferences: Default::default(),
             competitors: Vec::new(),
+            compliance: Default::default(),
             is_vip: false,
             updated_at: time::OffsetDateTime::UNIX_EPOCH,
         };

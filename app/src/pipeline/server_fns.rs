@@ -117,12 +117,18 @@ pub async fn create_task(form: NewTaskForm) -> Result<Uuid, AppError> {
                 )),
                 _ => None,
             })?;
-            audit::record(
+            let target = audit::Target {
+                kind: "task",
+                id,
+                label: &task.title,
+            };
+            audit::record_about(
                 &mut auth.tx,
                 scope.tenant_id,
                 Some(scope.user_id),
                 "task.created",
-                Some(&task.title),
+                target,
+                &[],
             )
             .await?;
             auth.tx.commit().await?;
@@ -189,12 +195,21 @@ pub async fn review_task(
             let review = super::review::Review::parse(&verdict, content, reason, guidance)?;
             let scope = auth.scope();
             super::review::apply(&mut auth.tx, scope, id, version, &review).await?;
-            audit::record(
+            let title = super::db::tasks::title(&mut auth.tx, id)
+                .await?
+                .unwrap_or_else(|| id.to_string());
+            let target = audit::Target {
+                kind: "task",
+                id,
+                label: &title,
+            };
+            audit::record_about(
                 &mut auth.tx,
                 scope.tenant_id,
                 Some(scope.user_id),
                 &format!("task.{}", review.verdict.as_str()),
-                Some(&id.to_string()),
+                target,
+                &[],
             )
             .await?;
             auth.tx.commit().await?;

@@ -1,6 +1,7 @@
 //! HTTP-level tests: the real router on port 0 against a fresh migrated database per test.
 mod ai;
 mod auth;
+mod customers;
 mod database;
 mod faults;
 mod health;

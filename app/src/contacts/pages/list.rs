@@ -3,7 +3,7 @@ use super::stage_badge;
 use crate::{
     contacts::server_fns::list_contacts,
     crm::{ContactFilter, LIFECYCLE_STAGES},
-    domain::humanize,
+    domain::{humanize, urlencode},
     layout::{error_fallback, EmptyState, LoadingBlock, PageHeader},
 };
 use leptos::prelude::*;
@@ -42,18 +42,6 @@ fn contacts_href(filter: &ContactFilter, after: Option<Uuid>) -> String {
     } else {
         format!("/contacts?{}", parts.join("&"))
     }
-}
-
-fn urlencode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_owned(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -393,3 +393,11 @@ pub async fn insert_feedback(
     .await?;
     Ok(())
 }
+
+/// A task's title, to name it in the audit log.
+#[tracing::instrument(skip_all)]
+pub async fn title(tx: &mut Tx, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("select title from project_tasks where id = $1", id)
+        .fetch_optional(&mut **tx)
+        .await
+}

@@ -75,7 +75,7 @@ pub async fn load_task(tx: &mut Tx, task_id: Uuid) -> Result<TaskRow, sqlx::Erro
                   c.business_description, c.unique_selling_points,
                   c.products_services, c.target_audience, c.business_hours, c.brand_voice,
                   c.content_preferences,
-                  c.competitors, c.is_vip, c.updated_at
+                  c.competitors, c.compliance, c.is_vip, c.updated_at
              from project_tasks t join customers c on c.id = t.customer_id
             where t.id = $1"#,
         task_id

@@ -1,5 +1,5 @@
 //! Compliance: what the instructions require and forbid, competitors and other customers
-//! named, prompt text that leaked into the draft, length and the call to action. Each failure
+//! named, the customer's required disclaimers and forbidden claims, prompt text that leaked into the draft, length and the call to action. Each failure
 //! is named, so a retry's guidance can say what to fix.
 use super::{contains_phrase, readability, regex, to_score, BrandRules};
 use crate::pipeline::{
@@ -64,6 +64,14 @@ fn has_website(text: &str, customer: &BrandRules) -> bool {
     URL.is_match(text) || domain.is_some_and(|d| text.to_lowercase().contains(&d.to_lowercase()))
 }
 
+/// Lower case with every run of white space one space, so a disclaimer matches across lines.
+fn flatten(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
 pub fn compliance(
     text: &str,
     instructions: &AiInstructions,
@@ -117,6 +125,27 @@ pub fn compliance(
             fail(
                 "other_business",
                 format!("Names another business: \"{}\"", other.trim()),
+            );
+        }
+    }
+    let flat = flatten(text);
+    for disclaimer in customer.required_disclaimers {
+        let wanted = flatten(disclaimer);
+        if !wanted.is_empty() && !flat.contains(&wanted) {
+            fail(
+                "missing_disclaimer",
+                format!(
+                    "The required disclaimer is missing: \"{}\"",
+                    disclaimer.trim()
+                ),
+            );
+        }
+    }
+    for claim in customer.forbidden_claims {
+        if contains_phrase(text, claim) {
+            fail(
+                "forbidden_claim",
+                format!("Makes a claim the customer forbids: \"{}\"", claim.trim()),
             );
         }
     }

@@ -26,6 +26,10 @@ pub struct BrandRules<'a> {
     /// The workspace's other customers that the draft may name (the worker finds them): a
     /// draft about one business must not carry another's name.
     pub other_businesses: &'a [String],
+    /// Text every draft must carry, word for word (the customer's compliance requirements).
+    pub required_disclaimers: &'a [String],
+    /// Claims no draft may make.
+    pub forbidden_claims: &'a [String],
 }
 
 impl<'a> From<&'a crate::crm::Customer> for BrandRules<'a> {
@@ -37,6 +41,8 @@ impl<'a> From<&'a crate::crm::Customer> for BrandRules<'a> {
             phrases_to_use: &c.brand_voice.phrases_to_use,
             phrases_to_avoid: &c.brand_voice.phrases_to_avoid,
             other_businesses: &[],
+            required_disclaimers: &c.compliance.required_disclaimers,
+            forbidden_claims: &c.compliance.forbidden_claims,
         }
     }
 }
@@ -266,6 +272,8 @@ mod tests {
             phrases_to_use: use_,
             phrases_to_avoid: avoid,
             other_businesses: &[],
+            required_disclaimers: &[],
+            forbidden_claims: &[],
         }
     }
 
@@ -400,6 +408,31 @@ mod tests {
             .map(|f| f.message.as_str())
             .collect();
         assert_eq!(named, ["Names another business: \"Riverside Cycles\""]);
+    }
+
+    #[test]
+    fn the_customers_disclaimers_and_forbidden_claims_are_checked() {
+        let disclaimers = ["Terms apply. Offer ends 31 May.".to_owned()];
+        let claims = ["guaranteed results".to_owned()];
+        let c = BrandRules {
+            required_disclaimers: &disclaimers,
+            forbidden_claims: &claims,
+            ..customer(&[], &[], &[])
+        };
+        let codes = |draft: &str| -> Vec<String> {
+            compliance(draft, &instructions(), &c)
+                .failures
+                .into_iter()
+                .map(|f| f.code)
+                .filter(|code| code == "missing_disclaimer" || code == "forbidden_claim")
+                .collect()
+        };
+        assert_eq!(
+            codes(&format!("{GOOD} Guaranteed results, every time.")),
+            ["missing_disclaimer", "forbidden_claim"]
+        );
+        // The disclaimer may wrap across lines and change case; it is still there.
+        assert!(codes(&format!("{GOOD}\nterms apply.\n  Offer ends 31 May.")).is_empty());
     }
 
     #[test]
