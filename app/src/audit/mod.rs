@@ -34,6 +34,7 @@ impl AuditEntry {
         match self.action.as_str() {
             "auth.sign_in" => "signed in".to_owned(),
             "auth.sign_out" => "signed out".to_owned(),
+            "customer.business_context_changed" => "changed the business context of".to_owned(),
             other => other.replace(['.', '_'], " "),
         }
     }
