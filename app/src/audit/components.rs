@@ -73,7 +73,7 @@ pub fn AuditLogPage() -> impl IntoView {
                                                     }}
                                                 </td>
                                             </tr>
-                                        }).collect_view()}
+                                        }.into_any()).collect_view()}
                                     </tbody>
                                 </table>
                             </div>
