@@ -14,6 +14,44 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// Adds an error for `field` when `value` is over `max` characters or holds control
+    /// characters other than line breaks and tabs.
+    pub fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+        let n = value.chars().count();
+        if n > max {
+            errors.push(Self::new(
+                field,
+                format!("Keep this to {max} characters (it has {n})."),
+            ));
+        } else if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
+            errors.push(Self::new(
+                field,
+                "Remove the control characters from this text.",
+            ));
+        }
+    }
+
+    /// Every error at once, as the error a form marks field by field; `Ok` when there is none.
+    pub fn all(errors: Vec<FieldError>) -> Result<(), AppError> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Fields { errors })
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// Input the user can correct; `field` names the form field ("" for the whole form).

@@ -204,12 +204,18 @@ fn NarrowMenu(role: Role) -> impl IntoView {
 pub fn PageHeader(
     title: &'static str,
     #[prop(optional)] subtitle: Option<&'static str>,
+    /// Actions shown at the right of the title (a "New …" button).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
     view! {
         <Title text=title/>
-        <div class="mb-6">
-            <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
-            {subtitle.map(|s| view! { <p class="mt-1 text-sm text-slate-500">{s}</p> })}
+        <div class="mb-6 flex flex-wrap items-start justify-between gap-3">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+                {subtitle.map(|s| view! { <p class="mt-1 text-sm text-slate-500">{s}</p> })}
+            </div>
+            {children.map(|c| c())}
         </div>
     }
 }
@@ -323,6 +329,60 @@ pub fn NotFound() -> impl IntoView {
 }
 
 /// "2026-11-22 14:05 UTC"
+/// A click handler that asks `message` first (the browser's confirm dialog) and cancels the
+/// click, so nothing is submitted, unless the user agrees.
+pub fn confirm_first(message: &'static str) -> impl Fn(leptos::ev::MouseEvent) + Copy {
+    move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            if !window().confirm_with_message(message).unwrap_or(false) {
+                ev.prevent_default();
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, message);
+    }
+}
+
+/// The error of a form's last submission, read field by field: what each form shows beside
+/// its inputs and above its submit button.
+#[derive(Clone, Copy)]
+pub struct FormErrors(Signal<Option<AppError>>);
+
+impl FormErrors {
+    /// The errors of `action`'s latest answer.
+    pub fn of<S>(action: ServerAction<S>) -> Self
+    where
+        S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+        S::Output: Clone + Send + Sync + 'static,
+    {
+        Self(Signal::derive(move || {
+            action.value().get().and_then(Result::err)
+        }))
+    }
+
+    /// The message for `field`, if the last answer named it.
+    pub fn message(self, field: &'static str) -> impl Fn() -> Option<String> + Copy {
+        move || self.0.get().and_then(|e| e.field_message(field))
+    }
+
+    /// `aria-invalid` for `field`.
+    pub fn invalid(self, field: &'static str) -> impl Fn() -> String + Copy {
+        move || self.message(field)().is_some().to_string()
+    }
+
+    /// The summary above the button: a count when fields are marked, the error otherwise.
+    pub fn summary(self) -> impl Fn() -> Option<String> + Copy {
+        move || {
+            self.0.get().map(|e| match e {
+                AppError::Fields { .. } => e.to_string(),
+                e if e.is_about_fields() => "Fix the field marked below.".to_owned(),
+                other => other.to_string(),
+            })
+        }
+    }
+}
+
 pub fn format_time(at: time::OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     format!(

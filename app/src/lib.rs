@@ -67,7 +67,9 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::AppLayout>
                     <Route path=path!("/dashboard") view=dashboard::components::DashboardPage/>
                     <Route path=path!("/contacts") view=contacts::pages::list::ContactsPage/>
+                    <Route path=path!("/contacts/new") view=contacts::pages::editor::NewContactPage/>
                     <Route path=path!("/contacts/:id") view=ContactWithAnalyses ssr=SsrMode::Async/>
+                    <Route path=path!("/contacts/:id/edit") view=contacts::pages::editor::EditContactPage/>
                     <Route path=path!("/customers") view=customers::pages::list::CustomersPage ssr=SsrMode::Async/>
                     <Route path=path!("/customers/:id") view=customers::pages::customer::CustomerPage ssr=SsrMode::Async/>
                     // Async: these wait for their data, so a refused visit answers 403.

@@ -35,6 +35,14 @@ impl AuditEntry {
             "auth.sign_in" => "signed in".to_owned(),
             "auth.sign_out" => "signed out".to_owned(),
             "customer.business_context_changed" => "changed the business context of".to_owned(),
+            "contact.created" => "added the contact".to_owned(),
+            "contact.updated" => "edited the contact".to_owned(),
+            "contact.archived" => "archived the contact".to_owned(),
+            "contact.restored" => "restored the contact".to_owned(),
+            "deal.created" => "added a deal for".to_owned(),
+            "deal.updated" => "changed a deal of".to_owned(),
+            "deal.archived" => "archived a deal of".to_owned(),
+            "activity.logged" => "logged an activity with".to_owned(),
             other => other.replace(['.', '_'], " "),
         }
     }

@@ -1,4 +1,5 @@
-use crate::crm::{ContactContext, ContactsPage, TimelinePage};
+use super::ContactDetail;
+use crate::crm::{ContactsPage, TimelinePage};
 use crate::error::AppError;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -10,6 +11,7 @@ pub async fn list_contacts(
     q: Option<String>,
     stage: Option<String>,
     mine: Option<bool>,
+    archived: Option<bool>,
     after: Option<Uuid>,
 ) -> Result<ContactsPage, AppError> {
     use crate::crm::ContactFilter;
@@ -18,6 +20,7 @@ pub async fn list_contacts(
         q,
         stage,
         mine: mine.unwrap_or(false),
+        archived: archived.unwrap_or(false),
         after,
     };
     respond(
@@ -44,10 +47,12 @@ pub async fn list_contacts(
                 tsquery: tsquery.as_deref(),
                 stage,
                 owner: filter.mine.then_some(auth.user.user_id),
+                archived: filter.archived,
                 after: filter.after,
             };
-            let page =
+            let mut page =
                 crate::crm::db::list_contacts(&mut auth.tx, auth.user.tenant_id, &query).await?;
+            page.can_edit = super::EDITORS.contains(&auth.user.role);
             auth.tx.commit().await?;
             Ok(page)
         }
@@ -55,10 +60,11 @@ pub async fn list_contacts(
     )
 }
 
-/// A contact with its customer, deals, recent activities and computed facts.
+/// A contact with its customer, deals, recent activities and computed facts, and whether the
+/// reader may change it.
 #[server(endpoint = "get_contact")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
-pub async fn get_contact(id: Uuid) -> Result<ContactContext, AppError> {
+pub async fn get_contact(id: Uuid) -> Result<ContactDetail, AppError> {
     use crate::{
         auth::guard::authorize,
         domain::Role,
@@ -68,13 +74,17 @@ pub async fn get_contact(id: Uuid) -> Result<ContactContext, AppError> {
         async move {
             let auth = authorize(&Role::ALL).await?;
             let scope = auth.scope();
+            let can_edit = super::EDITORS.contains(&auth.user.role);
             auth.tx.commit().await?;
             let pool: sqlx::PgPool = from_context()?;
             let built =
                 crate::crm::context::build(&pool, scope, id, time::OffsetDateTime::now_utc())
                     .await?
                     .ok_or(AppError::NotFound)?;
-            Ok(built.context)
+            Ok(ContactDetail {
+                context: built.context,
+                can_edit,
+            })
         }
         .await,
     )

@@ -53,6 +53,7 @@ pub struct ContactQuery<'a> {
     pub tsquery: Option<&'a str>,
     pub stage: Option<&'a str>,
     pub owner: Option<Uuid>,
+    pub archived: bool,
     pub after: Option<Uuid>,
 }
 
@@ -73,6 +74,11 @@ pub async fn list_contacts(
          left join users u on u.id = c.owner_user_id where c.tenant_id = ",
     );
     sql.push_bind(tenant_id);
+    sql.push(if q.archived {
+        " and c.archived_at is not null"
+    } else {
+        " and c.archived_at is null"
+    });
     if let Some(tsquery) = q.tsquery {
         sql.push(" and c.search @@ to_tsquery('simple', ")
             .push_bind(tsquery.to_owned())
@@ -108,7 +114,11 @@ pub async fn list_contacts(
     } else {
         None
     };
-    Ok(ContactsPage { rows, next_after })
+    Ok(ContactsPage {
+        rows,
+        next_after,
+        can_edit: false,
+    })
 }
 
 impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for ContactRow {
@@ -136,7 +146,7 @@ pub async fn contact(
     sqlx::query_as!(
         Contact,
         r#"select c.id, c.customer_id, c.first_name, c.last_name, c.email, c.phone, c.title, c.lifecycle_stage,
-                  u.display_name as "owner_name?", c.updated_at
+                  c.owner_user_id, u.display_name as "owner_name?", c.updated_at, c.archived_at
            from contacts c left join users u on u.id = c.owner_user_id
            where c.tenant_id = $1 and c.id = $2"#,
         tenant_id,
@@ -181,7 +191,7 @@ pub async fn deals_of_contact(
     sqlx::query_as!(
         Deal,
         r#"select id, name, stage, amount_minor, currency, expected_close, stage_entered_at, updated_at
-           from deals where tenant_id = $1 and contact_id = $2
+           from deals where tenant_id = $1 and contact_id = $2 and archived_at is null
            order by stage like 'closed_%', expected_close nulls last, id
            limit 50"#,
         tenant_id,
@@ -330,6 +340,7 @@ mod tests {
             tsquery,
             stage: None,
             owner: None,
+            archived: false,
             after,
         }
     }

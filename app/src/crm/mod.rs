@@ -51,6 +51,9 @@ pub struct ContactFilter {
     pub q: Option<String>,
     pub stage: Option<String>,
     pub mine: bool,
+    /// The archived contacts instead of the live ones.
+    #[serde(default)]
+    pub archived: bool,
     pub after: Option<Uuid>,
 }
 
@@ -59,6 +62,9 @@ pub struct ContactsPage {
     pub rows: Vec<ContactRow>,
     /// The cursor for the next page, when there is one.
     pub next_after: Option<Uuid>,
+    /// Whether the reader may add and edit contacts.
+    #[serde(default)]
+    pub can_edit: bool,
 }
 
 /// A product or service the customer sells.
@@ -168,8 +174,11 @@ pub struct Contact {
     pub phone: Option<String>,
     pub title: Option<String>,
     pub lifecycle_stage: String,
+    pub owner_user_id: Option<Uuid>,
     pub owner_name: Option<String>,
     pub updated_at: OffsetDateTime,
+    /// When it was archived: it is then out of the list and the AI's context, history kept.
+    pub archived_at: Option<OffsetDateTime>,
 }
 
 impl Contact {

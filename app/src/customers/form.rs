@@ -361,25 +361,11 @@ impl BusinessContext {
 }
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        message: message.into(),
-    }
+    FieldError::new(field, message)
 }
 
 fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    let n = value.chars().count();
-    if n > max {
-        errors.push(err(
-            field,
-            format!("Keep this to {max} characters (it has {n})."),
-        ));
-    } else if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
-        errors.push(err(field, "Remove the control characters from this text."));
-    }
+    FieldError::check_text(errors, field, value, max)
 }
 
 /// One item per line: blank lines dropped, repeats (ignoring case) kept once.

@@ -119,6 +119,7 @@ async fn main() -> Result<(), Error> {
                     tsquery: Some(&tsq),
                     stage: None,
                     owner: None,
+                    archived: false,
                     after: None,
                 },
             )

@@ -11,7 +11,6 @@ use app::{
     customers::{form::BusinessContextForm, CustomerDetail, CustomersPage, Saved},
     error::AppError,
 };
-use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 use wiremock::{matchers::method, Mock, MockServer};
@@ -28,23 +27,8 @@ async fn detail(app: &TestApp, id: Uuid) -> CustomerDetail {
     res.json().await.expect("json")
 }
 
-/// Posts the editor's form as the browser's `ActionForm` does: `form[field]=value`.
 async fn save(app: &TestApp, form: &BusinessContextForm) -> reqwest::Response {
-    let Value::Object(fields) = serde_json::to_value(form).expect("form") else {
-        unreachable!("a struct serialises to an object")
-    };
-    let pairs: Vec<(String, String)> = fields
-        .into_iter()
-        .filter_map(|(k, v)| match v {
-            Value::String(s) => Some((format!("form[{k}]"), s)),
-            _ => None,
-        })
-        .collect();
-    let borrowed: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    app.call("save_business_context", &borrowed).await
+    app.post_form("save_business_context", form).await
 }
 
 async fn first_customer(app: &TestApp) -> CustomerDetail {

@@ -164,6 +164,27 @@ impl TestApp {
             .expect("POST server fn")
     }
 
+    /// Posts a form struct as the browser's `ActionForm` does: `form[field]=value` for each
+    /// text field (and `form[field]=on` for a checked box).
+    pub async fn post_form<T: serde::Serialize>(&self, endpoint: &str, form: &T) -> Response {
+        use serde_json::Value;
+        let Value::Object(fields) = serde_json::to_value(form).expect("form") else {
+            panic!("a form is a struct")
+        };
+        let pairs: Vec<(String, String)> = fields
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((format!("form[{k}]"), s)),
+                _ => None,
+            })
+            .collect();
+        let borrowed: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.call(endpoint, &borrowed).await
+    }
+
     /// Calls a server function that takes JSON arguments (`input = Json`).
     pub async fn call_json(&self, endpoint: &str, body: &serde_json::Value) -> Response {
         self.client

@@ -380,7 +380,7 @@ async fn a_sign_in_flood_is_turned_away_busy_not_hashed(_: PgPoolOptions, db: Pg
 }
 
 /// Every server function, as the browser would name it.
-const ENDPOINTS: [&str; 19] = [
+const ENDPOINTS: [&str; 28] = [
     "load_ai_overview",
     "test_provider",
     "sign_in",
@@ -397,6 +397,15 @@ const ENDPOINTS: [&str; 19] = [
     "list_contacts",
     "get_contact",
     "contact_timeline",
+    "contact_form_data",
+    "save_contact",
+    "archive_contact",
+    "save_deal",
+    "archive_deal",
+    "log_activity",
+    "load_customers",
+    "get_customer",
+    "save_business_context",
     "analyze_contact",
     "load_dashboard",
     "sign_out",
@@ -421,6 +430,11 @@ fn random_requests() -> impl proptest::strategy::Strategy<Value = (&'static str,
         "verdict",
         "form[title]",
         "form[max_attempts]",
+        "form[id]",
+        "form[contact_id]",
+        "form[occurred_at]",
+        "archived",
+        "id",
         "filter",
         "etag",
         "next",

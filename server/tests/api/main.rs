@@ -11,5 +11,6 @@ mod local_ai;
 mod pages;
 mod pipeline;
 mod pipeline_faults;
+mod records;
 mod roles;
 mod stopping;

@@ -1,9 +1,15 @@
 //! `/contacts/:id`: the profile, the customer's business context, deals, relationship facts, the
 //! activity timeline and, given by the root as `panel`, the AI Relationship Manager.
-use super::stage_badge;
+use super::{
+    records::{ArchiveControls, DealsCard, LogActivityForm},
+    stage_badge,
+};
 use crate::{
-    contacts::server_fns::{contact_timeline, get_contact},
-    crm::{Activity, ContactContext, Customer, Deal},
+    contacts::{
+        server_fns::{contact_timeline, get_contact},
+        ContactDetail,
+    },
+    crm::{Activity, ContactContext, Customer},
     domain::humanize,
     layout::{error_fallback, format_time, LoadingBlock},
 };
@@ -35,14 +41,51 @@ pub fn ContactPage(panel: Panel) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <LoadingBlock label="Loading the contact…"/> }>
             <ErrorBoundary fallback=error_fallback>
-                {move || Suspend::new(async move { contact.await.map(|ctx| view! { <ContactView ctx panel/> }) })}
+                {move || Suspend::new(async move { contact.await.map(|detail| view! { <ContactView detail panel/> }) })}
             </ErrorBoundary>
         </Transition>
     }
 }
 
+/// The page once loaded. Editing a record reloads the contact into `ctx` (the AI panel, made
+/// once, keeps its state), and logging an activity also reloads the timeline.
 #[component]
-fn ContactView(ctx: ContactContext, panel: Panel) -> impl IntoView {
+fn ContactView(detail: ContactDetail, panel: Panel) -> impl IntoView {
+    let can_edit = detail.can_edit;
+    let ctx = RwSignal::new(detail.context);
+    let timeline_version = RwSignal::new(0u32);
+    let id = ctx.with_untracked(|c| c.contact.id);
+    let reload = Callback::new(move |()| {
+        leptos::task::spawn_local(async move {
+            if let Ok(d) = get_contact(id).await {
+                ctx.set(d.context);
+            }
+        });
+    });
+    let logged = Callback::new(move |()| {
+        timeline_version.update(|v| *v += 1);
+        reload.run(());
+    });
+    let archived = Memo::new(move |_| ctx.with(|c| c.contact.archived_at));
+    let editable = Signal::derive(move || can_edit && archived.get().is_none());
+    view! {
+        {move || view! { <ContactHeader ctx=ctx.get() can_edit on_change=reload/> }}
+        <div class="grid gap-6 lg:grid-cols-3">
+            <div class="space-y-6 lg:col-span-2">
+                {panel(id)}
+                {move || view! { <FactsCard ctx=ctx.get()/> }}
+                <DealsCard contact_id=id deals=Signal::derive(move || ctx.with(|c| c.deals.clone())) can_edit=editable on_change=reload/>
+                <Timeline contact_id=id version=timeline_version.read_only() editable on_logged=logged/>
+            </div>
+            <div class="space-y-6">
+                {move || view! { <CustomerCard customer=ctx.with(|c| c.customer.clone())/> }}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn ContactHeader(ctx: ContactContext, can_edit: bool, on_change: Callback<()>) -> impl IntoView {
     let c = ctx.contact.clone();
     let name = c.full_name();
     let subtitle = match &c.title {
@@ -62,19 +105,19 @@ fn ContactView(ctx: ContactContext, panel: Panel) -> impl IntoView {
                     {c.owner_name.clone().map(|o| view! { <span>"Owner: " {o}</span> })}
                 </p>
             </div>
-            {stage_badge(&c.lifecycle_stage)}
+            <div class="flex items-center gap-3">
+                {stage_badge(&c.lifecycle_stage)}
+                {(can_edit && c.archived_at.is_none()).then(|| view! {
+                    <A href=format!("/contacts/{}/edit", c.id) attr:class="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50" attr:data-testid="edit-contact">"Edit"</A>
+                })}
+                {(can_edit && c.archived_at.is_none()).then(|| view! { <ArchiveControls contact_id=c.id archived_at=None on_change/> })}
+            </div>
         </header>
-        <div class="grid gap-6 lg:grid-cols-3">
-            <div class="space-y-6 lg:col-span-2">
-                {panel(c.id)}
-                <FactsCard ctx=ctx.clone()/>
-                <DealsCard deals=ctx.deals.clone()/>
-                <Timeline contact_id=c.id/>
-            </div>
-            <div class="space-y-6">
-                <CustomerCard customer=ctx.customer.clone()/>
-            </div>
-        </div>
+        {match c.archived_at {
+            Some(at) if can_edit => Some(view! { <ArchiveControls contact_id=c.id archived_at=Some(at) on_change/> }.into_any()),
+            Some(at) => Some(view! { <p role="status" class="mb-4 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900">"Archived " {format_time(at)} "."</p> }.into_any()),
+            None => None,
+        }}
     }
 }
 
@@ -137,32 +180,6 @@ fn FactsCard(ctx: ContactContext) -> impl IntoView {
     }
 }
 
-#[component]
-fn DealsCard(deals: Vec<Deal>) -> impl IntoView {
-    view! {
-        <Card title="Deals">
-            {if deals.is_empty() {
-                view! { <p class="text-sm text-slate-500">"No deals with this contact yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="divide-y divide-slate-100 text-sm">
-                        {deals.into_iter().map(|d| view! {
-                            <li class="flex flex-wrap items-center justify-between gap-2 py-2">
-                                <span class="font-medium text-slate-900">{d.name.clone()}</span>
-                                <span class="flex items-center gap-3 text-slate-600">
-                                    {d.amount()}
-                                    {d.expected_close.map(|c| view! { <span class="text-xs text-slate-500">"close " {c.to_string()}</span> })}
-                                    {stage_badge(&d.stage)}
-                                </span>
-                            </li>
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
-        </Card>
-    }
-}
-
 fn activity_icon(kind: &str) -> &'static str {
     match kind {
         "email" => "✉",
@@ -173,16 +190,24 @@ fn activity_icon(kind: &str) -> &'static str {
 }
 
 #[component]
-fn Timeline(contact_id: Uuid) -> impl IntoView {
+fn Timeline(
+    contact_id: Uuid,
+    version: ReadSignal<u32>,
+    editable: Signal<bool>,
+    on_logged: Callback<()>,
+) -> impl IntoView {
     let query = use_query_map();
     let before =
         Memo::new(move |_| query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok())));
     let page = Resource::new(
-        move || before.get(),
-        move |before| contact_timeline(contact_id, before),
+        move || (before.get(), version.get()),
+        move |(before, _)| contact_timeline(contact_id, before),
     );
     view! {
         <Card title="Activity">
+            <Show when=move || editable.get()>
+                <LogActivityForm contact_id on_logged/>
+            </Show>
             <Transition fallback=|| view! { <LoadingBlock label="Loading activity…"/> }>
                 <ErrorBoundary fallback=error_fallback>
                     {move || Suspend::new(async move {

@@ -19,6 +19,7 @@ fn filter_from_query(query: &leptos_router::params::ParamsMap) -> ContactFilter 
         q: query.get("q").filter(|q| !q.trim().is_empty()),
         stage: query.get("stage").filter(|s| !s.is_empty()),
         mine: query.get("mine").is_some_and(|m| m == "1"),
+        archived: query.get("archived").is_some_and(|m| m == "1"),
         after: query.get("after").and_then(|a| a.parse().ok()),
     }
 }
@@ -33,6 +34,9 @@ fn contacts_href(filter: &ContactFilter, after: Option<Uuid>) -> String {
     }
     if filter.mine {
         parts.push("mine=1".to_owned());
+    }
+    if filter.archived {
+        parts.push("archived=1".to_owned());
     }
     if let Some(a) = after {
         parts.push(format!("after={a}"));
@@ -50,10 +54,18 @@ pub fn ContactsPage() -> impl IntoView {
     let filter = Memo::new(move |_| query.with(filter_from_query));
     let page = Resource::new(
         move || filter.get(),
-        |f| list_contacts(f.q, f.stage, Some(f.mine), f.after),
+        |f| list_contacts(f.q, f.stage, Some(f.mine), Some(f.archived), f.after),
     );
     view! {
-        <PageHeader title="Contacts" subtitle="Everyone at the businesses you work with"/>
+        <PageHeader title="Contacts" subtitle="Everyone at the businesses you work with">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    page.await.ok().filter(|p| p.can_edit).map(|_| view! {
+                        <A href="/contacts/new" attr:class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" attr:data-testid="new-contact">"New contact"</A>
+                    })
+                })}
+            </Transition>
+        </PageHeader>
         <Form method="GET" action="" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search">
             <label class="flex min-w-[16rem] flex-1 flex-col text-xs font-medium text-slate-600">
                 "Search"
@@ -79,10 +91,14 @@ pub fn ContactsPage() -> impl IntoView {
                 <input type="checkbox" name="mine" value="1" prop:checked=move || filter.with(|f| f.mine) class="h-4 w-4 rounded border-slate-300"/>
                 "Mine only"
             </label>
+            <label class="flex items-center gap-2 pb-2 text-sm text-slate-700">
+                <input type="checkbox" name="archived" value="1" prop:checked=move || filter.with(|f| f.archived) class="h-4 w-4 rounded border-slate-300"/>
+                "Archived"
+            </label>
             <button type="submit" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
                 "Search"
             </button>
-            <Show when=move || filter.with(|f| f.q.is_some() || f.stage.is_some() || f.mine)>
+            <Show when=move || filter.with(|f| f.q.is_some() || f.stage.is_some() || f.mine || f.archived)>
                 <A href="/contacts" attr:class="pb-2 text-sm font-medium text-slate-600 hover:underline">"Clear"</A>
             </Show>
         </Form>
@@ -93,7 +109,9 @@ pub fn ContactsPage() -> impl IntoView {
                     page.await.map(|page| {
                         if page.rows.is_empty() {
                             let filtered = current.q.is_some() || current.stage.is_some() || current.mine;
-                            return if filtered {
+                            return if current.archived && !filtered {
+                                view! { <EmptyState title="No archived contacts" body="Contacts you archive are kept here with their history, and can be restored."/> }.into_any()
+                            } else if filtered {
                                 view! { <EmptyState title="No contacts match" body="Try fewer or shorter words, another stage, or clear the filters."/> }.into_any()
                             } else {
                                 view! { <EmptyState title="No contacts yet" body="Contacts you add or import will be listed here."/> }.into_any()
@@ -153,6 +171,7 @@ mod tests {
             q: Some("ann & co".into()),
             stage: Some("lead".into()),
             mine: true,
+            archived: false,
             after: None,
         };
         let id = Uuid::nil();

@@ -1,6 +1,9 @@
-//! The contacts pages: the searchable list and a contact's page.
+//! The contacts pages: the searchable list, a contact's page with its deal and activity forms,
+//! and the contact form.
 pub mod contact;
+pub mod editor;
 pub mod list;
+mod records;
 
 use crate::domain::humanize;
 use leptos::prelude::*;

@@ -6,7 +6,7 @@ use crate::{
         form::{BusinessContextForm, MAX_ITEMS, MAX_ITEM_CHARS},
         server_fns::SaveBusinessContext,
     },
-    error::AppError,
+    layout::FormErrors,
 };
 use leptos::prelude::*;
 
@@ -24,16 +24,10 @@ pub fn BusinessContextEditor(form: BusinessContextForm, can_edit: bool) -> impl 
             version.set(saved.version);
         }
     });
-    let error = move || save.value().get().and_then(Result::err);
-    let error_for = move |field: &'static str| move || error().and_then(|e| e.field_message(field));
-    let invalid = move |field: &'static str| move || error_for(field)().is_some().to_string();
-    let form_error = move || {
-        error().map(|e| match e {
-            AppError::Fields { .. } => e.to_string(),
-            e if e.is_about_fields() => "Fix the field marked below.".to_owned(),
-            other => other.to_string(),
-        })
-    };
+    let errors = FormErrors::of(save);
+    let error_for = move |field: &'static str| errors.message(field);
+    let invalid = move |field: &'static str| errors.invalid(field);
+    let form_error = errors.summary();
     let saved_note = move || {
         save.value().get().and_then(Result::ok).map(|s| {
             if s.changed.is_empty() {

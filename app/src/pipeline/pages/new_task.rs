@@ -5,8 +5,7 @@
 use super::{BUTTON, INPUT, SECONDARY};
 use crate::{
     domain::humanize,
-    error::AppError,
-    layout::{error_fallback, LoadingBlock, PageHeader},
+    layout::{error_fallback, FormErrors, LoadingBlock, PageHeader},
     pipeline::{
         instructions::{
             NewTaskForm, CONTEXT_SOURCES, MAX_ATTEMPTS_LIMIT, OUTPUT_FORMATS, OUTPUT_TYPES,
@@ -40,16 +39,10 @@ pub fn NewTaskPage() -> impl IntoView {
 fn TaskForm(customers: Vec<CustomerOption>) -> impl IntoView {
     let create = ServerAction::<CreateTask>::new();
     let defaults = NewTaskForm::defaults();
-    let error = move || create.value().get().and_then(Result::err);
-    let error_for = move |field: &'static str| move || error().and_then(|e| e.field_message(field));
-    let invalid = move |field: &'static str| move || error_for(field)().is_some().to_string();
-    let form_error = move || {
-        error().map(|e| match e {
-            AppError::Fields { .. } => e.to_string(),
-            e if e.is_about_fields() => "Fix the field marked below.".to_owned(),
-            other => other.to_string(),
-        })
-    };
+    let errors = FormErrors::of(create);
+    let error_for = move |field: &'static str| errors.message(field);
+    let invalid = move |field: &'static str| errors.invalid(field);
+    let form_error = errors.summary();
     let pending = create.pending();
     // One labelled input named `form[<name>]`, with its error under it.
     let text_field = move |name: &'static str,

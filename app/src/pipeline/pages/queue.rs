@@ -96,19 +96,8 @@ fn QueueCard(item: QueueItem, can_act: bool, on_done: Callback<String>) -> impl 
     });
     let busy = review.pending();
     // Rejecting ends the task: ask first (a click that is not confirmed submits nothing).
-    let confirm_reject = move |ev: leptos::ev::MouseEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            let ok = window()
-                .confirm_with_message("Reject this draft? The task ends and is not delivered.")
-                .unwrap_or(false);
-            if !ok {
-                ev.prevent_default();
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    let confirm_reject =
+        crate::layout::confirm_first("Reject this draft? The task ends and is not delivered.");
     view! {
         <article class="rounded-xl border border-slate-200 bg-white p-4" data-testid="queue-item" data-task-id=item.id.to_string()>
             <div class="flex flex-wrap items-start justify-between gap-2">
