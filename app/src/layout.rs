@@ -49,6 +49,11 @@ const NAV: &[NavItem] = &[
         roles: &[Role::Admin, Role::Manager, Role::Qa],
     },
     NavItem {
+        href: "/templates",
+        label: "Templates",
+        roles: &[Role::Admin, Role::Manager, Role::Qa],
+    },
+    NavItem {
         href: "/team",
         label: "Team",
         roles: &[Role::Admin],

@@ -70,6 +70,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/contacts/new") view=contacts::pages::editor::NewContactPage/>
                     <Route path=path!("/contacts/:id") view=ContactWithAnalyses ssr=SsrMode::Async/>
                     <Route path=path!("/contacts/:id/edit") view=contacts::pages::editor::EditContactPage/>
+                    <Route path=path!("/templates") view=pipeline::pages::templates::TemplatesPage/>
+                    <Route path=path!("/templates/new") view=pipeline::pages::template::NewTemplatePage/>
+                    <Route path=path!("/templates/:id") view=pipeline::pages::template::TemplatePage/>
                     <Route path=path!("/customers") view=customers::pages::list::CustomersPage ssr=SsrMode::Async/>
                     <Route path=path!("/customers/:id") view=customers::pages::customer::CustomerPage ssr=SsrMode::Async/>
                     // Async: these wait for their data, so a refused visit answers 403.

@@ -18,6 +18,7 @@ pub async fn page(
                     when 'customer' then (select '/customers/' || c.id from customers c where c.id = a.target_id)
                     when 'task' then (select '/pipeline/tasks/' || t.id from project_tasks t where t.id = a.target_id)
                     when 'contact' then (select '/contacts/' || c.id from contacts c where c.id = a.target_id)
+                    when 'template' then (select '/templates/' || t.id from content_templates t where t.id = a.target_id)
                   end as link,
                   a.detail -> 'changes' as changes
            from audit_log a

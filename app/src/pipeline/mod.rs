@@ -22,5 +22,6 @@ pub mod review;
 pub mod rules;
 pub mod server_fns;
 pub mod state;
+pub mod templates;
 #[cfg(feature = "ssr")]
 pub mod worker;

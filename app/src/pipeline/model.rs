@@ -88,7 +88,9 @@ pub struct AttemptView {
     pub edited_content: Option<String>,
     pub model: Option<String>,
     pub provider: Option<String>,
+    /// "Promotion email v3": the template and the version the draft was written from.
     pub template: Option<String>,
+    pub template_id: Option<uuid::Uuid>,
     pub examples: Vec<ExampleUsed>,
     pub quality: Option<QualityReport>,
     pub decision: Option<Decision>,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct Template {
     pub id: Uuid,
+    pub version: i32,
     pub name: String,
     pub body: String,
     pub guidelines: String,
@@ -250,6 +251,11 @@ pub fn guidance_section(guidance: Option<&str>) -> String {
         }
         None => String::new(),
     }
+}
+
+/// The text whose embedding finds a draft's similar examples: the brief and the content type.
+pub fn example_query(i: &AiInstructions) -> String {
+    format!("{} ({})", i.brief, i.output_type.replace('_', " "))
 }
 
 /// What one draft is written from.

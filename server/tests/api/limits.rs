@@ -380,7 +380,7 @@ async fn a_sign_in_flood_is_turned_away_busy_not_hashed(_: PgPoolOptions, db: Pg
 }
 
 /// Every server function, as the browser would name it.
-const ENDPOINTS: [&str; 28] = [
+const ENDPOINTS: [&str; 36] = [
     "load_ai_overview",
     "test_provider",
     "sign_in",
@@ -406,6 +406,14 @@ const ENDPOINTS: [&str; 28] = [
     "load_customers",
     "get_customer",
     "save_business_context",
+    "load_templates",
+    "get_template",
+    "save_template",
+    "activate_template",
+    "deactivate_template",
+    "compare_template_versions",
+    "preview_choices",
+    "preview_template",
     "analyze_contact",
     "load_dashboard",
     "sign_out",

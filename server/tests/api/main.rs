@@ -14,3 +14,4 @@ mod pipeline_faults;
 mod records;
 mod roles;
 mod stopping;
+mod templates;

@@ -175,7 +175,8 @@ pub async fn detail(tx: &mut Tx, id: Uuid) -> Result<Option<TaskDetail>, sqlx::E
         return Ok(None);
     };
     let attempt_views = sqlx::query!(
-        r#"select d.id, d.attempt, d.content, d.edited_content, d.model, d.provider, ct.name as "template?",
+        r#"select d.id, d.attempt, d.content, d.edited_content, d.model, d.provider,
+                  ct.name || coalesce(' v' || d.template_version, '') as "template?", d.template_id,
                   d.examples_used, d.content_quality, d.decision_trace, d.delivered_at, d.created_at
              from project_deliverables d left join content_templates ct on ct.id = d.template_id
             where d.task_id = $1 order by d.attempt"#,
@@ -192,9 +193,14 @@ pub async fn detail(tx: &mut Tx, id: Uuid) -> Result<Option<TaskDetail>, sqlx::E
         model: d.model,
         provider: d.provider,
         template: d.template,
+        template_id: d.template_id,
         examples: serde_json::from_value::<Vec<ExampleUsed>>(d.examples_used).unwrap_or_default(),
-        quality: d.content_quality.and_then(|q| serde_json::from_value::<QualityReport>(q).ok()),
-        decision: d.decision_trace.and_then(|q| serde_json::from_value::<Decision>(q).ok()),
+        quality: d
+            .content_quality
+            .and_then(|q| serde_json::from_value::<QualityReport>(q).ok()),
+        decision: d
+            .decision_trace
+            .and_then(|q| serde_json::from_value::<Decision>(q).ok()),
         delivered_at: d.delivered_at,
         created_at: d.created_at,
     })

@@ -102,9 +102,9 @@ pub async fn best_template(
     industry: &str,
 ) -> Result<Option<Template>, sqlx::Error> {
     let row = sqlx::query!(
-        "select id, name, body, guidelines from content_templates
+        "select id, name, body, guidelines, active_version as \"version!\" from content_templates
           where active and output_type = $1 and (industry = '' or industry = $2)
-          order by (industry = $2) desc, (tenant_id is not null) desc, created_at
+          order by (industry = $2) desc, (tenant_id is not null) desc, created_at, name, id
           limit 1",
         output_type,
         industry
@@ -113,6 +113,7 @@ pub async fn best_template(
     .await?;
     Ok(row.map(|r| Template {
         id: r.id,
+        version: r.version,
         name: r.name,
         body: r.body,
         guidelines: r.guidelines,
@@ -152,6 +153,47 @@ pub async fn store_example_embeddings(
         .await?;
     }
     Ok(())
+}
+
+/// Good and bad examples a draft is given.
+pub const POSITIVE_EXAMPLES: i64 = 3;
+pub const NEGATIVE_EXAMPLES: i64 = 2;
+
+/// The examples a draft of `output_type` is written with: the nearest positive and negative
+/// ones, and a note when there are none. The worker and the template preview both use this.
+pub async fn draft_examples(
+    tx: &mut Tx,
+    vector: &pgvector::Vector,
+    model: &str,
+    output_type: &str,
+    prefer: ExampleScope<'_>,
+) -> Result<(Vec<Example>, Option<String>), sqlx::Error> {
+    let mut found = nearest_examples(
+        tx,
+        vector,
+        model,
+        "positive",
+        output_type,
+        prefer,
+        POSITIVE_EXAMPLES,
+    )
+    .await?;
+    found.extend(
+        nearest_examples(
+            tx,
+            vector,
+            model,
+            "negative",
+            output_type,
+            prefer,
+            NEGATIVE_EXAMPLES,
+        )
+        .await?,
+    );
+    let note = found
+        .is_empty()
+        .then(|| format!("No {output_type} examples embedded with {model} yet."));
+    Ok((found, note))
 }
 
 /// Whose examples to prefer, and in which order: this customer's own, then its industry's,
@@ -382,6 +424,7 @@ pub struct NewDeliverable<'a> {
     pub prompt_name: &'a str,
     pub prompt_version: i32,
     pub template_id: Option<Uuid>,
+    pub template_version: Option<i32>,
     pub context_used: Value,
     pub examples_used: Value,
 }
@@ -390,8 +433,8 @@ pub struct NewDeliverable<'a> {
 pub async fn insert_deliverable(tx: &mut Tx, d: NewDeliverable<'_>) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar!(
         "insert into project_deliverables
-           (tenant_id, task_id, attempt, content, model, provider, prompt_name, prompt_version, template_id, context_used, examples_used)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           (tenant_id, task_id, attempt, content, model, provider, prompt_name, prompt_version, template_id, template_version, context_used, examples_used)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          returning id",
         d.tenant_id,
         d.task_id,
@@ -402,6 +445,7 @@ pub async fn insert_deliverable(tx: &mut Tx, d: NewDeliverable<'_>) -> Result<Uu
         d.prompt_name,
         d.prompt_version,
         d.template_id,
+        d.template_version,
         d.context_used,
         d.examples_used,
     )

@@ -1,9 +1,11 @@
-//! The pipeline pages, one per file: the live board, a new task, a task's story and the
-//! escalation queue. This file holds what they share.
+//! The pipeline pages, one per file: the live board, a new task, a task's story, the
+//! escalation queue, and the templates the drafts are written from. This file holds what they share.
 pub mod board;
 pub mod new_task;
 pub mod queue;
 pub mod task;
+pub mod template;
+pub mod templates;
 
 use super::{instructions::OUTPUT_TYPES, state::TaskState};
 use crate::domain::humanize;

@@ -98,12 +98,18 @@ fn attempt_view(a: &AttemptView) -> AnyView {
         .clone()
         .unwrap_or_else(|| a.content.clone());
     let meta = format!(
-        "{} · {} · template {} · {} examples",
+        "{} · {} · {} examples · template ",
         a.model.clone().unwrap_or_else(|| "unknown model".into()),
         format_time(a.created_at),
-        a.template.clone().unwrap_or_else(|| "none".into()),
         a.examples.len()
     );
+    let template = match (a.template.clone(), a.template_id) {
+        (Some(name), Some(id)) => view! {
+            <A href=format!("/templates/{id}") attr:class="text-indigo-700 hover:underline" attr:data-testid="attempt-template">{name}</A>
+        }
+        .into_any(),
+        _ => view! { <span>"none"</span> }.into_any(),
+    };
     view! {
         <section class="rounded-xl border border-slate-200 bg-white p-4" data-testid="attempt" data-attempt=a.attempt.to_string()>
             <div class="flex flex-wrap items-baseline justify-between gap-2">
@@ -111,7 +117,7 @@ fn attempt_view(a: &AttemptView) -> AnyView {
                     {a.delivered_at.map(|_| view! { <span class="ml-2 rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-800">"Delivered"</span> })}
                     {a.edited_content.as_ref().map(|_| view! { <span class="ml-2 rounded-full bg-amber-50 px-2 py-0.5 text-xs font-medium text-amber-800">"Edited by a reviewer"</span> })}
                 </h3>
-                <p class="text-xs text-slate-500">{meta}</p>
+                <p class="text-xs text-slate-500">{meta}{template}</p>
             </div>
             <div class="mt-3 grid gap-4 lg:grid-cols-2">
                 <pre class="whitespace-pre-wrap rounded-lg bg-slate-50 p-3 font-sans text-sm text-slate-800" data-testid="attempt-content">{shown}</pre>

@@ -28,8 +28,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 /// How many similar examples of each polarity the model sees.
-const POSITIVE_EXAMPLES: i64 = 3;
-const NEGATIVE_EXAMPLES: i64 = 2;
 /// Examples embedded per pass when some have no vector yet.
 const EMBED_BATCH: i64 = 32;
 /// How long a stopping worker gives its tasks to let go.

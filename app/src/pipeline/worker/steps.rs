@@ -1,6 +1,6 @@
 //! One task's way through an attempt, step by step: context, examples, generation, the draft,
 //! its scores and the decision. Each step is its own transaction and a versioned move.
-use super::{Pipeline, StepError, EMBED_BATCH, NEGATIVE_EXAMPLES, POSITIVE_EXAMPLES};
+use super::{Pipeline, StepError, EMBED_BATCH};
 use crate::{
     ai::{
         gateway::{CallMeta, ChatRequest, GatewayEvent},
@@ -271,11 +271,7 @@ impl Pipeline {
                 }
             }
         }
-        let query = format!(
-            "{} ({})",
-            instructions.brief,
-            instructions.output_type.replace('_', " ")
-        );
+        let query = prompt::example_query(instructions);
         Ok(match self.gateway.embed(meta, &[query]).await {
             Ok(made) => match made.vectors.into_iter().next() {
                 Some(v) => Ok((pgvector::Vector::from(v), made.model)),
@@ -296,37 +292,12 @@ impl Pipeline {
         let mut tx = tenancy::begin(&self.pool, h.scope()).await?;
         let (examples, examples_note) = match query {
             Ok((vector, model)) => {
-                let kind = &l.instructions.output_type;
                 let prefer = db::work::ExampleScope {
                     customer_id: l.task.customer.id,
                     industry: &l.task.customer.industry_category,
                 };
-                let mut found = db::work::nearest_examples(
-                    &mut tx,
-                    &vector,
-                    &model,
-                    "positive",
-                    kind,
-                    prefer,
-                    POSITIVE_EXAMPLES,
-                )
-                .await?;
-                found.extend(
-                    db::work::nearest_examples(
-                        &mut tx,
-                        &vector,
-                        &model,
-                        "negative",
-                        kind,
-                        prefer,
-                        NEGATIVE_EXAMPLES,
-                    )
-                    .await?,
-                );
-                let note = found
-                    .is_empty()
-                    .then(|| format!("No {kind} examples embedded with {model} yet."));
-                (found, note)
+                let kind = &l.instructions.output_type;
+                db::work::draft_examples(&mut tx, &vector, &model, kind, prefer).await?
             }
             Err(note) => (Vec::new(), Some(note)),
         };
@@ -467,6 +438,7 @@ impl Pipeline {
             prompt_name: &d.prompt.name,
             prompt_version: d.prompt.version,
             template_id: d.template.as_ref().map(|t| t.id),
+            template_version: d.template.as_ref().map(|t| t.version),
             context_used,
             examples_used: serde_json::to_value(&d.examples).unwrap_or(Value::Null),
         };
