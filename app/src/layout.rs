@@ -421,6 +421,7 @@ mod tests {
                 "Customers",
                 "Pipeline",
                 "Escalations",
+                "Templates",
                 "Team",
                 "Audit log",
                 "AI settings"
