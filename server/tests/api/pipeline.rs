@@ -299,13 +299,14 @@ async fn a_good_draft_is_approved_by_the_quality_gate_and_delivered(
         trace["trace"].as_array().is_some_and(|t| t.len() >= 5),
         "{trace}"
     );
-    // The model saw the business context, the instructions and the template.
+    // The model saw the business context, the instructions and the template (of the built-in
+    // emails for any industry, the first by name).
     let requests = provider.received_requests().await.expect("recorded");
     let body = String::from_utf8_lossy(&requests.last().expect("a request").body).to_string();
     assert!(
         body.contains(&t.customer)
             && body.contains("Must not include")
-            && body.contains("Promotion email"),
+            && body.contains("Follow-up email"),
         "{body}"
     );
 }
