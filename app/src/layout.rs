@@ -49,6 +49,11 @@ const NAV: &[NavItem] = &[
         roles: &[Role::Admin, Role::Manager, Role::Qa],
     },
     NavItem {
+        href: "/examples",
+        label: "Examples",
+        roles: &[Role::Admin, Role::Manager, Role::Qa],
+    },
+    NavItem {
         href: "/templates",
         label: "Templates",
         roles: &[Role::Admin, Role::Manager, Role::Qa],
@@ -110,7 +115,7 @@ fn sign_in_href() -> String {
 fn Header(user: SessionUser) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let role = user.role;
-    let link_class = "rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 \
+    let link_class = "whitespace-nowrap rounded-md px-2 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 \
                       hover:text-slate-900 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     let links = move || {
         nav_for(role)
@@ -119,10 +124,11 @@ fn Header(user: SessionUser) -> impl IntoView {
     };
     view! {
         <header class="border-b border-slate-200 bg-white">
-            <div class="mx-auto flex h-14 max-w-6xl items-center gap-3 px-4 sm:px-6">
+            <div class="mx-auto flex h-14 max-w-7xl items-center gap-3 px-4 sm:px-6">
                 <A href="/dashboard" attr:class="flex items-center gap-2 font-semibold text-slate-900">
                     <span class="grid h-7 w-7 place-items-center rounded-md bg-indigo-600 text-xs font-bold text-white">"S"</span>
-                    <span class="hidden sm:inline">"SmartCRM"</span>
+                    // The name gives way to the navigation on desktop widths below 1536 px.
+                    <span class="hidden sm:inline xl:hidden 2xl:inline">"SmartCRM"</span>
                 </A>
                 <span
                     class="truncate rounded-full bg-slate-100 px-2.5 py-0.5 text-xs font-medium text-slate-700"
@@ -130,7 +136,7 @@ fn Header(user: SessionUser) -> impl IntoView {
                 >
                     {user.tenant_name.clone()}
                 </span>
-                <nav aria-label="Main" class="ml-4 hidden items-center gap-1 lg:flex">{links}</nav>
+                <nav aria-label="Main" class="ml-2 hidden items-center gap-0.5 xl:flex">{links}</nav>
                 <details class="group relative ml-auto">
                     <summary data-testid="user-menu" class="flex cursor-pointer list-none items-center gap-2 rounded-full p-1 pr-2 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600">
                         <span class="grid h-8 w-8 place-items-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700">
@@ -164,7 +170,7 @@ fn Header(user: SessionUser) -> impl IntoView {
     }
 }
 
-/// Below `lg`, the navigation folds into a menu under the header: every page stays one tap
+/// Below `xl` (1280 px), the navigation folds into a menu under the header: every page stays one tap
 /// away at 390 px, and nothing scrolls sideways. A `<details>`, so it opens without WASM;
 /// choosing a page closes it.
 #[component]
@@ -185,7 +191,7 @@ fn NarrowMenu(role: Role) -> impl IntoView {
             .unwrap_or("Menu")
     };
     view! {
-        <details node_ref=menu class="border-t border-slate-100 lg:hidden" data-testid="narrow-menu">
+        <details node_ref=menu class="border-t border-slate-100 xl:hidden" data-testid="narrow-menu">
             <summary class="flex cursor-pointer list-none items-center gap-2 px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-indigo-600">
                 <svg aria-hidden="true" viewBox="0 0 20 20" class="h-5 w-5 text-slate-500" fill="currentColor">
                     <path d="M3 5h14v2H3zM3 9h14v2H3zM3 13h14v2H3z"/>
@@ -421,6 +427,7 @@ mod tests {
                 "Customers",
                 "Pipeline",
                 "Escalations",
+                "Examples",
                 "Templates",
                 "Team",
                 "Audit log",

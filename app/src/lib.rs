@@ -70,6 +70,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/contacts/new") view=contacts::pages::editor::NewContactPage/>
                     <Route path=path!("/contacts/:id") view=ContactWithAnalyses ssr=SsrMode::Async/>
                     <Route path=path!("/contacts/:id/edit") view=contacts::pages::editor::EditContactPage/>
+                    <Route path=path!("/examples") view=pipeline::pages::examples::ExamplesPage/>
+                    <Route path=path!("/examples/:id") view=pipeline::pages::example::ExamplePage/>
                     <Route path=path!("/templates") view=pipeline::pages::templates::TemplatesPage/>
                     <Route path=path!("/templates/new") view=pipeline::pages::template::NewTemplatePage/>
                     <Route path=path!("/templates/:id") view=pipeline::pages::template::TemplatePage/>

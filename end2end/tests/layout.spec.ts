@@ -42,7 +42,7 @@ test('on a narrow screen every page is in the menu, and tables scroll inside the
   await expect(menu).toContainText('Dashboard');
   await menu.locator('summary').click();
   const nav = page.getByRole('navigation', { name: 'Main mobile' });
-  for (const label of ['Contacts', 'Customers', 'Pipeline', 'Escalations', 'Templates', 'Team', 'Audit log', 'AI settings']) {
+  for (const label of ['Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Team', 'Audit log', 'AI settings']) {
     await expect(nav.getByRole('link', { name: label })).toBeVisible();
   }
   await nav.getByRole('link', { name: 'Contacts' }).click();

@@ -148,6 +148,8 @@ async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
 pub struct Workers {
     stop: tokio_util::sync::CancellationToken,
     handles: Vec<tokio::task::JoinHandle<()>>,
+    /// Pipeline workers among the handles (the rest: the example embedder).
+    workers: usize,
 }
 
 impl Workers {
@@ -155,15 +157,16 @@ impl Workers {
         Self {
             stop: tokio_util::sync::CancellationToken::new(),
             handles: Vec::new(),
+            workers: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.handles.len()
+        self.workers
     }
 
     pub fn is_empty(&self) -> bool {
-        self.handles.is_empty()
+        self.workers == 0
     }
 
     /// Stops the workers and waits for them, a little longer than they give their tasks.
@@ -191,7 +194,10 @@ pub fn worker_name(n: usize) -> String {
     format!("{host}-{}-w{n}", std::process::id())
 }
 
-/// Starts `count` pipeline workers on the shared state.
+/// How often the example embedder looks for work.
+pub const EMBED_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Starts `count` pipeline workers on the shared state (and, if any, the example embedder).
 pub fn spawn_workers(
     state: &AppState,
     settings: &crate::config::PipelineSettings,
@@ -199,7 +205,7 @@ pub fn spawn_workers(
 ) -> Workers {
     use app::pipeline::worker::WorkerSettings;
     let stop = state.stopping.child_token();
-    let handles = (1..=count)
+    let mut handles: Vec<_> = (1..=count)
         .map(|n| {
             let mut ws = WorkerSettings::named(worker_name(n));
             ws.concurrency = settings.concurrency;
@@ -207,7 +213,20 @@ pub fn spawn_workers(
             tokio::spawn(state.pipeline.clone().run(ws, stop.clone()))
         })
         .collect();
-    Workers { stop, handles }
+    // With the workers, the background pass that keeps example vectors current.
+    if count > 0 {
+        handles.push(tokio::spawn(app::pipeline::examples::embedder::run(
+            state.pool.clone(),
+            state.ai.clone(),
+            EMBED_EVERY,
+            stop.clone(),
+        )));
+    }
+    Workers {
+        stop,
+        handles,
+        workers: count,
+    }
 }
 
 /// A migrated database, a pool and a router, ready to serve.

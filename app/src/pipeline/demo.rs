@@ -4,36 +4,37 @@ use crate::ssr::tenancy::Tx;
 use serde_json::json;
 use uuid::Uuid;
 
-/// (output_type, polarity, content, annotation)
-const EXAMPLES: &[(&str, &str, &str, &str)] = &[
-    ("email", "positive",
+/// (output_type, industry, polarity, content, annotation). Each names its own business, so each
+/// belongs to that business's industry ("": any), where the worker offers it first.
+const EXAMPLES: &[(&str, &str, &str, &str, &str)] = &[
+    ("email", "Retail", "positive",
      "Hi Jordan,\n\nThanks for stopping by the shop last week. The spring tune-up you asked about is back: a full check of brakes, gears and tyres for $49, done while you wait.\n\nBook a slot online or call us on 555-0142. We're open until 7pm on weekdays.\n\nSee you soon,\nThe team at Riverside Cycles",
      "Opens with a real shared moment, states one concrete offer with the price, makes booking easy with two routes, and ends warmly. Short paragraphs."),
-    ("email", "positive",
+    ("email", "Home services", "positive",
      "Hello Priya,\n\nYour annual HVAC check is due next month. A quick service now keeps your system efficient before the summer heat and catches small problems before they become expensive ones.\n\nReply to this email with a day that suits you, or book at comfortair.example/book.\n\nThanks for trusting us with your home,\nSam at Comfort Air",
      "Reminds the reader why it matters to them (comfort, cost), one clear action with two ways to take it, personal sign-off."),
-    ("email", "negative",
+    ("email", "Home services", "negative",
      "Dear Valued Customer,\n\nWe are the BEST cleaning company in the region and we GUARANTEE results that our competitors simply cannot match!!! Act now because this AMAZING offer will not last.\n\nRegards,\nManagement",
      "Generic greeting, shouting capitals, unverifiable superlatives and a guarantee we cannot keep, fake urgency, and no way to act (no link, no number)."),
-    ("email", "negative",
+    ("email", "", "negative",
      "Hi,\n\nJust checking in to see if you had any thoughts. Let me know.\n\nThanks",
      "Says nothing the reader can use: no reference to the last conversation, no value, no specific question or next step."),
-    ("social_post", "positive",
+    ("social_post", "Food and beverage", "positive",
      "Fresh sourdough is out of the oven at 7am every Saturday. Pre-order by Friday noon and we'll keep a loaf with your name on it. Link in bio.",
      "One concrete, sensory detail; one simple action with a clear deadline; fits the platform in under 40 words."),
-    ("social_post", "positive",
+    ("social_post", "Healthcare", "positive",
      "New this month: evening appointments until 8pm on Tuesdays and Thursdays, so check-ups fit around work and school. Book from our website in two minutes.",
      "Leads with the news, explains the benefit in the reader's terms, and tells them exactly how to act."),
-    ("social_post", "negative",
+    ("social_post", "", "negative",
      "🔥🔥🔥 HUGE NEWS 🔥🔥🔥 You won't BELIEVE what we have in store!!! Stay tuned!!! #amazing #best #wow #deal #sale #news",
      "Clickbait with no information, emoji and hashtag stuffing, nothing to do now."),
-    ("blog_post", "positive",
+    ("blog_post", "Home services", "positive",
      "# Three signs your furnace needs attention before winter\n\nA furnace rarely fails without warning. Listen for new rattles, watch for a yellow pilot flame, and check whether some rooms stay colder than others. Each of these points to a small fix today that avoids a cold night later.\n\nIf you notice any of them, book a check-up and we'll tell you plainly what needs doing and what can wait.",
      "Teaches something useful in plain words, stays on one topic, and ends with a low-pressure call to action."),
-    ("sms", "positive",
+    ("sms", "Healthcare", "positive",
      "Hi Alex, reminder: your dental check-up is tomorrow at 10:30. Reply C to confirm or R to reschedule. - Bright Smile Dental",
      "Names the person, the time and the business; one action with simple replies; well under 160 characters."),
-    ("ad_copy", "positive",
+    ("ad_copy", "Home services", "positive",
      "Leaky tap? Fixed today | Licensed local plumbers, upfront prices | Book online in 2 minutes",
      "Problem, proof and action in three short parts; concrete promise we can keep."),
 ];
@@ -46,11 +47,12 @@ pub async fn seed_examples(tx: &mut Tx, tenant_id: Uuid) -> Result<usize, sqlx::
     if has {
         return Ok(0);
     }
-    for (output_type, polarity, content, annotation) in EXAMPLES {
+    for (output_type, industry, polarity, content, annotation) in EXAMPLES {
         sqlx::query!(
-            "insert into content_examples (tenant_id, output_type, polarity, content, annotation) values ($1, $2, $3, $4, $5)",
+            "insert into content_examples (tenant_id, output_type, industry, polarity, content, annotation) values ($1, $2, $3, $4, $5, $6)",
             tenant_id,
             output_type,
+            industry,
             polarity,
             content,
             annotation

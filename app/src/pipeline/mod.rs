@@ -9,6 +9,7 @@ pub mod db;
 pub mod decision;
 #[cfg(feature = "ssr")]
 pub mod demo;
+pub mod examples;
 pub mod instructions;
 pub mod model;
 pub mod pages;

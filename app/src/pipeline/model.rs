@@ -78,6 +78,11 @@ pub struct ExampleUsed {
     pub id: Uuid,
     pub polarity: String,
     pub similarity: f32,
+    /// "customer", "industry" or "any": whose example the selection found.
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub annotation: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,6 +148,9 @@ pub struct TaskDetail {
     pub attempt_views: Vec<AttemptView>,
     pub transitions: Vec<TransitionView>,
     pub feedback: Vec<FeedbackView>,
+    /// Whether the reader may make a delivered draft an annotated example.
+    #[serde(default)]
+    pub can_promote: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -21,6 +21,9 @@ pub struct Example {
     pub polarity: String,
     pub content: String,
     pub annotation: String,
+    /// What to copy from it, or what to avoid.
+    #[serde(default)]
+    pub takeaways: String,
     pub similarity: f32,
     /// Whose example it is, as the selection preferred it.
     #[serde(default)]
@@ -235,8 +238,13 @@ pub fn examples_section(examples: &[Example], note: Option<&str>) -> String {
         } else {
             "Bad example (avoid this)"
         };
+        let takeaways = match (e.takeaways.trim(), e.polarity.as_str()) {
+            ("", _) => String::new(),
+            (t, "positive") => format!(" Copy: {t}"),
+            (t, _) => format!(" Avoid: {t}"),
+        };
         out.push_str(&format!(
-            "--- {label}. Why: {}\n{}\n",
+            "--- {label}. Why: {}{takeaways}\n{}\n",
             e.annotation,
             e.content.trim()
         ));
@@ -358,5 +366,39 @@ mod tests {
         let mut all = instructions();
         all.context_sources.clear();
         assert!(customer_section(&c, &all).contains("About: Eco cleaning"));
+    }
+
+    #[test]
+    fn an_examples_takeaways_say_what_to_copy_or_avoid() {
+        let example = |polarity: &str, takeaways: &str| Example {
+            id: Uuid::nil(),
+            polarity: polarity.into(),
+            content: "Text".into(),
+            annotation: "Reason".into(),
+            takeaways: takeaways.into(),
+            similarity: 0.9,
+            source: ExampleSource::Any,
+            embedding: Vec::new(),
+        };
+        let text = examples_section(
+            &[
+                example("positive", "the short opener"),
+                example("negative", "the countdown"),
+                example("positive", ""),
+            ],
+            None,
+        );
+        assert!(
+            text.contains("Why: Reason Copy: the short opener\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Why: Reason Avoid: the countdown\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("(write like this). Why: Reason\nText"),
+            "{text}"
+        );
     }
 }

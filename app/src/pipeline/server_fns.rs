@@ -146,9 +146,10 @@ pub async fn load_task_detail(id: Uuid) -> Result<TaskDetail, AppError> {
     respond(
         async move {
             let mut auth = authorize(&VIEWERS).await?;
-            let detail = super::db::tasks::detail(&mut auth.tx, id)
+            let mut detail = super::db::tasks::detail(&mut auth.tx, id)
                 .await?
                 .ok_or(AppError::NotFound)?;
+            detail.can_promote = ACTORS.contains(&auth.user.role);
             auth.tx.commit().await?;
             Ok(detail)
         }

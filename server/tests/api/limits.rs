@@ -380,7 +380,7 @@ async fn a_sign_in_flood_is_turned_away_busy_not_hashed(_: PgPoolOptions, db: Pg
 }
 
 /// Every server function, as the browser would name it.
-const ENDPOINTS: [&str; 36] = [
+const ENDPOINTS: [&str; 43] = [
     "load_ai_overview",
     "test_provider",
     "sign_in",
@@ -414,6 +414,13 @@ const ENDPOINTS: [&str; 36] = [
     "compare_template_versions",
     "preview_choices",
     "preview_template",
+    "load_examples",
+    "get_example",
+    "save_example",
+    "archive_example",
+    "promote_deliverable",
+    "find_similar_examples",
+    "reembed_examples",
     "analyze_contact",
     "load_dashboard",
     "sign_out",

@@ -3,6 +3,7 @@ mod ai;
 mod auth;
 mod customers;
 mod database;
+mod examples;
 mod faults;
 mod health;
 mod helpers;

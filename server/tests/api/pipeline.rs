@@ -459,15 +459,19 @@ async fn examples_are_the_customers_own_then_its_industrys_then_any(
         })
         .collect();
     assert_eq!(positives.len(), 3, "{used}");
+    // The third is a starter example of the same industry (HVAC is in home services), before
+    // any other business's.
     assert_eq!(
         positives.iter().map(|p| p.0).collect::<Vec<_>>(),
-        ["customer", "industry", "any"]
+        ["customer", "industry", "industry"]
     );
     assert!(positives[0].1.starts_with("Our own spring note"));
-    assert!(positives[1].1.starts_with("An industry peer's note"));
+    assert!(positives[1..]
+        .iter()
+        .any(|p| p.1.starts_with("An industry peer's note")));
     let from = context["examples_from"].as_str().unwrap_or_default();
     assert!(
-        from.starts_with("1 from this customer, 1 from its industry, "),
+        from.starts_with("1 from this customer, ") && from.contains(" from its industry"),
         "{from}"
     );
 }

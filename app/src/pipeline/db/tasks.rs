@@ -258,6 +258,7 @@ pub async fn detail(tx: &mut Tx, id: Uuid) -> Result<Option<TaskDetail>, sqlx::E
         attempt_views,
         transitions,
         feedback,
+        can_promote: false,
     }))
 }
 

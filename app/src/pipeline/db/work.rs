@@ -127,7 +127,7 @@ pub async fn unembedded_examples(
     limit: i64,
 ) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
     let rows = sqlx::query!(
-        "select id, content from content_examples where embedding is null limit $1",
+        "select id, content from content_examples where embedding is null and archived_at is null limit $1",
         limit
     )
     .fetch_all(&mut **tx)
@@ -144,7 +144,7 @@ pub async fn store_example_embeddings(
 ) -> Result<(), sqlx::Error> {
     for (id, v) in vectors {
         sqlx::query!(
-            "update content_examples set embedding = $2, embedding_model = $3 where id = $1 and embedding is null",
+            "update content_examples set embedding = $2, embedding_model = $3, embedded_at = clock_timestamp() where id = $1 and embedding is null",
             id,
             pgvector::Vector::from(v) as pgvector::Vector,
             model,
@@ -227,20 +227,20 @@ pub async fn nearest_examples(
     let rows = sqlx::query!(
         r#"with candidates as (
              (select id, 0 as tier, embedding <=> $1 as distance from content_examples
-               where embedding_model = $2 and polarity = $3 and output_type = $4 and customer_id = $6
+               where archived_at is null and embedding_model = $2 and polarity = $3 and output_type = $4 and customer_id = $6
                order by embedding <=> $1 limit $5)
              union all
              (select id, 1, embedding <=> $1 from content_examples
-               where embedding_model = $2 and polarity = $3 and output_type = $4 and $7 <> '' and industry = $7
+               where archived_at is null and embedding_model = $2 and polarity = $3 and output_type = $4 and $7 <> '' and industry = $7
                order by embedding <=> $1 limit $5)
              union all
              (select id, 2, embedding <=> $1 from content_examples
-               where embedding_model = $2 and polarity = $3 and output_type = $4
+               where archived_at is null and embedding_model = $2 and polarity = $3 and output_type = $4
                order by embedding <=> $1 limit $5)
            ), best as (
              select distinct on (id) id, tier, distance from candidates order by id, tier
            )
-           select e.id, e.polarity, e.content, e.annotation, b.tier as "tier!",
+           select e.id, e.polarity, e.content, e.annotation, e.takeaways, b.tier as "tier!",
                   (1 - b.distance)::float4 as "similarity!", e.embedding as "embedding!: pgvector::Vector"
            from best b join content_examples e on e.id = b.id
            order by b.tier, b.distance
@@ -262,6 +262,7 @@ pub async fn nearest_examples(
             polarity: r.polarity,
             content: r.content,
             annotation: r.annotation,
+            takeaways: r.takeaways,
             similarity: r.similarity,
             source: ExampleSource::from_tier(r.tier),
             embedding: r.embedding.to_vec(),

@@ -1,6 +1,8 @@
 //! The pipeline pages, one per file: the live board, a new task, a task's story, the
 //! escalation queue, and the templates the drafts are written from. This file holds what they share.
 pub mod board;
+pub mod example;
+pub mod examples;
 pub mod new_task;
 pub mod queue;
 pub mod task;

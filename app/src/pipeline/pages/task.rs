@@ -6,8 +6,9 @@ use crate::{
     error::AppError,
     layout::{error_fallback, format_time, EmptyState, LoadingBlock},
     pipeline::{
+        examples::server_fns::PromoteDeliverable,
         instructions::AiInstructions,
-        model::{AttemptView, TaskDetail},
+        model::{AttemptView, ExampleUsed, TaskDetail},
         report::QualityReport,
         rules::Decision,
         server_fns::load_task_detail,
@@ -92,7 +93,55 @@ fn decision_view(d: &Decision) -> AnyView {
     .into_any()
 }
 
-fn attempt_view(a: &AttemptView) -> AnyView {
+/// "Make it an example": a delivered draft becomes a positive example in one click.
+#[component]
+fn PromoteButton(deliverable_id: Uuid) -> impl IntoView {
+    let promote = ServerAction::<PromoteDeliverable>::new();
+    view! {
+        <ActionForm action=promote attr:class="mt-2 text-sm">
+            <input type="hidden" name="deliverable_id" value=deliverable_id.to_string()/>
+            {move || match promote.value().get() {
+                Some(Ok(saved)) => view! {
+                    <p role="status" class="text-emerald-800" data-testid="promoted">
+                        "Saved as a good example. "
+                        <A href=format!("/examples/{}", saved.id) attr:class="font-medium text-indigo-700 hover:underline">"Edit its annotation"</A>
+                    </p>
+                }.into_any(),
+                other => view! {
+                    <button type="submit" class="font-medium text-indigo-700 hover:underline" data-testid="promote">"Make it an example"</button>
+                    {other.and_then(Result::err).map(|e| view! { <p role="alert" class="text-rose-700">{e.to_string()}</p> })}
+                }.into_any(),
+            }}
+        </ActionForm>
+    }
+}
+
+fn examples_used(examples: &[ExampleUsed]) -> AnyView {
+    if examples.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <details class="mt-2 text-xs text-slate-600" data-testid="examples-used">
+            <summary class="cursor-pointer">{format!("{} examples given to the model", examples.len())}</summary>
+            <ul class="mt-1 space-y-1">
+                {examples.iter().map(|e| {
+                    let whose = match e.source.as_str() { "customer" => "this customer's", "industry" => "its industry's", _ => "another business's" };
+                    let kind = if e.polarity == "positive" { "Good" } else { "Bad" };
+                    view! {
+                        <li>
+                            <A href=format!("/examples/{}", e.id) attr:class="text-indigo-700 hover:underline">{format!("{kind} example")}</A>
+                            {format!(" · {whose} · similarity {:.2}", e.similarity)}
+                            {(!e.annotation.is_empty()).then(|| format!(" · {}", e.annotation))}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </details>
+    }
+    .into_any()
+}
+
+fn attempt_view(a: &AttemptView, can_promote: bool) -> AnyView {
     let shown = a
         .edited_content
         .clone()
@@ -119,6 +168,7 @@ fn attempt_view(a: &AttemptView) -> AnyView {
                 </h3>
                 <p class="text-xs text-slate-500">{meta}{template}</p>
             </div>
+            {examples_used(&a.examples)}
             <div class="mt-3 grid gap-4 lg:grid-cols-2">
                 <pre class="whitespace-pre-wrap rounded-lg bg-slate-50 p-3 font-sans text-sm text-slate-800" data-testid="attempt-content">{shown}</pre>
                 <div class="space-y-3">
@@ -126,6 +176,7 @@ fn attempt_view(a: &AttemptView) -> AnyView {
                     {a.decision.as_ref().map(decision_view)}
                 </div>
             </div>
+            {(can_promote && a.delivered_at.is_some()).then(|| view! { <PromoteButton deliverable_id=a.id/> })}
         </section>
     }
     .into_any()
@@ -244,7 +295,7 @@ fn TaskView(d: TaskDetail) -> impl IntoView {
             {if attempts.is_empty() {
                 view! { <EmptyState title="No draft yet" body="The AI drafts as soon as a worker takes the task."/> }.into_any()
             } else {
-                attempts.iter().map(attempt_view).collect_view().into_any()
+                attempts.iter().map(|a| attempt_view(a, d.can_promote)).collect_view().into_any()
             }}
         </div>
         {(!d.feedback.is_empty()).then(|| view! {
