@@ -101,6 +101,9 @@ pub struct AttemptView {
     pub decision: Option<Decision>,
     pub delivered_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+    /// The customer's business context changed after this draft was written.
+    #[serde(default)]
+    pub context_outdated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -259,3 +259,37 @@ async fn an_analysis_is_written_again_after_its_business_context_changes(
         "a changed business context is not served from the cache: {renewed:?}"
     );
 }
+
+/// A draft written before the business context changed says so on its task page.
+#[sqlx::test(migrations = false)]
+async fn a_draft_written_before_the_context_changed_is_marked_outdated(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    use crate::pipeline::{
+        app, create_task, drain, good_draft, instructions, mock_drafts, settings,
+    };
+    let provider = MockServer::start().await;
+    let app = app(db, &provider).await;
+    let t = create_task(&app, 0, instructions(70), 3, false).await;
+    mock_drafts(&provider, &[good_draft(&t.customer)]).await;
+    drain(&app.state.pipeline, &settings("w1")).await;
+    app.sign_in_as("manager@acme.test").await;
+    assert!(!outdated(&app, t.id).await);
+    let page = customers(&app, &[("q", &t.customer)]).await;
+    let before = detail(&app, page.rows[0].id).await;
+    let mut form = BusinessContextForm::from_customer(&before.customer);
+    form.tone = "Calm and expert".into();
+    assert_eq!(save(&app, &form).await.status(), 200);
+    assert!(outdated(&app, t.id).await);
+}
+
+async fn outdated(app: &TestApp, task: Uuid) -> bool {
+    let d: app::pipeline::model::TaskDetail = app
+        .call("load_task_detail", &[("id", &task.to_string())])
+        .await
+        .json()
+        .await
+        .expect("detail");
+    d.attempt_views[0].context_outdated
+}

@@ -177,7 +177,9 @@ pub async fn detail(tx: &mut Tx, id: Uuid) -> Result<Option<TaskDetail>, sqlx::E
     let attempt_views = sqlx::query!(
         r#"select d.id, d.attempt, d.content, d.edited_content, d.model, d.provider,
                   ct.name || coalesce(' v' || d.template_version, '') as "template?", d.template_id,
-                  d.examples_used, d.content_quality, d.decision_trace, d.delivered_at, d.created_at
+                  d.examples_used, d.content_quality, d.decision_trace, d.delivered_at, d.created_at,
+                  coalesce((select cu.updated_at > d.created_at from project_tasks t join customers cu on cu.id = t.customer_id
+                             where t.id = d.task_id), false) as "context_outdated!"
              from project_deliverables d left join content_templates ct on ct.id = d.template_id
             where d.task_id = $1 order by d.attempt"#,
         id
@@ -203,6 +205,7 @@ pub async fn detail(tx: &mut Tx, id: Uuid) -> Result<Option<TaskDetail>, sqlx::E
             .and_then(|q| serde_json::from_value::<Decision>(q).ok()),
         delivered_at: d.delivered_at,
         created_at: d.created_at,
+        context_outdated: d.context_outdated,
     })
     .collect();
     let transitions = sqlx::query!(

@@ -169,6 +169,15 @@ fn attempt_view(a: &AttemptView, can_promote: bool) -> AnyView {
                 <p class="text-xs text-slate-500">{meta}{template}</p>
             </div>
             {examples_used(&a.examples)}
+            {a.context_outdated.then(|| view! {
+                <p class="mt-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="context-outdated">
+                    {if a.delivered_at.is_some() {
+                        "Written before the customer's business context last changed."
+                    } else {
+                        "The customer's business context changed after this draft was written. Send it back from the escalation queue to have it written again with the new context."
+                    }}
+                </p>
+            })}
             <div class="mt-3 grid gap-4 lg:grid-cols-2">
                 <pre class="whitespace-pre-wrap rounded-lg bg-slate-50 p-3 font-sans text-sm text-slate-800" data-testid="attempt-content">{shown}</pre>
                 <div class="space-y-3">
