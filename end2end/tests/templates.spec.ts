@@ -3,7 +3,7 @@ import { signInFresh, waitForHydration } from './helpers';
 
 // A manager creates a template (an unknown placeholder is refused, naming those available),
 // saves a second version and makes it live, compares the two, then previews the prompt the
-// worker would send for a customer.
+// worker would send for a customer, then generates a sample and sees its scores.
 test('a manager creates a template, versions it and previews it against a customer', async ({ page }) => {
   test.setTimeout(90_000);
   const name = `Recall email ${Date.now()}`;
@@ -45,4 +45,9 @@ test('a manager creates a template, versions it and previews it against a custom
   await expect(page.getByTestId('preview-user')).toContainText('six-monthly check-up');
   await expect(page.getByTestId('preview-user')).toContainText(customer);
   await expect(page.getByTestId('preview-system')).not.toBeEmpty();
+
+  // A sample: the draft streams in, then its scores and the rules' decision; nothing is delivered.
+  await page.getByTestId('run-sample').click();
+  await expect(page.getByTestId('sample-text')).toContainText('Test provider answer');
+  await expect(page.getByTestId('sample-scores')).toContainText('Nothing was stored or delivered.');
 });

@@ -380,7 +380,7 @@ async fn a_sign_in_flood_is_turned_away_busy_not_hashed(_: PgPoolOptions, db: Pg
 }
 
 /// Every server function, as the browser would name it.
-const ENDPOINTS: [&str; 43] = [
+const ENDPOINTS: [&str; 44] = [
     "load_ai_overview",
     "test_provider",
     "sign_in",
@@ -414,6 +414,7 @@ const ENDPOINTS: [&str; 43] = [
     "compare_template_versions",
     "preview_choices",
     "preview_template",
+    "generate_sample",
     "load_examples",
     "get_example",
     "save_example",

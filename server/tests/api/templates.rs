@@ -10,7 +10,8 @@ use app::{
     pipeline::{
         db::work::best_template,
         templates::{
-            form::TemplateForm, Preview, TemplateDetail, TemplateDiff, TemplatesPage, VersionSaved,
+            form::TemplateForm, Preview, SampleEvent, TemplateDetail, TemplateDiff, TemplatesPage,
+            VersionSaved,
         },
     },
     ssr::tenancy,
@@ -423,4 +424,111 @@ async fn the_preview_is_exactly_the_prompt_the_worker_sent(_: PgPoolOptions, db:
         )
         .await;
     assert_eq!(res.status(), 422);
+}
+
+async fn sample_events(app: &TestApp, args: &[(&str, &str)]) -> (u16, Vec<SampleEvent>) {
+    let res = app.call("generate_sample", args).await;
+    let status = res.status().as_u16();
+    let body = res.text().await.expect("body");
+    if status != 200 {
+        return (status, Vec::new());
+    }
+    let events = body
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("an event"))
+        .collect();
+    (status, events)
+}
+
+/// A sample streams the draft, then its scores and the rules' decision; nothing is stored. A
+/// provider that fails is reported with its name, the model and the time.
+#[sqlx::test(migrations = false)]
+async fn a_sample_streams_its_draft_scores_and_decision_and_stores_nothing(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let provider = MockServer::start().await;
+    let app = app(db, &provider).await;
+    let t = create_task(&app, 0, instructions(70), 3, false).await;
+    mock_drafts(&provider, &[good_draft(&t.customer)]).await;
+    app.sign_in_as("manager@acme.test").await;
+    let template = list(&app, &[("output_type", "email")]).await.rows[0].id;
+    let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
+    let customer: Uuid = sqlx::query_scalar("select customer_id from project_tasks where id = $1")
+        .bind(t.id)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("customer");
+    drop(tx);
+    let args = [
+        ("id", template.to_string()),
+        ("version", "1".to_owned()),
+        ("customer_id", customer.to_string()),
+        ("task_id", t.id.to_string()),
+    ];
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, events) = sample_events(&app, &args).await;
+    assert_eq!(status, 200);
+    assert!(
+        matches!(events.first(), Some(SampleEvent::Started { .. })),
+        "{events:?}"
+    );
+    let text: String = events
+        .iter()
+        .filter_map(|e| match e {
+            SampleEvent::Delta { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(text.trim(), good_draft(&t.customer));
+    match events.last() {
+        Some(SampleEvent::Scored {
+            quality, decision, ..
+        }) => {
+            assert!(quality.overall >= 70, "{quality:?}");
+            assert_eq!(
+                decision.action,
+                app::pipeline::rules::RuleAction::Approve,
+                "{decision:?}"
+            );
+        }
+        other => panic!("no scores: {other:?}"),
+    }
+    let mut tx = tenancy::begin(&app.pool, scope(0)).await.expect("tx");
+    let stored: i64 =
+        sqlx::query_scalar("select count(*) from project_deliverables where task_id = $1")
+            .bind(t.id)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("count");
+    assert_eq!(stored, 0, "a sample is not a draft of the task");
+    drop(tx);
+
+    // QA may preview but not spend model calls.
+    let qa = app.another_browser();
+    qa.sign_in_as("qa@acme.test").await;
+    assert_eq!(sample_events(&qa, &args).await.0, 403);
+
+    // The provider down: the real failure, with provider, model and time.
+    provider.reset().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("down"))
+        .mount(&provider)
+        .await;
+    let (_, events) = sample_events(&app, &args).await;
+    match events.last() {
+        Some(SampleEvent::Failed {
+            provider,
+            model,
+            message,
+            ..
+        }) => {
+            assert!(
+                !provider.is_empty() && !model.is_empty() && !message.is_empty(),
+                "{events:?}"
+            );
+        }
+        other => panic!("no failure: {other:?}"),
+    }
 }

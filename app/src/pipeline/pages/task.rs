@@ -36,7 +36,7 @@ fn score_bar(label: &'static str, score: u8, weight: u8) -> AnyView {
     .into_any()
 }
 
-fn quality_view(q: &QualityReport) -> AnyView {
+pub(crate) fn quality_view(q: &QualityReport) -> AnyView {
     let failures = q
         .compliance
         .failures
@@ -75,7 +75,7 @@ fn quality_view(q: &QualityReport) -> AnyView {
     .into_any()
 }
 
-fn decision_view(d: &Decision) -> AnyView {
+pub(crate) fn decision_view(d: &Decision) -> AnyView {
     let lines = d
         .trace
         .iter()

@@ -97,7 +97,7 @@ fn TemplateView(d: TemplateDetail, on_change: Callback<()>) -> impl IntoView {
         <div class="grid gap-6 lg:grid-cols-3">
             <div class="space-y-6 lg:col-span-2">
                 <TemplateEditor form builtin=d.builtin can_edit=d.can_edit/>
-                <PreviewPanel id=d.id version=shown.version output_type=shown.output_type.clone()/>
+                <PreviewPanel id=d.id version=shown.version output_type=shown.output_type.clone() can_sample=d.can_edit/>
             </div>
             <div class="space-y-6">
                 <Versions d=d.clone() on_change/>
@@ -296,7 +296,16 @@ fn DiffPanel(id: Uuid, latest: i32) -> impl IntoView {
 }
 
 #[component]
-fn PreviewPanel(id: Uuid, version: i32, output_type: String) -> impl IntoView {
+fn PreviewPanel(id: Uuid, version: i32, output_type: String, can_sample: bool) -> impl IntoView {
+    let sample = RwSignal::new(Sample::default());
+    let start_sample = move |c: Option<Uuid>, t: Option<Uuid>| {
+        if sample.with_untracked(|s| s.busy) {
+            return;
+        }
+        if let Some(c) = c {
+            leptos::task::spawn_local(run_sample(id, version, c, t, sample));
+        }
+    };
     let customer = RwSignal::new(None::<Uuid>);
     let task = RwSignal::new(None::<Uuid>);
     let kind = output_type.clone();
@@ -333,11 +342,19 @@ fn PreviewPanel(id: Uuid, version: i32, output_type: String) -> impl IntoView {
                                     on:click=move |_| { preview.dispatch((customer.get(), task.get())); }>
                                     {move || if running.get() { "Building…" } else { "Preview prompt" }}
                                 </button>
+                                {can_sample.then(|| view! {
+                                    <button type="button" class=format!("{SECONDARY} ml-2") data-testid="run-sample"
+                                        disabled=move || sample.with(|s| s.busy) || customer.get().is_none()
+                                        on:click=move |_| start_sample(customer.get(), task.get())>
+                                        {move || if sample.with(|s| s.busy) { "Writing…" } else { "Generate a sample" }}
+                                    </button>
+                                })}
                             </div>
                         </div>
                     }})
                 })}
             </Transition>
+            <SampleView sample/>
             {move || preview.value().get().map(|r| match r {
                 Ok(p) => view! {
                     <div class="mt-4 space-y-3 text-sm" data-testid="preview-result">
@@ -356,5 +373,144 @@ fn PreviewPanel(id: Uuid, version: i32, output_type: String) -> impl IntoView {
                 Err(e) => view! { <p role="alert" class="mt-3 text-sm text-rose-700">{e.to_string()}</p> }.into_any(),
             })}
         </section>
+    }
+}
+
+/// A sample as it streams in.
+#[derive(Debug, Clone, Default)]
+struct Sample {
+    busy: bool,
+    started: bool,
+    model: String,
+    text: String,
+    scored: Option<SampleScores>,
+    error: Option<String>,
+}
+
+/// The sample's scores and decision, shown by the task page's own views.
+#[derive(Debug, Clone)]
+struct SampleScores {
+    quality: crate::pipeline::report::QualityReport,
+    decision: crate::pipeline::rules::Decision,
+    latency_ms: u64,
+}
+
+async fn run_sample(
+    id: Uuid,
+    version: i32,
+    customer: Uuid,
+    task: Option<Uuid>,
+    state: RwSignal<Sample>,
+) {
+    use crate::pipeline::templates::{server_fns::generate_sample, SampleEvent};
+    use futures::StreamExt;
+    state.set(Sample {
+        busy: true,
+        ..Sample::default()
+    });
+    let stream = match generate_sample(id, version, Some(customer), task).await {
+        Ok(s) => s,
+        Err(e) => {
+            state.update(|s| {
+                s.busy = false;
+                s.error = Some(e.to_string());
+            });
+            return;
+        }
+    };
+    let mut stream = stream.into_inner();
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let bytes = match chunk {
+            Ok(b) => b,
+            Err(e) => {
+                state.try_update(|s| {
+                    s.busy = false;
+                    s.error = Some(format!("The connection broke: {e}"));
+                });
+                return;
+            }
+        };
+        buf.extend_from_slice(&bytes);
+        while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=end).collect();
+            let event = match serde_json::from_slice::<SampleEvent>(&line) {
+                Ok(e) => e,
+                Err(e) => {
+                    state.try_update(|s| {
+                        s.busy = false;
+                        s.error = Some(format!("Unreadable answer from the server: {e}"));
+                    });
+                    return;
+                }
+            };
+            let applied = state.try_update(|s| match event {
+                SampleEvent::Started { model, provider } => {
+                    s.started = true;
+                    s.model = format!("{model} ({provider})");
+                }
+                SampleEvent::Delta { text } => s.text.push_str(&text),
+                SampleEvent::Restart { .. } => s.text.clear(),
+                SampleEvent::Scored {
+                    model,
+                    latency_ms,
+                    quality,
+                    decision,
+                } => {
+                    s.busy = false;
+                    s.model = model;
+                    s.scored = Some(SampleScores {
+                        quality,
+                        decision,
+                        latency_ms,
+                    });
+                }
+                SampleEvent::Failed {
+                    provider,
+                    model,
+                    after_ms,
+                    message,
+                } => {
+                    s.busy = false;
+                    s.error = Some(format!(
+                        "{provider} / {model} failed after {:.1} s: {message}",
+                        after_ms as f64 / 1000.0
+                    ));
+                }
+            });
+            if applied.is_none() {
+                return;
+            }
+        }
+    }
+    state.try_update(|s| {
+        if s.busy {
+            s.busy = false;
+            s.error = Some("The connection closed before the sample finished.".into());
+        }
+    });
+}
+
+#[component]
+fn SampleView(sample: RwSignal<Sample>) -> impl IntoView {
+    use crate::pipeline::pages::task::{decision_view, quality_view};
+    view! {
+        <Show when=move || sample.with(|s| s.busy || !s.text.is_empty() || s.error.is_some())>
+            <div class="mt-4 space-y-3 text-sm" data-testid="sample" aria-live="polite">
+                <h3 class="text-xs font-semibold uppercase text-slate-500">"Sample draft (not delivered)"</h3>
+                <p class="text-xs text-slate-500">{move || sample.with(|s| if s.model.is_empty() { "Waiting for the model…".to_owned() } else { format!("Model: {}", s.model) })}</p>
+                <pre class="max-h-96 overflow-auto whitespace-pre-wrap rounded bg-slate-50 p-2 font-sans text-sm" data-testid="sample-text">{move || sample.with(|s| s.text.clone())}</pre>
+                {move || sample.with(|s| s.scored.clone()).map(|d| view! {
+                    <div class="space-y-3" data-testid="sample-scores">
+                        <p class="text-xs text-slate-500">{format!("Written in {:.1} s. Nothing was stored or delivered.", d.latency_ms as f64 / 1000.0)}</p>
+                        {quality_view(&d.quality)}
+                        {decision_view(&d.decision)}
+                    </div>
+                })}
+                {move || sample.with(|s| s.error.clone()).map(|e| view! {
+                    <p role="alert" class="rounded-md bg-rose-50 px-3 py-2 text-rose-700" data-testid="sample-error">{e}</p>
+                })}
+            </div>
+        </Show>
     }
 }

@@ -5,6 +5,8 @@
 pub mod db;
 pub mod form;
 pub mod placeholders;
+#[cfg(feature = "ssr")]
+pub mod sample;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -175,4 +177,34 @@ pub struct Preview {
 pub struct PreviewChoice {
     pub id: Uuid,
     pub label: String,
+}
+
+/// One line of a sample's stream: the model writing, then the draft's scores and the decision
+/// the rules would take (nothing is stored or delivered), or the real failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SampleEvent {
+    Started {
+        model: String,
+        provider: String,
+    },
+    Delta {
+        text: String,
+    },
+    /// The attempt that wrote the text so far failed and another starts: drop the text.
+    Restart {
+        reason: String,
+    },
+    Scored {
+        model: String,
+        latency_ms: u64,
+        quality: crate::pipeline::report::QualityReport,
+        decision: crate::pipeline::rules::Decision,
+    },
+    Failed {
+        provider: String,
+        model: String,
+        after_ms: u64,
+        message: String,
+    },
 }

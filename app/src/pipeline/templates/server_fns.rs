@@ -6,6 +6,7 @@ use super::{
 };
 use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::server_fn::codec::{ByteStream, Streaming};
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
@@ -287,6 +288,50 @@ pub async fn preview_template(
                 task_id,
             };
             super::service::preview(&pool, &gateway, scope, of).await
+        }
+        .await,
+    )
+}
+
+/// Runs the preview's prompt through the gateway and streams the draft as newline-delimited
+/// `SampleEvent`s, ending with its scores and the decision the rules would take. Nothing is
+/// stored or delivered. Managers and admins only: it calls the model.
+#[server(endpoint = "generate_sample", output = Streaming)]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%id, version)))]
+pub async fn generate_sample(
+    id: Uuid,
+    version: i32,
+    customer_id: Option<Uuid>,
+    task_id: Option<Uuid>,
+) -> Result<ByteStream<AppError>, AppError> {
+    use crate::{
+        ai::gateway::Gateway,
+        auth::guard::authorize,
+        pipeline::worker::Pipeline,
+        ssr::{from_context, respond},
+    };
+    respond(
+        async move {
+            let customer_id = customer_id.ok_or_else(|| {
+                AppError::validation("customer_id", "Choose a customer to write the sample for.")
+            })?;
+            let auth = authorize(&EDITORS).await?;
+            let scope = auth.scope();
+            auth.tx.commit().await?;
+            let pool: sqlx::PgPool = from_context()?;
+            let gateway: std::sync::Arc<Gateway> = from_context()?;
+            let pipeline: std::sync::Arc<Pipeline> = from_context()?;
+            let of = super::service::PreviewOf {
+                template_id: id,
+                version,
+                customer_id,
+                task_id,
+            };
+            let rx = super::sample::generate(pool, gateway, pipeline, scope, of).await?;
+            let lines = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|l| (Ok::<_, AppError>(l), rx))
+            });
+            Ok(ByteStream::new(lines))
         }
         .await,
     )

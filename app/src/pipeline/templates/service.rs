@@ -237,6 +237,27 @@ pub async fn preview(
     scope: Scope,
     of: PreviewOf,
 ) -> Result<Preview, AppError> {
+    Ok(prepare(pool, gateway, scope, of).await?.preview)
+}
+
+/// Everything a draft of this template version is made from, and the prompt it makes.
+pub struct Prepared {
+    pub preview: Preview,
+    pub customer: crate::crm::Customer,
+    pub instructions: AiInstructions,
+    pub examples: Vec<prompt::Example>,
+    pub prompt: prompts::Prompt,
+    /// The routed model, or why none can answer.
+    pub route: Result<String, String>,
+}
+
+/// Builds the prompt the worker would send (see `preview`), keeping what it was made from.
+pub async fn prepare(
+    pool: &sqlx::PgPool,
+    gateway: &Gateway,
+    scope: Scope,
+    of: PreviewOf,
+) -> Result<Prepared, AppError> {
     let tenant = scope.tenant_id;
     let mut tx = crate::ssr::tenancy::begin(pool, scope).await?;
     db::head(&mut tx, tenant, of.template_id, false)
@@ -356,13 +377,11 @@ pub async fn preview(
             format!("The {} prompt template is broken: {why}", prompt_row.name),
         )
     })?;
-    let model = gateway
-        .route(TaskKind::ContentGeneration, Some(&prompt_row.ai_model))
-        .unwrap_or_else(|why| format!("none ({why})"));
-    Ok(Preview {
-        system: prompt_row.system_prompt,
+    let route = gateway.route(TaskKind::ContentGeneration, Some(&prompt_row.ai_model));
+    let preview = Preview {
+        system: prompt_row.system_prompt.clone(),
         user,
-        model,
+        model: route.clone().unwrap_or_else(|why| format!("none ({why})")),
         examples: examples
             .iter()
             .map(|e| PreviewExample {
@@ -378,6 +397,14 @@ pub async fn preview(
             })
             .collect(),
         examples_note,
-        brief: instructions.brief,
+        brief: instructions.brief.clone(),
+    };
+    Ok(Prepared {
+        preview,
+        customer,
+        instructions,
+        examples,
+        prompt: prompt_row,
+        route,
     })
 }

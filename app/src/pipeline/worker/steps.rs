@@ -8,6 +8,7 @@ use crate::{
         prompts::{self, Prompt},
         AiFailure, TaskKind,
     },
+    crm::Customer,
     pipeline::{
         db::{
             self,
@@ -141,16 +142,30 @@ impl Pipeline {
         let deliverable_id = self
             .keep_draft(&mut h, &draft, &content, &model, &provider, &model_asked)
             .await?;
-        let report = self.evaluate(&h.c, &draft, &content).await;
+        let report = self
+            .score_draft(
+                h.scope(),
+                Some(h.c.task_id),
+                &draft.task.customer,
+                &draft.instructions,
+                &draft.examples,
+                &content,
+            )
+            .await;
         let facts = TaskFacts {
             title: &draft.task.title,
             instructions: &draft.instructions,
             max_attempts: draft.task.max_attempts,
             age_hours: draft.task.age_hours,
         };
-        let context =
-            decision::context(&facts, &draft.task.customer, &report, draft.attempt, &model);
-        let decision = self.rules.decide_explained(&draft.rules, &context);
+        let decision = self.judge(
+            &facts,
+            &draft.task.customer,
+            &report,
+            draft.attempt,
+            &model,
+            &draft.rules,
+        );
         self.settle(&h, &draft, deliverable_id, &report, &decision)
             .await
     }
@@ -449,19 +464,37 @@ impl Pipeline {
 
     /// Scores the draft; brand alignment uses embeddings when the model can give them.
     #[tracing::instrument(skip_all)]
-    async fn evaluate(&self, c: &Claimed, d: &Draft, content: &str) -> QualityReport {
-        let customer = &d.task.customer;
-        let text = quality::visible_text(content, &d.instructions.output_format);
-        let others = self.other_customers_named(c, customer.id, &text).await;
+    /// Scores a draft: quality, compliance (with the workspace's other customers it names) and
+    /// brand alignment against the voice and the examples it was given. The worker and the
+    /// template's "generate a sample" both score through here.
+    pub async fn score_draft(
+        &self,
+        scope: Scope,
+        subject: Option<Uuid>,
+        customer: &Customer,
+        instructions: &AiInstructions,
+        examples: &[Example],
+        content: &str,
+    ) -> QualityReport {
+        let text = quality::visible_text(content, &instructions.output_format);
+        let others = self.other_customers_named(scope, customer.id, &text).await;
+        let meta = CallMeta {
+            scope,
+            task: TaskKind::ContentGeneration,
+            prompt_name: None,
+            prompt_version: None,
+            subject_id: subject,
+            request_id: None,
+        };
         let sims = match self
             .gateway
-            .embed(&Self::meta(c, None), &[text, customer.voice_text()])
+            .embed(&meta, &[text, customer.voice_text()])
             .await
         {
             Ok(made) if made.vectors.len() == 2 => {
                 let (draft, voice) = (&made.vectors[0], &made.vectors[1]);
                 let best = |polarity: &str| {
-                    d.examples
+                    examples
                         .iter()
                         .filter(|e| e.polarity == polarity && e.embedding.len() == draft.len())
                         .map(|e| cosine(draft, &e.embedding))
@@ -486,25 +519,35 @@ impl Pipeline {
         };
         quality::score(
             content,
-            &d.instructions,
+            instructions,
             &rules,
             sims.as_ref(),
             &self.syllables,
         )
     }
 
+    /// The decision the rules take on a scored draft, with its trace in words.
+    pub fn judge(
+        &self,
+        facts: &TaskFacts,
+        customer: &Customer,
+        report: &QualityReport,
+        attempt: i16,
+        model: &str,
+        rules: &[DecisionRule],
+    ) -> Decision {
+        let context = decision::context(facts, customer, report, attempt, model);
+        self.rules.decide_explained(rules, &context)
+    }
+
     /// The workspace's other customers the draft names. A failed lookup is logged and scored
     /// as none: settling the draft needs the database next, and fails there if it is down.
     async fn other_customers_named(
         &self,
-        c: &Claimed,
+        scope: Scope,
         customer_id: Uuid,
         text: &str,
     ) -> Vec<String> {
-        let scope = Scope {
-            tenant_id: c.tenant_id,
-            user_id: Uuid::nil(),
-        };
         let found = async {
             let mut tx = tenancy::begin(&self.pool, scope).await?;
             let names = db::work::other_customers_named(&mut tx, customer_id, text).await?;
