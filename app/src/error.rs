@@ -14,6 +14,11 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The version an edit form carries: the record's `updated_at` in nanoseconds.
+pub fn form_version(updated_at: time::OffsetDateTime) -> String {
+    updated_at.unix_timestamp_nanos().to_string()
+}
+
 impl FieldError {
     pub fn new(field: &str, message: impl Into<String>) -> Self {
         Self {
@@ -40,6 +45,21 @@ impl FieldError {
                 "Remove the control characters from this text.",
             ));
         }
+    }
+
+    /// The version a form was opened at (see `form_version`), or the error for a form that
+    /// carries none: a save made against an older version is refused instead of overwriting.
+    pub fn opened_at(raw: &str) -> Result<time::OffsetDateTime, FieldError> {
+        raw.trim()
+            .parse::<i128>()
+            .ok()
+            .and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+            .ok_or_else(|| {
+                Self::new(
+                    "version",
+                    "This form has no valid version. Reload the page.",
+                )
+            })
     }
 
     /// Every error at once, as the error a form marks field by field; `Ok` when there is none.

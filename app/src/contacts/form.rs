@@ -62,20 +62,6 @@ fn id(errors: &mut Vec<FieldError>, field: &str, raw: &str, message: &str) -> Op
     }
 }
 
-/// The version (nanosecond `updated_at`) a form was opened at.
-pub fn opened_at(raw: &str) -> Result<OffsetDateTime, FieldError> {
-    raw.trim()
-        .parse::<i128>()
-        .ok()
-        .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-        .ok_or_else(|| {
-            err(
-                "version",
-                "This form has no valid version. Reload the page.",
-            )
-        })
-}
-
 /// The contact form. `id` is empty for a new contact.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -48,7 +48,4 @@ pub struct RecordSaved {
     pub changed: Vec<String>,
 }
 
-/// The version a form carries, so a save after someone else's is refused.
-pub fn version_of(updated_at: time::OffsetDateTime) -> String {
-    updated_at.unix_timestamp_nanos().to_string()
-}
+pub use crate::error::form_version as version_of;

@@ -61,7 +61,7 @@ pub async fn save_contact(form: ContactForm) -> Result<RecordSaved, AppError> {
                 .map_err(|e| AppError::Fields { errors: vec![e] })?;
             let opened_at = match id {
                 Some(_) => Some(
-                    super::form::opened_at(&form.version)
+                    crate::error::FieldError::opened_at(&form.version)
                         .map_err(|e| AppError::Fields { errors: vec![e] })?,
                 ),
                 None => None,
@@ -117,7 +117,7 @@ pub async fn save_deal(form: DealForm) -> Result<RecordSaved, AppError> {
                 "" => None,
                 raw => {
                     let id: Uuid = raw.parse().map_err(|_| bad_form())?;
-                    let at = super::form::opened_at(&form.version)
+                    let at = crate::error::FieldError::opened_at(&form.version)
                         .map_err(|e| AppError::Fields { errors: vec![e] })?;
                     Some((id, at))
                 }

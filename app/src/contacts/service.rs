@@ -19,15 +19,6 @@ use uuid::Uuid;
 
 const SAVED_IN_BETWEEN: &str = "Someone else saved this after you opened it. Reload the page to see their changes, then make yours again.";
 
-fn changes(before: &[(&'static str, String)], after: &[(&'static str, String)]) -> Vec<Change> {
-    before
-        .iter()
-        .zip(after)
-        .filter(|((_, a), (_, b))| a != b)
-        .map(|((label, a), (_, b))| Change::new(*label, a, b))
-        .collect()
-}
-
 fn email_taken(constraint: &str) -> Option<AppError> {
     match constraint {
         "contacts_email_unique" => Some(AppError::validation(
@@ -70,7 +61,7 @@ pub async fn create_contact(tx: &mut Tx, scope: Scope, c: &ContactInput) -> Resu
         owner_user_id: None,
         customer_id: c.customer_id,
     };
-    let entries = changes(&none.fields("", ""), &c.fields(&company, &owner));
+    let entries = audit::diff(&none.fields("", ""), &c.fields(&company, &owner));
     let target = Target {
         kind: "contact",
         id,
@@ -124,7 +115,7 @@ pub async fn update_contact(
             "Choose the company from the list.",
         ));
     }
-    let entries = changes(
+    let entries = audit::diff(
         &before.fields(&company_before, &current.owner_name.unwrap_or_default()),
         &next.fields(&company_after, &owner_after),
     );
@@ -222,7 +213,7 @@ pub async fn save_deal(
             .into_iter()
             .map(|(l, _)| (l, String::new()))
             .collect();
-        let entries = changes(&empty, &next.fields());
+        let entries = audit::diff(&empty, &next.fields());
         audit::record_about(
             tx,
             tenant,
@@ -243,7 +234,7 @@ pub async fn save_deal(
     if at != opened_at {
         return Err(AppError::validation("", SAVED_IN_BETWEEN));
     }
-    let entries = changes(&before.fields(), &next.fields());
+    let entries = audit::diff(&before.fields(), &next.fields());
     if !entries.is_empty() {
         db::update_deal(tx, tenant, id, next).await?;
         audit::record_about(

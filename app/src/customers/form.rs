@@ -123,17 +123,7 @@ impl BusinessContextForm {
 
     /// The nanosecond `updated_at` the form was opened at.
     pub fn opened_at(&self) -> Result<time::OffsetDateTime, FieldError> {
-        self.version
-            .trim()
-            .parse::<i128>()
-            .ok()
-            .and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-            .ok_or_else(|| {
-                err(
-                    "version",
-                    "This form has no valid version. Reload the page.",
-                )
-            })
+        FieldError::opened_at(&self.version)
     }
 
     /// Checks every field and returns all the errors at once.

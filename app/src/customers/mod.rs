@@ -87,5 +87,5 @@ pub struct Saved {
 /// The version a form was opened at: the customer's `updated_at` in nanoseconds. A save made
 /// against an older version is refused instead of overwriting someone else's change.
 pub fn version_of(customer: &Customer) -> String {
-    customer.updated_at.unix_timestamp_nanos().to_string()
+    crate::error::form_version(customer.updated_at)
 }

@@ -3,6 +3,7 @@
 //!
 //! Inside, dependencies point one way: `pages` → `server_fns` → `review` / `worker` (services)
 //! → `decision`, `quality`, `rules`, `prompt` (pure engines) → `db` (all SQL).
+pub mod catalog;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]

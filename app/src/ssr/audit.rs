@@ -62,6 +62,17 @@ impl Change {
     }
 }
 
+/// The fields that differ between two field-by-field readings of a record, as the entry's
+/// diff (same labels, same order).
+pub fn diff(before: &[(&'static str, String)], after: &[(&'static str, String)]) -> Vec<Change> {
+    before
+        .iter()
+        .zip(after)
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((label, a), (_, b))| Change::new(*label, a, b))
+        .collect()
+}
+
 /// Adds one entry about `target`, with the fields that changed (none for a plain event).
 #[tracing::instrument(skip_all, fields(%action, kind = target.kind, id = %target.id))]
 pub async fn record_about(

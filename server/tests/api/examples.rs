@@ -30,13 +30,7 @@ async fn detail(app: &TestApp, id: Uuid) -> ExampleDetail {
 }
 
 async fn save(app: &TestApp, form: &ExampleForm) -> Result<ExampleSaved, (u16, AppError)> {
-    let res = app.post_form("save_example", form).await;
-    let status = res.status().as_u16();
-    if status == 200 {
-        Ok(res.json().await.expect("json"))
-    } else {
-        Err((status, res.json().await.expect("error")))
-    }
+    app.submit("save_example", form).await
 }
 
 async fn similar(app: &TestApp, q: &str, polarity: &str) -> SimilarResult {

@@ -185,6 +185,21 @@ impl TestApp {
         self.call(endpoint, &borrowed).await
     }
 
+    /// Posts a form struct and reads the answer: the value, or the status and the error.
+    pub async fn submit<T: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        form: &T,
+    ) -> Result<R, (u16, app::error::AppError)> {
+        let res = self.post_form(endpoint, form).await;
+        let status = res.status().as_u16();
+        if status == 200 {
+            Ok(res.json().await.expect("json"))
+        } else {
+            Err((status, res.json().await.expect("error")))
+        }
+    }
+
     /// Calls a server function that takes JSON arguments (`input = Json`).
     pub async fn call_json(&self, endpoint: &str, body: &serde_json::Value) -> Response {
         self.client

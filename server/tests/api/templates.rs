@@ -40,13 +40,7 @@ async fn detail(app: &TestApp, id: Uuid, version: Option<i32>) -> TemplateDetail
 }
 
 async fn save(app: &TestApp, form: &TemplateForm) -> Result<VersionSaved, (u16, AppError)> {
-    let res = app.post_form("save_template", form).await;
-    let status = res.status().as_u16();
-    if status == 200 {
-        Ok(res.json().await.expect("json"))
-    } else {
-        Err((status, res.json().await.expect("error")))
-    }
+    app.submit("save_template", form).await
 }
 
 fn form(body: &str) -> TemplateForm {

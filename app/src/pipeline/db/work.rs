@@ -120,41 +120,6 @@ pub async fn best_template(
     }))
 }
 
-/// Examples still without a vector, at most `limit`.
-#[tracing::instrument(skip_all)]
-pub async fn unembedded_examples(
-    tx: &mut Tx,
-    limit: i64,
-) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        "select id, content from content_examples where embedding is null and archived_at is null limit $1",
-        limit
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.content)).collect())
-}
-
-/// Stores examples' vectors (unless another worker got there first).
-#[tracing::instrument(skip_all, fields(n = vectors.len(), %model))]
-pub async fn store_example_embeddings(
-    tx: &mut Tx,
-    vectors: Vec<(Uuid, Vec<f32>)>,
-    model: &str,
-) -> Result<(), sqlx::Error> {
-    for (id, v) in vectors {
-        sqlx::query!(
-            "update content_examples set embedding = $2, embedding_model = $3, embedded_at = clock_timestamp() where id = $1 and embedding is null",
-            id,
-            pgvector::Vector::from(v) as pgvector::Vector,
-            model,
-        )
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
 /// Good and bad examples a draft is given.
 pub const POSITIVE_EXAMPLES: i64 = 3;
 pub const NEGATIVE_EXAMPLES: i64 = 2;

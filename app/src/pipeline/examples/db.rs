@@ -1,7 +1,7 @@
 //! The examples' SQL, every query scoped by tenant (and row-level security).
 use super::{
-    form::ExampleInput, CustomerChoice, EmbeddingStatus, ExampleRow, RunProgress, SimilarExample,
-    EXCERPT_CHARS, PAGE_SIZE,
+    form::ExampleInput, EmbeddingStatus, ExampleRow, RunProgress, SimilarExample, EXCERPT_CHARS,
+    PAGE_SIZE,
 };
 use crate::ssr::tenancy::Tx;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -79,16 +79,6 @@ pub async fn industries(tx: &mut Tx, tenant: Uuid) -> Result<Vec<String>, sqlx::
     sqlx::query_scalar!(
         "select distinct industry from content_examples
           where tenant_id = $1 and archived_at is null and industry <> '' order by industry limit 200",
-        tenant
-    )
-    .fetch_all(&mut **tx)
-    .await
-}
-
-pub async fn customers(tx: &mut Tx, tenant: Uuid) -> Result<Vec<CustomerChoice>, sqlx::Error> {
-    sqlx::query_as!(
-        CustomerChoice,
-        "select id, name as label from customers where tenant_id = $1 order by name, id limit 1000",
         tenant
     )
     .fetch_all(&mut **tx)

@@ -1,16 +1,13 @@
 //! The example editor's form and its validation: every field's error at once.
 use super::POLARITIES;
-use crate::{
-    error::FieldError,
-    pipeline::{instructions::OUTPUT_TYPES, templates::PURPOSES},
-};
+use crate::{error::FieldError, pipeline::catalog};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub const MAX_CONTENT_CHARS: usize = 20_000;
 pub const MAX_ANNOTATION_CHARS: usize = 2_000;
-pub const MAX_INDUSTRY_CHARS: usize = 100;
+pub use crate::pipeline::catalog::MAX_INDUSTRY_CHARS;
 
 /// As posted. `id` and `version` are empty for a new example.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -57,18 +54,7 @@ impl ExampleForm {
             .trim()
             .parse()
             .map_err(|_| err("id", "This form names no example. Reload the page."))?;
-        let at = self
-            .version
-            .trim()
-            .parse::<i128>()
-            .ok()
-            .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-            .ok_or_else(|| {
-                err(
-                    "version",
-                    "This form has no valid version. Reload the page.",
-                )
-            })?;
+        let at = FieldError::opened_at(&self.version)?;
         Ok(Some((id, at)))
     }
 
@@ -81,23 +67,9 @@ impl ExampleForm {
                 "Say whether this is a good (positive) or bad (negative) example.",
             ));
         }
-        let output_type = self.output_type.trim().to_owned();
-        if !OUTPUT_TYPES.iter().any(|(t, _)| *t == output_type) {
-            let types: Vec<&str> = OUTPUT_TYPES.iter().map(|(t, _)| *t).collect();
-            errors.push(err(
-                "output_type",
-                format!("Choose one of: {}.", types.join(", ")),
-            ));
-        }
-        let industry = self.industry.trim().to_owned();
-        FieldError::check_text(&mut errors, "industry", &industry, MAX_INDUSTRY_CHARS);
-        let purpose = self.purpose.trim().to_owned();
-        if !purpose.is_empty() && !PURPOSES.contains(&purpose.as_str()) {
-            errors.push(err(
-                "purpose",
-                format!("Choose one of: {}, or none.", PURPOSES.join(", ")),
-            ));
-        }
+        let output_type = catalog::output_type(&mut errors, &self.output_type);
+        let industry = catalog::industry(&mut errors, &self.industry);
+        let purpose = catalog::purpose(&mut errors, &self.purpose, true);
         let customer_id = match self.customer_id.trim() {
             "" => None,
             s => match s.parse() {

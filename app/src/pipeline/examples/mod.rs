@@ -78,13 +78,6 @@ pub struct ExamplesPage {
     pub status: EmbeddingStatus,
 }
 
-/// A customer to tie an example to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CustomerChoice {
-    pub id: Uuid,
-    pub label: String,
-}
-
 /// The editor's data: the form, where the vector stands, and the customers to pick from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExampleDetail {
@@ -93,7 +86,7 @@ pub struct ExampleDetail {
     pub embedded_at: Option<OffsetDateTime>,
     /// The task whose delivered draft it was promoted from.
     pub from_task: Option<Uuid>,
-    pub customers: Vec<CustomerChoice>,
+    pub customers: Vec<crate::pipeline::model::CustomerOption>,
     pub can_edit: bool,
 }
 
@@ -122,6 +115,4 @@ pub struct SimilarResult {
     pub found: Vec<SimilarExample>,
 }
 
-pub fn version_of(updated_at: OffsetDateTime) -> String {
-    updated_at.unix_timestamp_nanos().to_string()
-}
+pub use crate::error::form_version as version_of;

@@ -26,23 +26,12 @@ pub async fn load_examples(
     use crate::{
         ai::gateway::Gateway,
         auth::guard::authorize,
-        pipeline::{instructions::OUTPUT_TYPES, templates::PURPOSES},
         ssr::{from_context, respond},
     };
     respond(
         async move {
-            let pick = |v: &Option<String>| {
-                v.as_deref()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-            };
-            let (polarity, output_type, industry, purpose) = (
-                pick(&polarity),
-                pick(&output_type),
-                pick(&industry),
-                pick(&purpose),
-            );
+            let f = crate::pipeline::catalog::Filed::checked(output_type, industry, purpose)?;
+            let polarity = crate::pipeline::catalog::given(polarity);
             if polarity
                 .as_deref()
                 .is_some_and(|p| !super::POLARITIES.contains(&p))
@@ -52,38 +41,14 @@ pub async fn load_examples(
                     "Choose positive or negative.",
                 ));
             }
-            if output_type
-                .as_deref()
-                .is_some_and(|t| !OUTPUT_TYPES.iter().any(|(k, _)| *k == t))
-            {
-                return Err(AppError::validation(
-                    "output_type",
-                    "Choose a content type from the list.",
-                ));
-            }
-            if purpose.as_deref().is_some_and(|p| !PURPOSES.contains(&p)) {
-                return Err(AppError::validation(
-                    "purpose",
-                    "Choose a purpose from the list.",
-                ));
-            }
-            if industry
-                .as_deref()
-                .is_some_and(|i| i.chars().count() > super::form::MAX_INDUSTRY_CHARS)
-            {
-                return Err(AppError::validation(
-                    "industry",
-                    "Choose an industry from the list.",
-                ));
-            }
             let gateway: std::sync::Arc<Gateway> = from_context()?;
             let mut auth = authorize(&VIEWERS).await?;
             let tenant = auth.user.tenant_id;
             let q = super::db::ListQuery {
                 polarity: polarity.as_deref(),
-                output_type: output_type.as_deref(),
-                industry: industry.as_deref(),
-                purpose: purpose.as_deref(),
+                output_type: f.output_type.as_deref(),
+                industry: f.industry.as_deref(),
+                purpose: f.purpose.as_deref(),
                 after,
             };
             let mut rows = super::db::list(&mut auth.tx, tenant, &q).await?;
@@ -120,7 +85,7 @@ pub async fn get_example(id: Option<Uuid>) -> Result<ExampleDetail, AppError> {
         async move {
             let mut auth = authorize(&VIEWERS).await?;
             let tenant = auth.user.tenant_id;
-            let customers = super::db::customers(&mut auth.tx, tenant).await?;
+            let customers = crate::pipeline::db::tasks::customers(&mut auth.tx).await?;
             let can_edit = EDITORS.contains(&auth.user.role);
             let detail = match id {
                 None => ExampleDetail {

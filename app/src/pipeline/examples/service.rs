@@ -95,7 +95,8 @@ pub async fn save(
     let customer = db::customer_name(&mut tx, tenant, next.customer_id)
         .await?
         .ok_or_else(|| AppError::validation("customer_id", "Choose the customer from the list."))?;
-    let (id, action, changes, embed) = match current {
+    // The vector a save keeps: only when the text is the same and already embedded.
+    let (id, action, changes, kept) = match current {
         None => {
             let id = db::insert(&mut tx, tenant, scope.user_id, next, None).await?;
             let changes: Vec<Change> = next
@@ -103,17 +104,13 @@ pub async fn save(
                 .into_iter()
                 .map(|(f, v)| Change::new(f, "", &v))
                 .collect();
-            (id, "example.created", changes, true)
+            (id, "example.created", changes, None)
         }
         Some((id, current)) => {
-            let changes: Vec<Change> = current
-                .input
-                .fields(&current.customer)
-                .into_iter()
-                .zip(next.fields(&customer))
-                .filter(|((_, a), (_, b))| a != b)
-                .map(|((f, a), (_, b))| Change::new(f, &a, &b))
-                .collect();
+            let changes = audit::diff(
+                &current.input.fields(&current.customer),
+                &next.fields(&customer),
+            );
             if changes.is_empty() {
                 return Ok(saved_note(
                     id,
@@ -122,9 +119,11 @@ pub async fn save(
                         .ok_or_else(|| "not embedded yet".to_owned()),
                 ));
             }
-            let embed = current.input.content != next.content || current.embedding_model.is_none();
+            let kept = current
+                .embedding_model
+                .filter(|_| current.input.content == next.content);
             db::update(&mut tx, tenant, id, next).await?;
-            (id, "example.updated", changes, embed)
+            (id, "example.updated", changes, kept)
         }
     };
     let label: String = next.content.chars().take(60).collect();
@@ -143,27 +142,30 @@ pub async fn save(
     )
     .await?;
     tx.commit().await?;
-    if !embed {
-        let mut tx = tenancy::begin(pool, scope).await?;
-        let model = db::get(&mut tx, tenant, id, false)
-            .await?
-            .and_then(|s| s.embedding_model);
-        tx.commit().await?;
-        return Ok(saved_note(
-            id,
-            model.ok_or_else(|| "not embedded yet".to_owned()),
-        ));
+    if let Some(model) = kept {
+        return Ok(saved_note(id, Ok(model)));
     }
-    let embedded = match embed_one(gateway, scope, Some(id), &next.content).await {
+    let embedded = embed_and_store(pool, gateway, scope, id, &next.content).await?;
+    Ok(saved_note(id, embedded))
+}
+
+/// Embeds an example's text and stores the vector: the model, or why it could not be made.
+async fn embed_and_store(
+    pool: &PgPool,
+    gateway: &Gateway,
+    scope: Scope,
+    id: Uuid,
+    content: &str,
+) -> Result<Result<String, String>, AppError> {
+    Ok(match embed_one(gateway, scope, Some(id), content).await {
         Ok((vector, model)) => {
             let mut tx = tenancy::begin(pool, scope).await?;
-            db::store_vector(&mut tx, tenant, id, &next.content, vector, &model).await?;
+            db::store_vector(&mut tx, scope.tenant_id, id, content, vector, &model).await?;
             tx.commit().await?;
             Ok(model)
         }
         Err(why) => Err(why),
-    };
-    Ok(saved_note(id, embedded))
+    })
 }
 
 pub async fn archive(pool: &PgPool, scope: Scope, id: Uuid) -> Result<(), AppError> {
@@ -251,15 +253,7 @@ pub async fn promote(
     )
     .await?;
     tx.commit().await?;
-    let embedded = match embed_one(gateway, scope, Some(id), &input.content).await {
-        Ok((vector, model)) => {
-            let mut tx = tenancy::begin(pool, scope).await?;
-            db::store_vector(&mut tx, scope.tenant_id, id, &input.content, vector, &model).await?;
-            tx.commit().await?;
-            Ok(model)
-        }
-        Err(why) => Err(why),
-    };
+    let embedded = embed_and_store(pool, gateway, scope, id, &input.content).await?;
     Ok(saved_note(id, embedded))
 }
 

@@ -144,7 +144,7 @@ fn ExampleEditor(d: ExampleDetail, on_saved: Callback<()>) -> impl IntoView {
                         <label for="ex-customer" class=label>"Customer"</label>
                         <select id="ex-customer" name="form[customer_id]" class=INPUT aria-invalid=errors.invalid("customer_id")>
                             <option value="">"Any customer"</option>
-                            {d.customers.into_iter().map(|c| { let v = c.id.to_string(); let sel = v == customer; view! { <option value=v selected=sel>{c.label}</option> } }).collect_view()}
+                            {d.customers.into_iter().map(|c| { let v = c.id.to_string(); let sel = v == customer; view! { <option value=v selected=sel>{c.name}</option> } }).collect_view()}
                         </select>
                         {error_line("customer_id")}
                     </div>

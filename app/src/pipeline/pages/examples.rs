@@ -3,7 +3,7 @@
 //! an admin's "embed everything again" and its progress.
 use super::{type_label, BUTTON, INPUT, SECONDARY};
 use crate::{
-    domain::{humanize, urlencode},
+    domain::humanize,
     layout::{error_fallback, format_time, EmptyState, LoadingBlock, PageHeader},
     pipeline::{
         examples::{
@@ -34,25 +34,16 @@ fn filter_of(q: &ParamsMap) -> ExampleFilter {
 }
 
 fn href(f: &ExampleFilter, after: Option<Uuid>) -> String {
-    let mut parts = Vec::new();
-    for (k, v) in [
-        ("polarity", &f.polarity),
-        ("type", &f.output_type),
-        ("industry", &f.industry),
-        ("purpose", &f.purpose),
-    ] {
-        if let Some(v) = v {
-            parts.push(format!("{k}={}", urlencode(v)));
-        }
-    }
-    if let Some(a) = after {
-        parts.push(format!("after={a}"));
-    }
-    if parts.is_empty() {
-        "/examples".to_owned()
-    } else {
-        format!("/examples?{}", parts.join("&"))
-    }
+    super::list_href(
+        "/examples",
+        &[
+            ("polarity", &f.polarity),
+            ("type", &f.output_type),
+            ("industry", &f.industry),
+            ("purpose", &f.purpose),
+        ],
+        after,
+    )
 }
 
 pub(crate) fn polarity_badge(polarity: &str) -> impl IntoView {
@@ -64,9 +55,6 @@ pub(crate) fn polarity_badge(polarity: &str) -> impl IntoView {
     view! { <span class=format!("inline-flex rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset {colour}")>{label}</span> }
 }
 
-const FIELD: &str =
-    "mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900";
-
 #[component]
 pub fn ExamplesPage() -> impl IntoView {
     let query = use_query_map();
@@ -76,23 +64,8 @@ pub fn ExamplesPage() -> impl IntoView {
         move || (filter.get(), bump.get()),
         |(f, _)| load_examples(f.polarity, f.output_type, f.industry, f.purpose, f.after),
     );
-    let select = move |name: &'static str,
-                       label: &'static str,
-                       any: &'static str,
-                       options: Vec<(String, String)>,
-                       current: fn(&ExampleFilter) -> Option<String>| {
-        view! {
-            <label class="flex flex-col text-xs font-medium text-slate-600">
-                {label}
-                <select name=name class=FIELD>
-                    <option value="">{any}</option>
-                    {options.into_iter().map(|(v, l)| {
-                        let v2 = v.clone();
-                        view! { <option value=v selected=move || filter.with(|f| current(f).as_deref() == Some(v2.as_str()))>{l}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-        }
+    let select = move |name, label, any, options, current| {
+        super::filter_select(filter, name, label, any, options, current)
     };
     let polarities = POLARITIES
         .iter()

@@ -69,3 +69,53 @@ pub(crate) fn poll(tick: impl Fn() + 'static) {
     #[cfg(not(feature = "hydrate"))]
     drop(tick);
 }
+
+/// A list page's address: `base` with the filters that are set and the page cursor.
+pub(crate) fn list_href(
+    base: &str,
+    filters: &[(&str, &Option<String>)],
+    after: Option<uuid::Uuid>,
+) -> String {
+    let mut parts: Vec<String> = filters
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .map(|v| format!("{k}={}", crate::domain::urlencode(v)))
+        })
+        .collect();
+    if let Some(a) = after {
+        parts.push(format!("after={a}"));
+    }
+    if parts.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", parts.join("&"))
+    }
+}
+
+/// One of a list page's filter pickers, a GET form field named `name`, showing the value set
+/// in `filter` (as `current` reads it) selected.
+pub(crate) fn filter_select<F>(
+    filter: Memo<F>,
+    name: &'static str,
+    label: &'static str,
+    any: &'static str,
+    options: Vec<(String, String)>,
+    current: fn(&F) -> Option<String>,
+) -> impl IntoView
+where
+    F: Clone + PartialEq + Send + Sync + 'static,
+{
+    view! {
+        <label class="flex flex-col text-xs font-medium text-slate-600">
+            {label}
+            <select name=name class="mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900">
+                <option value="">{any}</option>
+                {options.into_iter().map(|(v, l)| {
+                    let v2 = v.clone();
+                    view! { <option value=v selected=move || filter.with(|f| current(f).as_deref() == Some(v2.as_str()))>{l}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}

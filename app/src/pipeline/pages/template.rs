@@ -328,7 +328,7 @@ fn PreviewPanel(id: Uuid, version: i32, output_type: String, can_sample: bool) -
                             <label class="flex flex-col text-xs font-medium text-slate-600">"Customer"
                                 <select class=INPUT data-testid="preview-customer" on:change=move |ev| { customer.set(event_target_value(&ev).parse().ok()); task.set(None); }>
                                     <option value="">"Choose a customer"</option>
-                                    {customers.into_iter().map(|c| { let v = c.id; view! { <option value=v.to_string() selected=move || customer.get() == Some(v)>{c.label}</option> } }).collect_view()}
+                                    {customers.into_iter().map(|c| { let v = c.id; view! { <option value=v.to_string() selected=move || customer.get() == Some(v)>{c.name}</option> } }).collect_view()}
                                 </select>
                             </label>
                             <label class="flex flex-col text-xs font-medium text-slate-600">"Task (optional)"

@@ -2,7 +2,7 @@
 //! filtered by content type, industry, purpose and status, in keyset pages by name.
 use super::{type_label, BUTTON};
 use crate::{
-    domain::{humanize, urlencode},
+    domain::humanize,
     layout::{error_fallback, format_time, EmptyState, LoadingBlock, PageHeader},
     pipeline::{
         instructions::OUTPUT_TYPES,
@@ -29,25 +29,16 @@ fn filter_of(q: &ParamsMap) -> TemplateFilter {
 }
 
 fn href(f: &TemplateFilter, after: Option<Uuid>) -> String {
-    let mut parts = Vec::new();
-    for (k, v) in [
-        ("type", &f.output_type),
-        ("industry", &f.industry),
-        ("purpose", &f.purpose),
-        ("status", &f.status),
-    ] {
-        if let Some(v) = v {
-            parts.push(format!("{k}={}", urlencode(v)));
-        }
-    }
-    if let Some(a) = after {
-        parts.push(format!("after={a}"));
-    }
-    if parts.is_empty() {
-        "/templates".to_owned()
-    } else {
-        format!("/templates?{}", parts.join("&"))
-    }
+    super::list_href(
+        "/templates",
+        &[
+            ("type", &f.output_type),
+            ("industry", &f.industry),
+            ("purpose", &f.purpose),
+            ("status", &f.status),
+        ],
+        after,
+    )
 }
 
 pub(crate) fn status_badge(status: &str) -> impl IntoView {
@@ -63,9 +54,6 @@ pub(crate) fn status_badge(status: &str) -> impl IntoView {
     }
 }
 
-const FIELD: &str =
-    "mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900";
-
 #[component]
 pub fn TemplatesPage() -> impl IntoView {
     let query = use_query_map();
@@ -74,23 +62,8 @@ pub fn TemplatesPage() -> impl IntoView {
         move || filter.get(),
         |f| load_templates(f.output_type, f.industry, f.purpose, f.status, f.after),
     );
-    let select = move |name: &'static str,
-                       label: &'static str,
-                       any: &'static str,
-                       options: Vec<(String, String)>,
-                       current: fn(&TemplateFilter) -> Option<String>| {
-        view! {
-            <label class="flex flex-col text-xs font-medium text-slate-600">
-                {label}
-                <select name=name class=FIELD>
-                    <option value="">{any}</option>
-                    {options.into_iter().map(|(v, l)| {
-                        let v2 = v.clone();
-                        view! { <option value=v selected=move || filter.with(|f| current(f).as_deref() == Some(v2.as_str()))>{l}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-        }
+    let select = move |name, label, any, options, current| {
+        super::filter_select(filter, name, label, any, options, current)
     };
     let types = OUTPUT_TYPES
         .iter()

@@ -287,20 +287,6 @@ pub async fn customer(
     .transpose()
 }
 
-/// Customers to preview against, by name.
-pub async fn customer_choices(
-    tx: &mut Tx,
-    tenant: Uuid,
-) -> Result<Vec<PreviewChoice>, sqlx::Error> {
-    sqlx::query_as!(
-        PreviewChoice,
-        "select id, name as label from customers where tenant_id = $1 order by name, id limit 1000",
-        tenant
-    )
-    .fetch_all(&mut **tx)
-    .await
-}
-
 /// A customer's newest tasks of this content type, to preview with their brief.
 pub async fn task_choices(
     tx: &mut Tx,

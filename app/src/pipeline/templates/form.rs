@@ -1,11 +1,11 @@
 //! The template editor's form and its validation: every field's error at once.
-use super::{placeholders, TemplateVersion, PURPOSES};
-use crate::{error::FieldError, pipeline::instructions::OUTPUT_TYPES};
+use super::{placeholders, TemplateVersion};
+use crate::{error::FieldError, pipeline::catalog};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub const MAX_NAME_CHARS: usize = 200;
-pub const MAX_INDUSTRY_CHARS: usize = 100;
+pub use crate::pipeline::catalog::MAX_INDUSTRY_CHARS;
 pub const MAX_BODY_CHARS: usize = 20_000;
 pub const MAX_GUIDELINES_CHARS: usize = 4_000;
 pub const MAX_NOTE_CHARS: usize = 300;
@@ -91,23 +91,9 @@ impl TemplateForm {
                 "Name the template, such as \"Spring promotion email\".",
             ));
         }
-        let output_type = self.output_type.trim().to_owned();
-        if !OUTPUT_TYPES.iter().any(|(t, _)| *t == output_type) {
-            let types: Vec<&str> = OUTPUT_TYPES.iter().map(|(t, _)| *t).collect();
-            errors.push(err(
-                "output_type",
-                format!("Choose one of: {}.", types.join(", ")),
-            ));
-        }
-        let industry = self.industry.trim().to_owned();
-        FieldError::check_text(&mut errors, "industry", &industry, MAX_INDUSTRY_CHARS);
-        let purpose = self.purpose.trim().to_owned();
-        if !PURPOSES.contains(&purpose.as_str()) {
-            errors.push(err(
-                "purpose",
-                format!("Choose one of: {}.", PURPOSES.join(", ")),
-            ));
-        }
+        let output_type = catalog::output_type(&mut errors, &self.output_type);
+        let industry = catalog::industry(&mut errors, &self.industry);
+        let purpose = catalog::purpose(&mut errors, &self.purpose, false);
         let body = self.body.trim_end().to_owned();
         FieldError::check_text(&mut errors, "body", &body, MAX_BODY_CHARS);
         let placeholders = if body.trim().is_empty() {

@@ -4,7 +4,7 @@ use super::{
     form::TemplateForm, Preview, PreviewChoice, TemplateDetail, TemplateDiff, TemplatesPage,
     VersionSaved,
 };
-use crate::error::AppError;
+use crate::{error::AppError, pipeline::model::CustomerOption};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{ByteStream, Streaming};
 use uuid::Uuid;
@@ -27,39 +27,11 @@ pub async fn load_templates(
     status: Option<String>,
     after: Option<Uuid>,
 ) -> Result<TemplatesPage, AppError> {
-    use crate::{auth::guard::authorize, pipeline::instructions::OUTPUT_TYPES, ssr::respond};
+    use crate::{auth::guard::authorize, ssr::respond};
     respond(
         async move {
-            let pick = |v: &Option<String>| {
-                v.as_deref()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-            };
-            let (output_type, industry, purpose, status) = (
-                pick(&output_type),
-                pick(&industry),
-                pick(&purpose),
-                pick(&status),
-            );
-            if output_type
-                .as_deref()
-                .is_some_and(|t| !OUTPUT_TYPES.iter().any(|(k, _)| *k == t))
-            {
-                return Err(AppError::validation(
-                    "output_type",
-                    "Choose a content type from the list.",
-                ));
-            }
-            if purpose
-                .as_deref()
-                .is_some_and(|p| !super::PURPOSES.contains(&p))
-            {
-                return Err(AppError::validation(
-                    "purpose",
-                    "Choose a purpose from the list.",
-                ));
-            }
+            let f = crate::pipeline::catalog::Filed::checked(output_type, industry, purpose)?;
+            let status = crate::pipeline::catalog::given(status);
             if status
                 .as_deref()
                 .is_some_and(|s| !super::STATUSES.contains(&s))
@@ -69,21 +41,12 @@ pub async fn load_templates(
                     "Choose active, draft or inactive.",
                 ));
             }
-            if industry
-                .as_deref()
-                .is_some_and(|i| i.chars().count() > super::form::MAX_INDUSTRY_CHARS)
-            {
-                return Err(AppError::validation(
-                    "industry",
-                    "Choose an industry from the list.",
-                ));
-            }
             let mut auth = authorize(&VIEWERS).await?;
             let tenant = auth.user.tenant_id;
             let q = super::db::ListQuery {
-                output_type: output_type.as_deref(),
-                industry: industry.as_deref(),
-                purpose: purpose.as_deref(),
+                output_type: f.output_type.as_deref(),
+                industry: f.industry.as_deref(),
+                purpose: f.purpose.as_deref(),
                 status: status.as_deref(),
                 after,
             };
@@ -236,7 +199,7 @@ pub async fn compare_template_versions(
 pub async fn preview_choices(
     output_type: String,
     customer_id: Option<Uuid>,
-) -> Result<(Vec<PreviewChoice>, Vec<PreviewChoice>), AppError> {
+) -> Result<(Vec<CustomerOption>, Vec<PreviewChoice>), AppError> {
     use crate::{auth::guard::authorize, ssr::respond};
     respond(
         async move {
@@ -245,7 +208,7 @@ pub async fn preview_choices(
             }
             let mut auth = authorize(&VIEWERS).await?;
             let tenant = auth.user.tenant_id;
-            let customers = super::db::customer_choices(&mut auth.tx, tenant).await?;
+            let customers = crate::pipeline::db::tasks::customers(&mut auth.tx).await?;
             let tasks = match customer_id {
                 Some(c) => super::db::task_choices(&mut auth.tx, tenant, c, &output_type).await?,
                 None => Vec::new(),

@@ -16,6 +16,7 @@ use crate::{
             Changes, Move,
         },
         decision::{self, TaskFacts},
+        examples,
         instructions::AiInstructions,
         prompt::{self, DraftInputs, Example, ExampleSource, Template},
         quality::{self, BrandRules, Similarities},
@@ -46,7 +47,6 @@ struct Loaded {
     instructions: AiInstructions,
     prompt: Prompt,
     template: Option<Template>,
-    unembedded: Vec<(Uuid, String)>,
     rules: Vec<DecisionRule>,
 }
 
@@ -127,7 +127,7 @@ impl Pipeline {
         };
         let meta = Self::meta(&h.c, Some(&loaded.prompt));
         let query = self
-            .brief_embedding(&h, &meta, &loaded.instructions, &loaded.unembedded)
+            .brief_embedding(&h, &meta, &loaded.instructions)
             .await?;
         let draft = self.start_generation(&mut h, loaded, query).await?;
         let request = match self.request(&draft, meta) {
@@ -246,7 +246,6 @@ impl Pipeline {
             &task.customer.industry_category,
         )
         .await?;
-        let unembedded = db::work::unembedded_examples(&mut tx, EMBED_BATCH).await?;
         let rules = db::work::load_rules(&mut tx).await?;
         tx.commit().await?;
         Ok(Some(Loaded {
@@ -254,7 +253,6 @@ impl Pipeline {
             instructions,
             prompt,
             template,
-            unembedded,
             rules,
         }))
     }
@@ -266,25 +264,14 @@ impl Pipeline {
         h: &Held<'_>,
         meta: &CallMeta,
         instructions: &AiInstructions,
-        unembedded: &[(Uuid, String)],
     ) -> Result<Result<(pgvector::Vector, String), String>, StepError> {
-        if !unembedded.is_empty() {
-            let texts: Vec<String> = unembedded.iter().map(|(_, t)| t.clone()).collect();
-            match self.gateway.embed(meta, &texts).await {
-                Ok(made) => {
-                    let vectors = unembedded
-                        .iter()
-                        .map(|(id, _)| *id)
-                        .zip(made.vectors)
-                        .collect();
-                    let mut tx = tenancy::begin(&self.pool, h.scope()).await?;
-                    db::work::store_example_embeddings(&mut tx, vectors, &made.model).await?;
-                    tx.commit().await?;
-                }
-                Err(f) => {
-                    tracing::warn!(error = %f, "embedding examples failed; continuing with those already embedded")
-                }
-            }
+        // Examples saved since the background pass last ran (or whose vector is another
+        // model's) are embedded first, by the same code as that pass.
+        let tenant = h.c.tenant_id;
+        if let Err(e) =
+            examples::service::embed_pending(&self.pool, &self.gateway, tenant, EMBED_BATCH).await
+        {
+            tracing::warn!(error = %e, "embedding examples failed; continuing with those already embedded");
         }
         let query = prompt::example_query(instructions);
         Ok(match self.gateway.embed(meta, &[query]).await {
