@@ -54,6 +54,8 @@ done
 
 log "cargo test (unit, database and HTTP tests)"
 cd "$ROOT"
+# A CI machine builds once from cold: incremental caches would only take disk (gigabytes here).
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 export DATABASE_URL="$PGURL/compile" SQLX_OFFLINE_DIR="$ROOT/.sqlx"
 cargo test -p app --features ssr
 cargo test -p server
