@@ -361,6 +361,11 @@ pub fn confirm_first(message: &'static str) -> impl Fn(leptos::ev::MouseEvent) +
 pub struct FormErrors(Signal<Option<AppError>>);
 
 impl FormErrors {
+    /// The errors of an answer held elsewhere.
+    pub fn new(error: Signal<Option<AppError>>) -> Self {
+        Self(error)
+    }
+
     /// The errors of `action`'s latest answer.
     pub fn of<S>(action: ServerAction<S>) -> Self
     where
@@ -375,6 +380,11 @@ impl FormErrors {
     /// The message for `field`, if the last answer named it.
     pub fn message(self, field: &'static str) -> impl Fn() -> Option<String> + Copy {
         move || self.0.get().and_then(|e| e.field_message(field))
+    }
+
+    /// The message for a field named at run time (an import's mapped fields).
+    pub fn message_for(self, field: String) -> impl Fn() -> Option<String> + Clone {
+        move || self.0.get().and_then(|e| e.field_message(&field))
     }
 
     /// `aria-invalid` for `field`.

@@ -14,6 +14,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod layout;
 pub mod pipeline;
 #[cfg(feature = "ssr")]
@@ -68,9 +69,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard") view=dashboard::components::DashboardPage/>
                     <Route path=path!("/contacts") view=contacts::pages::list::ContactsPage/>
                     <Route path=path!("/contacts/new") view=contacts::pages::editor::NewContactPage/>
+                    <Route path=path!("/contacts/import") view=contacts::pages::import::ImportContactsPage/>
                     <Route path=path!("/contacts/:id") view=ContactWithAnalyses ssr=SsrMode::Async/>
                     <Route path=path!("/contacts/:id/edit") view=contacts::pages::editor::EditContactPage/>
                     <Route path=path!("/examples") view=pipeline::pages::examples::ExamplesPage/>
+                    <Route path=path!("/examples/import") view=pipeline::pages::import::ImportExamplesPage/>
                     <Route path=path!("/examples/:id") view=pipeline::pages::example::ExamplePage/>
                     <Route path=path!("/templates") view=pipeline::pages::templates::TemplatesPage/>
                     <Route path=path!("/templates/new") view=pipeline::pages::template::NewTemplatePage/>

@@ -20,12 +20,32 @@ pub struct RequestLimits {
     pub timeout: Duration,
 }
 
+/// The server functions that take a CSV file (`/api/upload_contacts_csv`, …): their bodies
+/// may be as large as a file an import takes (the form around it counting against that too,
+/// so the limit the user is told is the one that holds).
+const UPLOAD_PREFIX: &str = "/api/upload_";
+
 /// Refuses what the limits forbid, then runs the request with its body read into memory (at
-/// most `max_body_bytes`, so four 3 GiB uploads cost four buffers of 1 MiB, not 12 GiB).
+/// most `max_body_bytes`, so four 3 GiB uploads cost four buffers of 1 MiB, not 12 GiB; a CSV
+/// upload may have `app::import::MAX_FILE_BYTES`).
 pub async fn guard(State(limits): State<RequestLimits>, req: Request, next: Next) -> Response {
     if let Err(err) = check_form(req.uri().query().unwrap_or_default().as_bytes()) {
         return reject(err);
     }
+    let upload = req.uri().path().starts_with(UPLOAD_PREFIX);
+    if upload {
+        if let Err(err) = check_multipart(req.headers()) {
+            return reject(err);
+        }
+    }
+    let limits = if upload {
+        RequestLimits {
+            max_body_bytes: limits.max_body_bytes.max(app::import::MAX_FILE_BYTES),
+            ..limits
+        }
+    } else {
+        limits
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -118,6 +138,23 @@ fn check_form(raw: &[u8]) -> Result<(), AppError> {
         }
     }
     Ok(())
+}
+
+/// An upload must be a multipart form with a boundary (server_fn's decoder panics on one
+/// without).
+fn check_multipart(headers: &HeaderMap) -> Result<(), AppError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    multer::parse_boundary(content_type)
+        .map(|_| ())
+        .map_err(|_| {
+            AppError::validation(
+                "file",
+                "Send the file as a multipart form (multipart/form-data with a boundary).",
+            )
+        })
 }
 
 fn check_body(headers: &HeaderMap, body: &[u8]) -> Result<(), AppError> {
@@ -221,6 +258,19 @@ mod tests {
         let err = check_body(&form_headers(), b"email=%FF%FE").expect_err("not UTF-8");
         assert!(err.field_message("email").is_some(), "{err:?}");
         assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn an_upload_without_a_multipart_boundary_is_refused() {
+        let with = |ct: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            check_multipart(&h)
+        };
+        assert!(with("multipart/form-data; boundary=abc").is_ok());
+        assert!(with("multipart/form-data").is_err());
+        assert!(with("application/x-www-form-urlencoded").is_err());
+        assert!(check_multipart(&HeaderMap::new()).is_err());
     }
 
     #[test]

@@ -43,6 +43,8 @@ impl AuditEntry {
             "deal.updated" => "changed a deal of".to_owned(),
             "deal.archived" => "archived a deal of".to_owned(),
             "activity.logged" => "logged an activity with".to_owned(),
+            "contacts.imported" => "imported".to_owned(),
+            "examples.imported" => "imported".to_owned(),
             "template.version_saved" => "saved a new version of the template".to_owned(),
             "template.activated" => "made live a version of the template".to_owned(),
             "template.rolled_back" => "rolled back the template".to_owned(),

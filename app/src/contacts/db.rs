@@ -301,3 +301,68 @@ pub async fn insert_activity(
     .fetch_one(&mut **tx)
     .await
 }
+
+/// The members who can own a contact, by their (lower-case) email.
+#[tracing::instrument(skip_all)]
+pub async fn owners_by_email(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+) -> Result<Vec<(String, Uuid)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select u.email, u.id from memberships m join users u on u.id = m.user_id
+         where m.tenant_id = $1 and m.role in ('rep', 'manager', 'admin')",
+        tenant_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.email, r.id)).collect())
+}
+
+/// Which of `emails` a contact of the workspace (archived or not) already has.
+#[tracing::instrument(skip_all, fields(n = emails.len()))]
+pub async fn taken_emails(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    emails: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select email as \"email!\" from contacts where tenant_id = $1 and email = any($2)",
+        tenant_id,
+        emails
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Inserts checked contacts in one statement; how many.
+#[tracing::instrument(skip_all, fields(n = rows.len()))]
+pub async fn insert_contacts(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    rows: &[ContactInput],
+) -> Result<u64, sqlx::Error> {
+    let customer: Vec<Uuid> = rows.iter().map(|c| c.customer_id).collect();
+    let owner: Vec<Option<Uuid>> = rows.iter().map(|c| c.owner_user_id).collect();
+    let first: Vec<&str> = rows.iter().map(|c| c.first_name.as_str()).collect();
+    let last: Vec<&str> = rows.iter().map(|c| c.last_name.as_str()).collect();
+    let email: Vec<Option<&str>> = rows.iter().map(|c| c.email.as_deref()).collect();
+    let phone: Vec<Option<&str>> = rows.iter().map(|c| c.phone.as_deref()).collect();
+    let title: Vec<Option<&str>> = rows.iter().map(|c| c.title.as_deref()).collect();
+    let stage: Vec<&str> = rows.iter().map(|c| c.lifecycle_stage.as_str()).collect();
+    let done = sqlx::query!(
+        "insert into contacts (tenant_id, customer_id, owner_user_id, first_name, last_name, email, phone, title, lifecycle_stage)
+         select $1, * from unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])",
+        tenant_id,
+        &customer,
+        &owner as &[Option<Uuid>],
+        &first as &[&str],
+        &last as &[&str],
+        &email as &[Option<&str>],
+        &phone as &[Option<&str>],
+        &title as &[Option<&str>],
+        &stage as &[&str]
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}

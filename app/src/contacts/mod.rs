@@ -4,6 +4,9 @@
 #[cfg(feature = "ssr")]
 mod db;
 pub mod form;
+pub mod import;
+#[cfg(feature = "ssr")]
+mod importer;
 pub mod pages;
 pub mod records;
 pub mod server_fns;

@@ -285,6 +285,22 @@ pub async fn owner_candidates(tx: &mut Tx, tenant_id: Uuid) -> Result<Vec<Uuid>,
     .await
 }
 
+/// The workspace's companies by lower-cased name (a name two companies share maps to both),
+/// for imports that name a company.
+#[tracing::instrument(skip_all)]
+pub async fn customers_by_name(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+) -> Result<Vec<(String, Uuid)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select lower(name) as \"name!\", id from customers where tenant_id = $1",
+        tenant_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.name, r.id)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

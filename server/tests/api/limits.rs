@@ -380,7 +380,7 @@ async fn a_sign_in_flood_is_turned_away_busy_not_hashed(_: PgPoolOptions, db: Pg
 }
 
 /// Every server function, as the browser would name it.
-const ENDPOINTS: [&str; 44] = [
+const ENDPOINTS: [&str; 50] = [
     "load_ai_overview",
     "test_provider",
     "sign_in",
@@ -422,6 +422,12 @@ const ENDPOINTS: [&str; 44] = [
     "promote_deliverable",
     "find_similar_examples",
     "reembed_examples",
+    "upload_contacts_csv",
+    "contact_import_preview",
+    "import_contacts",
+    "upload_examples_csv",
+    "example_import_preview",
+    "import_examples",
     "analyze_contact",
     "load_dashboard",
     "sign_out",
@@ -507,7 +513,13 @@ fn random_requests() -> impl proptest::strategy::Strategy<Value = (&'static str,
         })
         .prop_map(|v| v.to_string().into_bytes());
     let raw = prop::collection::vec(any::<u8>(), 0..200);
-    let content_type = prop_oneof![Just(FORM), Just(JSON), Just("text/plain"), Just("")];
+    let content_type = prop_oneof![
+        Just(FORM),
+        Just(JSON),
+        Just("text/plain"),
+        Just(""),
+        Just("multipart/form-data; boundary=b")
+    ];
     (content_type, prop_oneof![form, json, raw])
 }
 

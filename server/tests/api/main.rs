@@ -7,6 +7,7 @@ mod examples;
 mod faults;
 mod health;
 mod helpers;
+mod imports;
 mod limits;
 mod local_ai;
 mod pages;

@@ -61,7 +61,10 @@ pub fn ContactsPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     page.await.ok().filter(|p| p.can_edit).map(|_| view! {
-                        <A href="/contacts/new" attr:class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" attr:data-testid="new-contact">"New contact"</A>
+                        <div class="flex flex-wrap gap-2">
+                            <A href="/contacts/import" attr:class="rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">"Import CSV"</A>
+                            <A href="/contacts/new" attr:class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" attr:data-testid="new-contact">"New contact"</A>
+                        </div>
                     })
                 })}
             </Transition>

@@ -2,6 +2,7 @@
 //! and the contact form.
 pub mod contact;
 pub mod editor;
+pub mod import;
 pub mod list;
 mod records;
 

@@ -185,6 +185,37 @@ pub async fn insert(
     .await
 }
 
+/// Inserts checked examples in one statement, without vectors (the background pass embeds
+/// them); how many.
+#[tracing::instrument(skip_all, fields(n = rows.len()))]
+pub async fn insert_many(
+    tx: &mut Tx,
+    tenant: Uuid,
+    user: Uuid,
+    rows: &[ExampleInput],
+) -> Result<u64, sqlx::Error> {
+    let col = |f: fn(&ExampleInput) -> &str| -> Vec<&str> { rows.iter().map(f).collect() };
+    let customer: Vec<Option<Uuid>> = rows.iter().map(|e| e.customer_id).collect();
+    let done = sqlx::query!(
+        "insert into content_examples
+           (tenant_id, created_by, polarity, output_type, industry, purpose, customer_id, content, annotation, takeaways)
+         select $1, $2, * from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[])",
+        tenant,
+        user,
+        &col(|e| &e.polarity) as &[&str],
+        &col(|e| &e.output_type) as &[&str],
+        &col(|e| &e.industry) as &[&str],
+        &col(|e| &e.purpose) as &[&str],
+        &customer as &[Option<Uuid>],
+        &col(|e| &e.content) as &[&str],
+        &col(|e| &e.annotation) as &[&str],
+        &col(|e| &e.takeaways) as &[&str]
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Saves the fields; a new text drops the old vector (it described other words).
 #[tracing::instrument(skip_all, fields(%id))]
 pub async fn update(

@@ -7,6 +7,9 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod embedder;
 pub mod form;
+pub mod import;
+#[cfg(feature = "ssr")]
+mod importer;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -15,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Who writes examples (and imports them). QA reads and searches.
+pub const EDITORS: [crate::domain::Role; 2] =
+    [crate::domain::Role::Admin, crate::domain::Role::Manager];
 pub const PAGE_SIZE: i64 = 25;
 pub const POLARITIES: [&str; 2] = ["positive", "negative"];
 /// Nearest examples "find similar" shows.

@@ -11,7 +11,7 @@ use crate::domain::Role;
 #[cfg(feature = "ssr")]
 const VIEWERS: [Role; 3] = [Role::Admin, Role::Manager, Role::Qa];
 #[cfg(feature = "ssr")]
-const EDITORS: [Role; 2] = [Role::Admin, Role::Manager];
+use super::EDITORS;
 
 /// One page of live examples, newest first, filtered; and where their vectors stand.
 #[server(endpoint = "load_examples")]

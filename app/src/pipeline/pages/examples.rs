@@ -93,7 +93,10 @@ pub fn ExamplesPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     page.await.ok().filter(|p| p.can_edit).map(|_| view! {
-                        <A href="/examples/new" attr:class=BUTTON attr:data-testid="new-example">"New example"</A>
+                        <div class="flex flex-wrap gap-2">
+                            <A href="/examples/import" attr:class=SECONDARY>"Import CSV"</A>
+                            <A href="/examples/new" attr:class=BUTTON attr:data-testid="new-example">"New example"</A>
+                        </div>
                     })
                 })}
             </Transition>

@@ -3,6 +3,7 @@
 pub mod board;
 pub mod example;
 pub mod examples;
+pub mod import;
 pub mod new_task;
 pub mod queue;
 pub mod task;
