@@ -13,6 +13,24 @@ pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples[idx.min(samples.len() - 1)]
 }
 
+/// `v` scaled to length 1 (as embeddings are, for cosine distance).
+pub fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let n = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::EPSILON);
+    v.iter_mut().for_each(|x| *x /= n);
+    v
+}
+
+/// A vector as pgvector's text input, `[0.1,0.2,…]`.
+pub fn vector_text(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| format!("{x:.5}")).collect();
+    format!("[{}]", parts.join(","))
+}
+
 pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }

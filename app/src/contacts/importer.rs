@@ -10,13 +10,10 @@ use crate::{
     error::{AppError, OnConstraint},
     import::{
         store,
-        table::{self, Problems},
-        thousands, Report,
+        table::{by_name, Problems},
+        Report,
     },
-    ssr::{
-        audit,
-        tenancy::{Scope, Tx},
-    },
+    ssr::tenancy::{Scope, Tx},
 };
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -28,33 +25,20 @@ pub async fn run(
     columns: &BTreeMap<String, String>,
 ) -> Result<Report, AppError> {
     let tenant = scope.tenant_id;
-    let (id, filename, file) = store::load(tx, tenant, scope.user_id, KIND, upload).await?;
-    let chosen = table::mapping(columns, &FIELDS, &file.headers)?;
-    let column = |key: &str| {
-        FIELDS
-            .iter()
-            .position(|f| f.key == key)
-            .and_then(|i| chosen[i])
-    };
-    let mut companies: HashMap<String, Vec<Uuid>> = HashMap::new();
-    for (name, id) in crate::crm::db::customers_by_name(tx, tenant).await? {
-        companies.entry(name).or_default().push(id);
-    }
+    let opened = store::open(tx, scope, KIND, upload, columns, &FIELDS).await?;
+    let companies = crate::crm::db::customers_by_name(tx, tenant).await?;
     let owners: HashMap<String, Uuid> =
         db::owners_by_email(tx, tenant).await?.into_iter().collect();
 
     let mut problems = Problems::default();
-    let mut rows: Vec<(usize, ContactInput)> = Vec::with_capacity(file.rows.len());
+    let mut rows: Vec<ContactInput> = Vec::with_capacity(opened.file.rows.len());
     let mut first_with_email: HashMap<String, usize> = HashMap::new();
-    for (row, record) in &file.rows {
+    for (row, record) in &opened.file.rows {
         let row = *row;
-        let get = |key: &str| table::cell(record, column(key));
-        let company = get("company");
-        let customer = match companies.get(&company.to_lowercase()).map(Vec::as_slice) {
-            _ if company.is_empty() => Err("Enter the company's name.".to_owned()),
-            Some([one]) => Ok(*one),
-            Some(_) => Err(format!("Several companies are named \"{company}\"; rename one so each name says which.")),
-            None => Err(format!("No company is named \"{company}\" in this workspace. Add it first, or correct the name.")),
+        let get = |key: &str| opened.cell(record, key);
+        let customer = match by_name(&companies, get("company"), "company") {
+            Ok(None) => Err("Enter the company's name.".to_owned()),
+            found => found,
         };
         let owner = match get("owner") {
             "" => Ok(scope.user_id),
@@ -63,8 +47,13 @@ pub async fn run(
             }),
         };
         let form = ContactForm {
-            customer_id: customer.as_ref().map_or(Uuid::nil(), |c| *c).to_string(),
-            owner_user_id: owner.as_ref().map_or(scope.user_id, |o| *o).to_string(),
+            customer_id: customer
+                .clone()
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_string(),
+            owner_user_id: owner.clone().unwrap_or(scope.user_id).to_string(),
             first_name: get("first_name").to_owned(),
             last_name: get("last_name").to_owned(),
             email: get("email").to_owned(),
@@ -92,15 +81,14 @@ pub async fn run(
                         first_with_email.insert(email.clone(), row);
                     }
                 }
-                rows.push((row, input));
+                rows.push(input);
             }
             Ok(_) => {}
             Err(errors) => problems.add_fields(row, &FIELDS, errors),
         }
     }
     let emails: Vec<String> = first_with_email.keys().cloned().collect();
-    let taken = db::taken_emails(tx, tenant, &emails).await?;
-    for email in taken {
+    for email in db::taken_emails(tx, tenant, &emails).await? {
         if let Some(row) = first_with_email.get(&email) {
             problems.add(
                 *row,
@@ -110,10 +98,9 @@ pub async fn run(
         }
     }
     if !problems.is_empty() {
-        return Ok(problems.report(file.rows.len()));
+        return Ok(problems.report(opened.file.rows.len()));
     }
-    let inputs: Vec<ContactInput> = rows.into_iter().map(|(_, c)| c).collect();
-    let imported = db::insert_contacts(tx, tenant, &inputs)
+    let imported = db::insert_contacts(tx, tenant, &rows)
         .await
         .on_constraint(|c| {
             (c == "contacts_email_unique").then(|| {
@@ -123,22 +110,13 @@ pub async fn run(
                 )
             })
         })?;
-    let label = format!("{} contacts from {filename}", thousands(imported as usize));
-    audit::record(
-        tx,
-        tenant,
-        Some(scope.user_id),
-        "contacts.imported",
-        Some(&label),
-    )
-    .await?;
-    store::remove(tx, tenant, id).await?;
-    Ok(Report {
-        imported: imported as usize,
-        errors: Vec::new(),
-        total_errors: 0,
-        bad_rows: 0,
-        total_rows: file.rows.len(),
-        note: "They are in the contacts list now, owned as the file said (or by you).".into(),
-    })
+    opened
+        .finish(
+            tx,
+            scope,
+            "contacts.imported",
+            imported as usize,
+            "They are in the contacts list now, owned as the file said (or by you).",
+        )
+        .await
 }

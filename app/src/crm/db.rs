@@ -291,14 +291,18 @@ pub async fn owner_candidates(tx: &mut Tx, tenant_id: Uuid) -> Result<Vec<Uuid>,
 pub async fn customers_by_name(
     tx: &mut Tx,
     tenant_id: Uuid,
-) -> Result<Vec<(String, Uuid)>, sqlx::Error> {
+) -> Result<std::collections::HashMap<String, Vec<Uuid>>, sqlx::Error> {
     let rows = sqlx::query!(
         "select lower(name) as \"name!\", id from customers where tenant_id = $1",
         tenant_id
     )
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.name, r.id)).collect())
+    let mut named = std::collections::HashMap::<String, Vec<Uuid>>::new();
+    for r in rows {
+        named.entry(r.name).or_default().push(r.id);
+    }
+    Ok(named)
 }
 
 #[cfg(test)]

@@ -1,8 +1,17 @@
 //! Where an upload waits between its preview and its import: the file read from the multipart
 //! form (within `MAX_FILE_BYTES`), checked by parsing, then kept for its uploader for an hour.
-use super::{table, FieldSpec, Preview, MAX_FILE_BYTES, UPLOAD_TTL_MINUTES};
-use crate::{auth::guard::authorize, domain::Role, error::AppError, ssr::tenancy::Tx};
+use super::{table, thousands, FieldSpec, Preview, Report, MAX_FILE_BYTES, UPLOAD_TTL_MINUTES};
+use crate::{
+    auth::guard::authorize,
+    domain::Role,
+    error::AppError,
+    ssr::{
+        audit,
+        tenancy::{Scope, Tx},
+    },
+};
 use leptos::server_fn::codec::MultipartData;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Step 1 of an import, for the server function of a feature whose `allowed` roles import
@@ -169,6 +178,79 @@ pub async fn load(
     .ok_or_else(gone)?;
     let table = table::parse(row.content.as_bytes())?;
     Ok((id, row.filename, table))
+}
+
+/// An upload opened for step 3: the file and, per field, the column the user chose.
+pub struct Opened {
+    pub id: Uuid,
+    pub filename: String,
+    pub file: table::Table,
+    fields: &'static [FieldSpec],
+    columns: Vec<Option<usize>>,
+}
+
+impl Opened {
+    /// A row's cell for the field `key`, trimmed; empty when the field is not imported.
+    pub fn cell<'r>(&self, record: &'r csv::StringRecord, key: &str) -> &'r str {
+        let column = self
+            .fields
+            .iter()
+            .position(|f| f.key == key)
+            .and_then(|i| self.columns[i]);
+        table::cell(record, column)
+    }
+
+    /// Ends an import that wrote `imported` rows: one audit entry (`action`, naming the count
+    /// and the file), the upload removed, and the report.
+    pub async fn finish(
+        self,
+        tx: &mut Tx,
+        scope: Scope,
+        action: &str,
+        imported: usize,
+        note: &str,
+    ) -> Result<Report, AppError> {
+        let noun = action.split('.').next().unwrap_or_default();
+        let label = format!("{} {noun} from {}", thousands(imported), self.filename);
+        audit::record(
+            tx,
+            scope.tenant_id,
+            Some(scope.user_id),
+            action,
+            Some(&label),
+        )
+        .await?;
+        remove(tx, scope.tenant_id, self.id).await?;
+        Ok(Report {
+            imported,
+            errors: Vec::new(),
+            total_errors: 0,
+            bad_rows: 0,
+            total_rows: self.file.rows.len(),
+            note: note.to_owned(),
+        })
+    }
+}
+
+/// Opens the uploader's file of `kind` with the user's mapping (field key → column index),
+/// checked against `fields`.
+pub async fn open(
+    tx: &mut Tx,
+    scope: Scope,
+    kind: &str,
+    upload: &str,
+    columns: &BTreeMap<String, String>,
+    fields: &'static [FieldSpec],
+) -> Result<Opened, AppError> {
+    let (id, filename, file) = load(tx, scope.tenant_id, scope.user_id, kind, upload).await?;
+    let columns = table::mapping(columns, fields, &file.headers)?;
+    Ok(Opened {
+        id,
+        filename,
+        file,
+        fields,
+        columns,
+    })
 }
 
 /// Removes an upload once it is imported.

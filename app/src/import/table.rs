@@ -6,7 +6,8 @@ use super::{
     PREVIEW_ROWS,
 };
 use crate::error::{AppError, FieldError};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use uuid::Uuid;
 
 /// A parsed file: trimmed header names and the rows with their spreadsheet row numbers (the
 /// header is row 1). Rows whose every cell is blank are left out.
@@ -242,6 +243,25 @@ pub fn mapping(
     Ok(chosen)
 }
 
+/// A row's reference to a record by name, any case (`names` by lower-cased name): none for an
+/// empty cell, the record when exactly one has the name, or why not.
+pub fn by_name(
+    names: &HashMap<String, Vec<Uuid>>,
+    name: &str,
+    what: &str,
+) -> Result<Option<Uuid>, String> {
+    match names.get(&name.to_lowercase()).map(Vec::as_slice) {
+        _ if name.is_empty() => Ok(None),
+        Some([one]) => Ok(Some(*one)),
+        Some(_) => Err(format!(
+            "More than one {what} is named \"{name}\"; rename one so each name says which."
+        )),
+        None => Err(format!(
+            "No {what} is named \"{name}\" in this workspace. Correct the name, or add the {what} first."
+        )),
+    }
+}
+
 /// A row's cell for a field, trimmed; empty when the field is not mapped.
 pub fn cell(record: &csv::StringRecord, column: Option<usize>) -> &str {
     column
@@ -443,6 +463,28 @@ mod tests {
             ]
         );
         assert!(mapping(&map(&[("nope", "0")]), &SPECS, &headers).is_err());
+    }
+
+    #[test]
+    fn a_name_finds_one_record_in_any_case_or_says_why_not() {
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let names: HashMap<String, Vec<Uuid>> = [
+            ("acme".to_owned(), vec![a]),
+            ("twin".to_owned(), vec![b, c]),
+        ]
+        .into();
+        assert_eq!(by_name(&names, "ACME", "company"), Ok(Some(a)));
+        assert_eq!(by_name(&names, "", "company"), Ok(None));
+        let twice = by_name(&names, "Twin", "company").expect_err("ambiguous");
+        assert!(
+            twice.starts_with("More than one company is named \"Twin\""),
+            "{twice}"
+        );
+        let none = by_name(&names, "Nowhere", "company").expect_err("unknown");
+        assert!(
+            none.starts_with("No company is named \"Nowhere\""),
+            "{none}"
+        );
     }
 
     #[test]

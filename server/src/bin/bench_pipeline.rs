@@ -22,7 +22,12 @@ use axum::{body::Body, routing::post, Json, Router};
 use leptos::prelude::LeptosOptions;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use server::{config::Settings, demo::TENANTS, startup, state};
+use server::{
+    benchkit::{unit, vector_text},
+    config::Settings,
+    demo::TENANTS,
+    startup, state,
+};
 use std::{
     collections::HashSet,
     sync::Arc,
@@ -45,17 +50,6 @@ fn pseudo_embedding(text: &str) -> Vec<f32> {
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(h);
     unit((0..DIMS).map(|_| rng.random::<f32>() - 0.5).collect())
-}
-
-fn unit(mut v: Vec<f32>) -> Vec<f32> {
-    let n = v
-        .iter()
-        .map(|x| x * x)
-        .sum::<f32>()
-        .sqrt()
-        .max(f32::EPSILON);
-    v.iter_mut().for_each(|x| *x /= n);
-    v
 }
 
 /// Chat completions (streamed at once) and embeddings, both instant.
@@ -311,11 +305,6 @@ fn decision_bench() -> (f64, f64) {
         std::hint::black_box(engine.decide_explained(&rules, &ctx));
     }
     (plain, n2 as f64 / started.elapsed().as_secs_f64())
-}
-
-fn vector_text(v: &[f32]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| format!("{x:.5}")).collect();
-    format!("[{}]", parts.join(","))
 }
 
 async fn similar_bench(

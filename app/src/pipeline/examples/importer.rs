@@ -10,16 +10,12 @@ use crate::{
     error::AppError,
     import::{
         store,
-        table::{self, Problems},
-        thousands, Report,
+        table::{by_name, Problems},
+        Report,
     },
-    ssr::{
-        audit,
-        tenancy::{Scope, Tx},
-    },
+    ssr::tenancy::{Scope, Tx},
 };
-use std::collections::{BTreeMap, HashMap};
-use uuid::Uuid;
+use std::collections::BTreeMap;
 
 /// A polarity cell as the form takes it: "good" is positive, "bad" negative, any case.
 fn polarity(cell: &str) -> String {
@@ -36,31 +32,14 @@ pub async fn run(
     upload: &str,
     columns: &BTreeMap<String, String>,
 ) -> Result<Report, AppError> {
-    let tenant = scope.tenant_id;
-    let (id, filename, file) = store::load(tx, tenant, scope.user_id, KIND, upload).await?;
-    let chosen = table::mapping(columns, &FIELDS, &file.headers)?;
-    let column = |key: &str| {
-        FIELDS
-            .iter()
-            .position(|f| f.key == key)
-            .and_then(|i| chosen[i])
-    };
-    let mut customers: HashMap<String, Vec<Uuid>> = HashMap::new();
-    for (name, id) in crate::crm::db::customers_by_name(tx, tenant).await? {
-        customers.entry(name).or_default().push(id);
-    }
+    let opened = store::open(tx, scope, KIND, upload, columns, &FIELDS).await?;
+    let customers = crate::crm::db::customers_by_name(tx, scope.tenant_id).await?;
 
     let mut problems = Problems::default();
-    let mut rows: Vec<ExampleInput> = Vec::with_capacity(file.rows.len());
-    for (row, record) in &file.rows {
-        let get = |key: &str| table::cell(record, column(key));
-        let name = get("customer");
-        let customer = match customers.get(&name.to_lowercase()).map(Vec::as_slice) {
-            _ if name.is_empty() => Ok(None),
-            Some([one]) => Ok(Some(*one)),
-            Some(_) => Err(format!("Several customers are named \"{name}\"; rename one so each name says which.")),
-            None => Err(format!("No customer is named \"{name}\" in this workspace. Correct the name, or leave it empty for everyone.")),
-        };
+    let mut rows: Vec<ExampleInput> = Vec::with_capacity(opened.file.rows.len());
+    for (row, record) in &opened.file.rows {
+        let get = |key: &str| opened.cell(record, key);
+        let customer = by_name(&customers, get("customer"), "customer");
         let form = ExampleForm {
             polarity: polarity(get("polarity")),
             output_type: get("output_type").to_lowercase(),
@@ -87,27 +66,18 @@ pub async fn run(
         }
     }
     if !problems.is_empty() {
-        return Ok(problems.report(file.rows.len()));
+        return Ok(problems.report(opened.file.rows.len()));
     }
-    let imported = db::insert_many(tx, tenant, scope.user_id, &rows).await? as usize;
-    let label = format!("{} examples from {filename}", thousands(imported));
-    audit::record(
-        tx,
-        tenant,
-        Some(scope.user_id),
-        "examples.imported",
-        Some(&label),
-    )
-    .await?;
-    store::remove(tx, tenant, id).await?;
-    Ok(Report {
-        imported,
-        errors: Vec::new(),
-        total_errors: 0,
-        bad_rows: 0,
-        total_rows: file.rows.len(),
-        note: "Their vectors are made in the background within a minute; until then, drafts and Find similar do not use them.".into(),
-    })
+    let imported = db::insert_many(tx, scope.tenant_id, scope.user_id, &rows).await?;
+    opened
+        .finish(
+            tx,
+            scope,
+            "examples.imported",
+            imported as usize,
+            "Their vectors are made in the background within a minute; until then, drafts and Find similar do not use them.",
+        )
+        .await
 }
 
 #[cfg(test)]
