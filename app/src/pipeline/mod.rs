@@ -21,7 +21,11 @@ pub mod quality;
 pub mod report;
 #[cfg(feature = "ssr")]
 pub mod review;
+#[cfg(feature = "ssr")]
+pub mod rule_check;
 pub mod rules;
+#[cfg(all(test, feature = "ssr"))]
+mod rules_semantics;
 pub mod server_fns;
 pub mod state;
 pub mod templates;
