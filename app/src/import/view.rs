@@ -106,11 +106,7 @@ fn MapAndImport(id: String, importer: Importer) -> impl IntoView {
                         let found = StoredValue::new(found);
                         let on_submit = move |ev: leptos::ev::SubmitEvent| {
                             ev.prevent_default();
-                            let columns = keys
-                                .iter()
-                                .map(|k| (k.clone(), chosen_column(&ev, k)))
-                                .collect();
-                            run.dispatch((upload.clone(), columns));
+                            run.dispatch((upload.clone(), chosen_columns(&ev, &keys)));
                         };
                         view! {
                             <Show when=move || !imported()>
@@ -139,21 +135,30 @@ fn MapAndImport(id: String, importer: Importer) -> impl IntoView {
     }
 }
 
-/// The column chosen for field `key` in the submitted mapping form.
-fn chosen_column(ev: &leptos::ev::SubmitEvent, key: &str) -> String {
+/// The column chosen for each of `keys` in the submitted mapping form (read from the form
+/// once).
+fn chosen_columns(ev: &leptos::ev::SubmitEvent, keys: &[String]) -> BTreeMap<String, String> {
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::JsCast;
-        ev.target()
+        let data = ev
+            .target()
             .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlFormElement>().ok())
-            .and_then(|form| FormData::new_with_form(&form).ok())
-            .and_then(|data| data.get(&format!("columns[{key}]")).as_string())
-            .unwrap_or_default()
+            .and_then(|form| FormData::new_with_form(&form).ok());
+        keys.iter()
+            .map(|k| {
+                let column = data
+                    .as_ref()
+                    .and_then(|d| d.get(&format!("columns[{k}]")).as_string())
+                    .unwrap_or_default();
+                (k.clone(), column)
+            })
+            .collect()
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = (ev, key);
-        String::new()
+        let _ = ev;
+        keys.iter().map(|k| (k.clone(), String::new())).collect()
     }
 }
 
