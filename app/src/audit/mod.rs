@@ -49,6 +49,19 @@ impl AuditEntry {
             "template.activated" => "made live a version of the template".to_owned(),
             "template.rolled_back" => "rolled back the template".to_owned(),
             "template.deactivated" => "took out of use the template".to_owned(),
+            "rule.version_saved" => "saved a new version of the decision rule".to_owned(),
+            "rule.activated" => "made live a version of the decision rule".to_owned(),
+            "rule.rolled_back" => "rolled back the decision rule".to_owned(),
+            "rule.enabled" => "turned on the decision rule".to_owned(),
+            "rule.disabled" => "turned off the decision rule".to_owned(),
+            "rules.activation_overridden" => {
+                "activated over failing test cases the decision rules".to_owned()
+            }
+            "rule_test_case.saved" => "saved the rule test case".to_owned(),
+            "rule_test_case.deleted" => "deleted the rule test case".to_owned(),
+            "rules.shadow_started" => "started shadowing draft rules:".to_owned(),
+            "rules.shadow_stopped" => "stopped the".to_owned(),
+            "rules.shadow_promoted" => "made live the drafts of the".to_owned(),
             other => other.replace(['.', '_'], " "),
         }
     }

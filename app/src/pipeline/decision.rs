@@ -22,31 +22,52 @@ pub struct Next {
     pub action: &'static str,
 }
 
+/// What a decision comes to on attempt `attempt` of `max_attempts`, as stored with the draft:
+/// approve, review, reject, retry or escalate (a retry with no attempts left escalates). The
+/// worker, the bench, simulations and shadow mode all name outcomes through here.
+pub fn outcome(decision: &Decision, attempt: i64, max_attempts: i64) -> &'static str {
+    match &decision.action {
+        RuleAction::Approve => "approve",
+        RuleAction::Review { .. } => "review",
+        RuleAction::Reject { .. } => "reject",
+        RuleAction::Escalate { .. } => "escalate",
+        RuleAction::Retry { .. } if attempt >= max_attempts => "escalate",
+        RuleAction::Retry { .. } => "retry",
+    }
+}
+
+/// The outcome of a decision taken on a stored context (its `attempt` and `task.max_attempts`).
+pub fn outcome_in(decision: &Decision, context: &Value) -> &'static str {
+    let attempt = context.get("attempt").and_then(Value::as_i64).unwrap_or(1);
+    let max = context
+        .pointer("/task/max_attempts")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MAX);
+    outcome(decision, attempt, max)
+}
+
 /// The rules asked for `decision` on attempt `attempt` of `max_attempts`. A retry with no
 /// attempts left escalates instead; a retry carries the rule's guidance plus every compliance
 /// failure, so the next draft knows what to fix.
 pub fn next(decision: &Decision, attempt: i16, max_attempts: i16, report: &QualityReport) -> Next {
     let summary = decision.summary();
     let out_of_attempts = attempt >= max_attempts;
-    let (to, changes, reason, action) = match &decision.action {
-        RuleAction::Approve => (TaskState::Approved, Changes::default(), summary, "approve"),
+    let (to, changes, reason) = match &decision.action {
+        RuleAction::Approve => (TaskState::Approved, Changes::default(), summary),
         RuleAction::Review { reason } => (
             TaskState::AwaitingReview,
             Changes::waiting(reason_or(reason, &summary)),
             summary,
-            "review",
         ),
         RuleAction::Reject { reason } => (
             TaskState::Rejected,
             Changes::waiting(reason.clone()),
             summary,
-            "reject",
         ),
         RuleAction::Escalate { reason } => (
             TaskState::Escalated,
             Changes::waiting(reason.clone()),
             summary,
-            "escalate",
         ),
         RuleAction::Retry { guidance } if out_of_attempts => {
             let why = format!(
@@ -56,7 +77,6 @@ pub fn next(decision: &Decision, attempt: i16, max_attempts: i16, report: &Quali
                 TaskState::Escalated,
                 Changes::waiting(why.clone()),
                 format!("{summary}; {why}"),
-                "escalate",
             )
         }
         RuleAction::Retry { guidance } => {
@@ -71,14 +91,14 @@ pub fn next(decision: &Decision, attempt: i16, max_attempts: i16, report: &Quali
                 release_lease: true,
                 ..Default::default()
             };
-            (TaskState::RetryScheduled, changes, summary, "retry")
+            (TaskState::RetryScheduled, changes, summary)
         }
     };
     Next {
         to,
         changes,
         reason,
-        action,
+        action: outcome(decision, attempt.into(), max_attempts.into()),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod report;
 pub mod review;
 #[cfg(feature = "ssr")]
 pub mod rule_check;
+pub mod rulebook;
 pub mod rules;
 #[cfg(all(test, feature = "ssr"))]
 mod rules_semantics;

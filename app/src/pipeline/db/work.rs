@@ -235,13 +235,21 @@ pub async fn nearest_examples(
         .collect())
 }
 
-/// The rules in force: the workspace's own, and the built-ins it has not replaced by name.
+/// The rules in force: the workspace's live ones, and the built-ins it has not replaced (by a
+/// live copy, or a live rule of the same name).
 #[tracing::instrument(skip_all)]
-pub async fn load_rules(tx: &mut Tx) -> Result<Vec<DecisionRule>, sqlx::Error> {
+pub async fn load_rules(tx: &mut Tx, tenant: Uuid) -> Result<Vec<DecisionRule>, sqlx::Error> {
     let rows = sqlx::query!(
-        "select distinct on (name) id, name, category, priority, condition, action, enabled, version
-           from ai_decision_rules
-          order by name, tenant_id nulls last"
+        "select r.id, r.name, r.category, r.priority, r.condition, r.action, r.enabled, r.version
+           from ai_decision_rules r
+          where r.live
+            and (r.tenant_id = $1
+                 or (r.tenant_id is null
+                     and not exists (select 1 from ai_decision_rules w
+                                      where w.tenant_id = $1 and w.live and (w.replaces = r.id or w.name = r.name))))
+          order by r.priority, r.name
+          limit 1000",
+        tenant
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -426,6 +434,8 @@ pub struct Scores<'a> {
     pub success_evaluation: Value,
     pub decision: &'a str,
     pub decision_trace: Value,
+    /// What the rules saw: simulations and the bench replay it.
+    pub decision_context: &'a Value,
 }
 
 #[tracing::instrument(skip_all, fields(%deliverable_id))]
@@ -436,7 +446,8 @@ pub async fn store_scores(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update project_deliverables
-            set content_quality = $2, quality_score = $3, success_evaluation = $4, decision = $5, decision_trace = $6
+            set content_quality = $2, quality_score = $3, success_evaluation = $4, decision = $5, decision_trace = $6,
+                decision_context = $7
           where id = $1",
         deliverable_id,
         s.quality,
@@ -444,6 +455,7 @@ pub async fn store_scores(
         s.success_evaluation,
         s.decision,
         s.decision_trace,
+        s.decision_context,
     )
     .execute(&mut **tx)
     .await?;

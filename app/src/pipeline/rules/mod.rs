@@ -100,6 +100,7 @@ pub struct DecisionRule {
     pub condition: Value,
     pub action: RuleAction,
     pub enabled: bool,
+    /// The version of the rule this is; 0 for an unsaved draft (compiled for one run, not kept).
     pub version: i32,
 }
 
@@ -359,6 +360,9 @@ mod engine {
 
     type Compiled = Result<Arc<CompiledRule>, String>;
 
+    /// Rule versions kept compiled at most.
+    const MAX_CACHED: usize = 10_000;
+
     /// Compiles each rule version once and keeps it (shared by every worker in the process).
     #[derive(Default)]
     pub struct RuleEngine {
@@ -386,8 +390,16 @@ mod engine {
                     })
                     .map_err(|e| format!("invalid JSON Logic: {e}"))
             });
-            if let Ok(mut m) = self.compiled.write() {
-                m.insert(key, made.clone());
+            // An unsaved draft (version 0) is compiled for its one run and not kept; saved
+            // versions never change, so one compilation serves them for good. The cache is
+            // bounded: past MAX_CACHED it starts again.
+            if rule.version > 0 {
+                if let Ok(mut m) = self.compiled.write() {
+                    if m.len() >= MAX_CACHED {
+                        m.clear();
+                    }
+                    m.insert(key, made.clone());
+                }
             }
             made
         }

@@ -33,7 +33,7 @@ pub async fn generate(
         .clone()
         .map_err(|why| AppError::validation("", format!("No model can write the sample: {why}")))?;
     let mut tx = tenancy::begin(&pool, scope).await?;
-    let rules = work::load_rules(&mut tx).await?;
+    let rules = work::load_rules(&mut tx, scope.tenant_id).await?;
     tx.commit().await?;
     let request = ChatRequest {
         model,

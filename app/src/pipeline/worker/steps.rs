@@ -21,6 +21,7 @@ use crate::{
         prompt::{self, DraftInputs, Example, ExampleSource, Template},
         quality::{self, BrandRules, Similarities},
         report::QualityReport,
+        rulebook::{self, shadow::Shadowing},
         rules::{Decision, DecisionRule},
         state::{Actor, TaskState},
     },
@@ -38,7 +39,18 @@ struct Draft {
     examples_note: Option<String>,
     prompt: Prompt,
     rules: Vec<DecisionRule>,
+    /// A draft rule set deciding beside the live one, without acting.
+    shadow: Option<Shadowing>,
     attempt: i16,
+}
+
+/// A scored draft's decision, what it was decided on, and the shadow set's decision beside it.
+struct Judged<'a> {
+    deliverable_id: Uuid,
+    report: &'a QualityReport,
+    decision: &'a Decision,
+    context: &'a Value,
+    shadow: Option<(&'a Shadowing, (Decision, &'static str))>,
 }
 
 /// What the context step read, before the examples are found.
@@ -48,6 +60,7 @@ struct Loaded {
     prompt: Prompt,
     template: Option<Template>,
     rules: Vec<DecisionRule>,
+    shadow: Option<Shadowing>,
 }
 
 /// One task as one worker holds it: the claim, the version it is at, and who the worker is.
@@ -158,16 +171,26 @@ impl Pipeline {
             max_attempts: draft.task.max_attempts,
             age_hours: draft.task.age_hours,
         };
-        let decision = self.judge(
+        let context = decision::context(
             &facts,
             &draft.task.customer,
             &report,
             draft.attempt,
             &model,
-            &draft.rules,
         );
-        self.settle(&h, &draft, deliverable_id, &report, &decision)
-            .await
+        let decision = self.rules.decide_explained(&draft.rules, &context);
+        let shadow = draft
+            .shadow
+            .as_ref()
+            .map(|s| (s, rulebook::shadow::decide(&self.rules, s, &context)));
+        let judged = Judged {
+            deliverable_id,
+            report: &report,
+            decision: &decision,
+            context: &context,
+            shadow,
+        };
+        self.settle(&h, &draft, judged).await
     }
 
     /// Step 1: move to `context_loading`, counting the attempt (a resumed task's too), and read
@@ -246,7 +269,8 @@ impl Pipeline {
             &task.customer.industry_category,
         )
         .await?;
-        let rules = db::work::load_rules(&mut tx).await?;
+        let rules = db::work::load_rules(&mut tx, h.c.tenant_id).await?;
+        let shadow = rulebook::shadow::running(&mut tx, h.c.tenant_id, &rules).await?;
         tx.commit().await?;
         Ok(Some(Loaded {
             task,
@@ -254,6 +278,7 @@ impl Pipeline {
             prompt,
             template,
             rules,
+            shadow,
         }))
     }
 
@@ -315,6 +340,7 @@ impl Pipeline {
             examples_note,
             prompt: l.prompt,
             rules: l.rules,
+            shadow: l.shadow,
             attempt,
         })
     }
@@ -550,14 +576,14 @@ impl Pipeline {
 
     /// Step 5: stores the scores and the decision and moves the task where the decision says
     /// (an approval is delivered in the same transaction).
-    async fn settle(
-        &self,
-        h: &Held<'_>,
-        d: &Draft,
-        deliverable_id: Uuid,
-        report: &QualityReport,
-        decision: &Decision,
-    ) -> Result<(), StepError> {
+    async fn settle(&self, h: &Held<'_>, d: &Draft, j: Judged<'_>) -> Result<(), StepError> {
+        let Judged {
+            deliverable_id,
+            report,
+            decision,
+            context,
+            shadow,
+        } = j;
         let next = decision::next(decision, d.attempt, d.task.max_attempts, report);
         let scores = Scores {
             quality: serde_json::to_value(report).unwrap_or(Value::Null),
@@ -565,6 +591,7 @@ impl Pipeline {
             success_evaluation: decision::success_evaluation(&d.instructions, report),
             decision: next.action,
             decision_trace: serde_json::to_value(decision).unwrap_or(Value::Null),
+            decision_context: context,
         };
         let mut tx = tenancy::begin(&self.pool, h.scope()).await?;
         let m = Move::by(
@@ -578,6 +605,11 @@ impl Pipeline {
         );
         let version = db::transition(&mut tx, &m, &next.changes).await?;
         db::work::store_scores(&mut tx, deliverable_id, scores).await?;
+        if let Some((running, decided)) = &shadow {
+            let live = (decision, next.action);
+            let v = rulebook::shadow::verdict(running, h.c.task_id, deliverable_id, live, decided);
+            rulebook::db::record_shadow(&mut tx, h.c.tenant_id, &v).await?;
+        }
         if next.to == TaskState::Approved {
             db::deliver(
                 &mut tx,
