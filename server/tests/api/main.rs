@@ -15,5 +15,6 @@ mod pipeline;
 mod pipeline_faults;
 mod records;
 mod roles;
+mod rules;
 mod stopping;
 mod templates;

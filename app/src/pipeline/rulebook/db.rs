@@ -101,7 +101,11 @@ pub async fn head(
 }
 
 /// The workspace's own copy of a built-in rule, if it made one.
-pub async fn copy_of(tx: &mut Tx, tenant: Uuid, builtin: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn copy_of(
+    tx: &mut Tx,
+    tenant: Uuid,
+    builtin: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
         "select id from ai_decision_rules where tenant_id = $1 and replaces = $2",
         tenant,
@@ -329,7 +333,12 @@ pub async fn insert_version(
 }
 
 /// Makes `version` the live one: its fields become the rule's.
-pub async fn activate(tx: &mut Tx, tenant: Uuid, id: Uuid, version: i32) -> Result<bool, sqlx::Error> {
+pub async fn activate(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+    version: i32,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "update ai_decision_rules r
             set name = v.name, description = v.description, category = v.category, priority = v.priority,
@@ -345,7 +354,12 @@ pub async fn activate(tx: &mut Tx, tenant: Uuid, id: Uuid, version: i32) -> Resu
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn set_enabled(tx: &mut Tx, tenant: Uuid, id: Uuid, enabled: bool) -> Result<(), sqlx::Error> {
+pub async fn set_enabled(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+    enabled: bool,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update ai_decision_rules set enabled = $3, updated_at = now() where tenant_id = $1 and id = $2",
         tenant,
@@ -408,7 +422,11 @@ pub async fn insert_case(
 }
 
 /// Deletes a case; its name when there was one.
-pub async fn delete_case(tx: &mut Tx, tenant: Uuid, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+pub async fn delete_case(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
         "delete from ai_rule_test_cases where tenant_id = $1 and id = $2 returning name",
         tenant,
@@ -447,7 +465,11 @@ pub async fn replay(tx: &mut Tx, tenant: Uuid, limit: i64) -> Result<Vec<Replaye
 }
 
 /// The context the rules saw on a task's newest evaluated draft.
-pub async fn task_context(tx: &mut Tx, tenant: Uuid, task: Uuid) -> Result<Option<Value>, sqlx::Error> {
+pub async fn task_context(
+    tx: &mut Tx,
+    tenant: Uuid,
+    task: Uuid,
+) -> Result<Option<Value>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select decision_context as "c!" from project_deliverables
             where tenant_id = $1 and task_id = $2 and decision_context is not null
@@ -460,7 +482,10 @@ pub async fn task_context(tx: &mut Tx, tenant: Uuid, task: Uuid) -> Result<Optio
 }
 
 /// Tasks whose drafts kept a context, newest first, for the bench's picker.
-pub async fn tasks_with_context(tx: &mut Tx, tenant: Uuid) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+pub async fn tasks_with_context(
+    tx: &mut Tx,
+    tenant: Uuid,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
     let rows = sqlx::query!(
         "select t.id, t.title from project_tasks t
           where t.tenant_id = $1
@@ -516,7 +541,12 @@ pub async fn running_shadow(tx: &mut Tx, tenant: Uuid) -> Result<Option<ShadowRo
 }
 
 /// Starts a shadow run; false when one is already running.
-pub async fn start_shadow(tx: &mut Tx, tenant: Uuid, user: Uuid, rules: &Value) -> Result<bool, sqlx::Error> {
+pub async fn start_shadow(
+    tx: &mut Tx,
+    tenant: Uuid,
+    user: Uuid,
+    rules: &Value,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "insert into ai_rule_shadows (tenant_id, rules, started_by) values ($1, $2, $3)
          on conflict (tenant_id) where ended_at is null do nothing",
@@ -529,7 +559,12 @@ pub async fn start_shadow(tx: &mut Tx, tenant: Uuid, user: Uuid, rules: &Value) 
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn end_shadow(tx: &mut Tx, tenant: Uuid, id: Uuid, outcome: &str) -> Result<bool, sqlx::Error> {
+pub async fn end_shadow(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+    outcome: &str,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "update ai_rule_shadows set ended_at = now(), outcome = $3 where tenant_id = $1 and id = $2 and ended_at is null",
         tenant,
@@ -554,7 +589,11 @@ pub struct ShadowVerdict<'a> {
 }
 
 /// Counts a shadow evaluation, and keeps a disagreement (up to MAX_DISAGREEMENTS_KEPT).
-pub async fn record_shadow(tx: &mut Tx, tenant: Uuid, v: &ShadowVerdict<'_>) -> Result<(), sqlx::Error> {
+pub async fn record_shadow(
+    tx: &mut Tx,
+    tenant: Uuid,
+    v: &ShadowVerdict<'_>,
+) -> Result<(), sqlx::Error> {
     let differs = v.live != v.shadow;
     let kept = sqlx::query_scalar!(
         r#"update ai_rule_shadows set evaluated = evaluated + 1, disagreed = disagreed + $3::bool::int

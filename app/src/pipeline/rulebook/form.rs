@@ -300,11 +300,15 @@ mod tests {
             ["name", "category", "priority", "action_text", "condition"]
         );
         assert!(
-            errors[4].message.starts_with("The JSON breaks at line 2, column 30"),
+            errors[4]
+                .message
+                .starts_with("The JSON breaks at line 2, column 30"),
             "{}",
             errors[4].message
         );
-        assert!(errors[3].message.starts_with("The retry action needs a guidance"));
+        assert!(errors[3]
+            .message
+            .starts_with("The retry action needs a guidance"));
     }
 
     #[cfg(feature = "ssr")]
@@ -317,7 +321,14 @@ mod tests {
         let errors = bad.parse().expect_err("invalid");
         assert!(errors.iter().all(|e| e.field == "condition"));
         let text: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-        assert!(text.iter().any(|m| m.contains("\"some\" is not an operator")), "{text:?}");
-        assert!(text.iter().any(|m| m.contains("quality.overall")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|m| m.contains("\"some\" is not an operator")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|m| m.contains("quality.overall")),
+            "{text:?}"
+        );
     }
 }

@@ -2,9 +2,10 @@
 //! (activation and rollback, diffs), the testing bench with saved test cases that gate
 //! activation, simulations against the stored contexts of real drafts, and shadow mode. Every
 //! evaluation goes through the worker's own `RuleEngine::decide` (see `sets.rs`).
-pub mod form;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod form;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
@@ -13,7 +14,6 @@ pub mod sets;
 pub mod shadow;
 #[cfg(feature = "ssr")]
 pub mod simulate;
-pub mod server_fns;
 
 use crate::pipeline::rules::RuleAction;
 use serde::{Deserialize, Serialize};

@@ -52,8 +52,15 @@ pub async fn get_rule(id: Option<Uuid>, version: Option<i32>) -> Result<RuleDeta
             let can_override = auth.user.role == Role::Admin;
             let detail = match id {
                 Some(id) => {
-                    super::service::detail(&mut auth.tx, auth.user.tenant_id, id, version, can_edit, can_override)
-                        .await?
+                    super::service::detail(
+                        &mut auth.tx,
+                        auth.user.tenant_id,
+                        id,
+                        version,
+                        can_edit,
+                        can_override,
+                    )
+                    .await?
                 }
                 None => super::service::blank(can_edit, can_override),
             };
@@ -72,12 +79,15 @@ pub async fn save_rule(form: RuleForm) -> Result<RuleSaved, AppError> {
     use crate::{auth::guard::authorize, ssr::respond};
     respond(
         async move {
-            let target = form.target().map_err(|e| AppError::Fields { errors: vec![e] })?;
+            let target = form
+                .target()
+                .map_err(|e| AppError::Fields { errors: vec![e] })?;
             let input = form.parse().map_err(|errors| AppError::Fields { errors })?;
             let mut auth = authorize(&EDITORS).await?;
             let scope = auth.scope();
             let pipeline = engine()?;
-            let saved = super::service::save(&mut auth.tx, scope, pipeline.rules(), target, &input).await?;
+            let saved =
+                super::service::save(&mut auth.tx, scope, pipeline.rules(), target, &input).await?;
             auth.tx.commit().await?;
             Ok(saved)
         }
@@ -104,8 +114,15 @@ pub async fn activate_rule(
                 allowed: auth.user.role == Role::Admin,
             };
             let pipeline = engine()?;
-            let results =
-                super::service::activate(&mut auth.tx, scope, pipeline.rules(), id, version, overriding).await?;
+            let results = super::service::activate(
+                &mut auth.tx,
+                scope,
+                pipeline.rules(),
+                id,
+                version,
+                overriding,
+            )
+            .await?;
             auth.tx.commit().await?;
             Ok(results)
         }
@@ -137,7 +154,8 @@ pub async fn compare_rule_versions(id: Uuid, from: i32, to: i32) -> Result<RuleD
     respond(
         async move {
             let mut auth = authorize(&VIEWERS).await?;
-            let diff = super::service::diff(&mut auth.tx, auth.user.tenant_id, id, from, to).await?;
+            let diff =
+                super::service::diff(&mut auth.tx, auth.user.tenant_id, id, from, to).await?;
             auth.tx.commit().await?;
             Ok(diff)
         }
@@ -168,11 +186,22 @@ pub async fn bench_start() -> Result<BenchSetup, AppError> {
             let tasks = super::db::tasks_with_context(&mut auth.tx, tenant).await?;
             let wanted = super::db::drafts(&mut auth.tx, tenant).await?;
             let drafted = super::sets::drafted(&mut auth.tx, tenant, &wanted).await?;
-            let drafts = drafted.versions.iter().map(|v| v.0).zip(drafted.drafts).collect();
+            let drafts = drafted
+                .versions
+                .iter()
+                .map(|v| v.0)
+                .zip(drafted.drafts)
+                .collect();
             let cases = super::service::cases(&mut auth.tx, tenant, pipeline.rules()).await?;
             auth.tx.commit().await?;
-            let sample = serde_json::to_string_pretty(&crate::pipeline::rules::sample_context()).unwrap_or_default();
-            Ok(BenchSetup { tasks, sample, drafts, cases })
+            let sample = serde_json::to_string_pretty(&crate::pipeline::rules::sample_context())
+                .unwrap_or_default();
+            Ok(BenchSetup {
+                tasks,
+                sample,
+                drafts,
+                cases,
+            })
         }
         .await,
     )
@@ -189,7 +218,10 @@ pub async fn bench_task_context(task_id: Uuid) -> Result<String, AppError> {
             let found = super::db::task_context(&mut auth.tx, auth.user.tenant_id, task_id).await?;
             auth.tx.commit().await?;
             let context = found.ok_or_else(|| {
-                AppError::validation("task", "This task has no scored draft with a stored context yet.")
+                AppError::validation(
+                    "task",
+                    "This task has no scored draft with a stored context yet.",
+                )
             })?;
             Ok(serde_json::to_string_pretty(&context).unwrap_or_default())
         }
@@ -208,8 +240,14 @@ pub async fn run_rule_bench(context: String, with: String) -> Result<BenchRun, A
             let with = super::sets::With::parse(&with)?;
             let mut auth = authorize(&VIEWERS).await?;
             let pipeline = engine()?;
-            let run = super::service::bench(&mut auth.tx, auth.user.tenant_id, pipeline.rules(), &context, with)
-                .await?;
+            let run = super::service::bench(
+                &mut auth.tx,
+                auth.user.tenant_id,
+                pipeline.rules(),
+                &context,
+                with,
+            )
+            .await?;
             auth.tx.commit().await?;
             Ok(run)
         }
@@ -219,13 +257,18 @@ pub async fn run_rule_bench(context: String, with: String) -> Result<BenchRun, A
 
 #[server(endpoint = "save_rule_test_case")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
-pub async fn save_rule_test_case(name: String, context: String, expected: String) -> Result<Uuid, AppError> {
+pub async fn save_rule_test_case(
+    name: String,
+    context: String,
+    expected: String,
+) -> Result<Uuid, AppError> {
     use crate::{auth::guard::authorize, ssr::respond};
     respond(
         async move {
             let mut auth = authorize(&VIEWERS).await?;
             let scope = auth.scope();
-            let id = super::service::save_case(&mut auth.tx, scope, &name, &context, &expected).await?;
+            let id =
+                super::service::save_case(&mut auth.tx, scope, &name, &context, &expected).await?;
             auth.tx.commit().await?;
             Ok(id)
         }
@@ -260,8 +303,14 @@ pub async fn simulate_rules(with: String, limit: Option<u32>) -> Result<Simulati
             let with = super::sets::With::parse(&with)?;
             let mut auth = authorize(&VIEWERS).await?;
             let pipeline = engine()?;
-            let sim =
-                super::simulate::simulate(&mut auth.tx, auth.user.tenant_id, pipeline.rules(), with, limit).await?;
+            let sim = super::simulate::simulate(
+                &mut auth.tx,
+                auth.user.tenant_id,
+                pipeline.rules(),
+                with,
+                limit,
+            )
+            .await?;
             auth.tx.commit().await?;
             Ok(sim)
         }
@@ -278,7 +327,9 @@ pub async fn load_shadow() -> Result<ShadowPage, AppError> {
             let mut auth = authorize(&VIEWERS).await?;
             let can_edit = EDITORS.contains(&auth.user.role);
             let can_override = auth.user.role == Role::Admin;
-            let page = super::shadow::page(&mut auth.tx, auth.user.tenant_id, can_edit, can_override).await?;
+            let page =
+                super::shadow::page(&mut auth.tx, auth.user.tenant_id, can_edit, can_override)
+                    .await?;
             auth.tx.commit().await?;
             Ok(page)
         }
@@ -290,7 +341,11 @@ pub async fn load_shadow() -> Result<ShadowPage, AppError> {
 /// ("promote", through the test cases; an admin may override with a reason).
 #[server(endpoint = "shadow_rules")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%what)))]
-pub async fn shadow_rules(what: String, id: Option<Uuid>, override_reason: Option<String>) -> Result<(), AppError> {
+pub async fn shadow_rules(
+    what: String,
+    id: Option<Uuid>,
+    override_reason: Option<String>,
+) -> Result<(), AppError> {
     use crate::{auth::guard::authorize, ssr::respond};
     respond(
         async move {
@@ -306,9 +361,21 @@ pub async fn shadow_rules(what: String, id: Option<Uuid>, override_reason: Optio
                         allowed: auth.user.role == Role::Admin,
                     };
                     let pipeline = engine()?;
-                    super::shadow::promote(&mut auth.tx, scope, pipeline.rules(), running()?, overriding).await?
+                    super::shadow::promote(
+                        &mut auth.tx,
+                        scope,
+                        pipeline.rules(),
+                        running()?,
+                        overriding,
+                    )
+                    .await?
                 }
-                _ => return Err(AppError::validation("what", "Choose start, stop or promote.")),
+                _ => {
+                    return Err(AppError::validation(
+                        "what",
+                        "Choose start, stop or promote.",
+                    ))
+                }
             }
             auth.tx.commit().await?;
             Ok(())

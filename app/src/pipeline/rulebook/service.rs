@@ -45,12 +45,20 @@ pub async fn page(tx: &mut Tx, tenant: Uuid, can_edit: bool) -> Result<RulesPage
         .collect();
     for h in heads {
         let matched = counts.get(&h.id).copied().unwrap_or(0)
-            + h.replaces.and_then(|b| counts.get(&b)).copied().unwrap_or(0);
+            + h.replaces
+                .and_then(|b| counts.get(&b))
+                .copied()
+                .unwrap_or(0);
         let row = RuleRow {
             id: h.id,
             name: h.name,
             description: h.description,
-            action: h.action.get("type").and_then(Value::as_str).unwrap_or("").to_owned(),
+            action: h
+                .action
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
             enabled: h.enabled,
             live_version: h.live.then_some(h.version),
             latest_version: h.latest_version,
@@ -108,7 +116,9 @@ pub async fn detail(
     can_edit: bool,
     can_override: bool,
 ) -> Result<RuleDetail, AppError> {
-    let head = db::head(tx, tenant, id, false).await?.ok_or(AppError::NotFound)?;
+    let head = db::head(tx, tenant, id, false)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let v = version.unwrap_or(head.latest_version);
     let shown = db::stored_versions(tx, tenant, &[(id, v)])
         .await?
@@ -147,7 +157,9 @@ pub async fn save(
             (db::insert_rule(tx, tenant, user, v, None).await?, 1)
         }
         Some((id, base)) => {
-            let head = db::head(tx, tenant, id, false).await?.ok_or(AppError::NotFound)?;
+            let head = db::head(tx, tenant, id, false)
+                .await?
+                .ok_or(AppError::NotFound)?;
             if head.latest_version != base {
                 return Err(AppError::validation(
                     "",
@@ -194,7 +206,11 @@ pub async fn save(
         Some(user),
         "rule.version_saved",
         target(id, &v.name),
-        &[Change::new("Version", "", &format!("v{version}: {}", v.note))],
+        &[Change::new(
+            "Version",
+            "",
+            &format!("v{version}: {}", v.note),
+        )],
     )
     .await?;
     let drafted = sets::drafted(tx, tenant, &[(id, version)]).await?;
@@ -218,7 +234,11 @@ pub async fn gate(
     drafted: &sets::Drafted,
     overriding: Override<'_>,
 ) -> Result<Vec<CaseResult>, AppError> {
-    let results = sets::run_cases(engine, &drafted.rules, &db::cases(tx, scope.tenant_id).await?);
+    let results = sets::run_cases(
+        engine,
+        &drafted.rules,
+        &db::cases(tx, scope.tenant_id).await?,
+    );
     let failing = CaseResult::failing(&results);
     if failing.is_empty() {
         return Ok(results);
@@ -243,10 +263,15 @@ pub async fn gate(
         ));
     };
     if !overriding.allowed {
-        return Err(AppError::forbidden("only an admin may activate over failing test cases"));
+        return Err(AppError::forbidden(
+            "only an admin may activate over failing test cases",
+        ));
     }
     if reason.chars().count() > 500 {
-        return Err(AppError::validation("override_reason", "Keep the reason to 500 characters."));
+        return Err(AppError::validation(
+            "override_reason",
+            "Keep the reason to 500 characters.",
+        ));
     }
     let names: Vec<&str> = failing.iter().map(|c| c.name.as_str()).collect();
     let label = drafted.drafts.join(", ");
@@ -256,7 +281,10 @@ pub async fn gate(
         Some(scope.user_id),
         "rules.activation_overridden",
         target(Uuid::nil(), &label),
-        &[Change::new("Failing test cases", "", &names.join(", ")), Change::new("Reason", "", reason)],
+        &[
+            Change::new("Failing test cases", "", &names.join(", ")),
+            Change::new("Reason", "", reason),
+        ],
     )
     .await?;
     Ok(results)
@@ -266,15 +294,28 @@ pub async fn gate(
 /// callers gate first.
 pub async fn make_live(tx: &mut Tx, scope: Scope, id: Uuid, version: i32) -> Result<(), AppError> {
     let tenant = scope.tenant_id;
-    let head = db::head(tx, tenant, id, true).await?.ok_or(AppError::NotFound)?;
+    let head = db::head(tx, tenant, id, true)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if head.live && head.version == version {
         return Ok(());
     }
     if !db::activate(tx, tenant, id, version).await? {
-        return Err(AppError::validation("version", format!("This rule has no version {version}.")));
+        return Err(AppError::validation(
+            "version",
+            format!("This rule has no version {version}."),
+        ));
     }
-    let from = if head.live { format!("v{}", head.version) } else { "none".to_owned() };
-    let action = if head.live && version < head.version { "rule.rolled_back" } else { "rule.activated" };
+    let from = if head.live {
+        format!("v{}", head.version)
+    } else {
+        "none".to_owned()
+    };
+    let action = if head.live && version < head.version {
+        "rule.rolled_back"
+    } else {
+        "rule.activated"
+    };
     audit::record_about(
         tx,
         tenant,
@@ -296,7 +337,9 @@ pub async fn activate(
     version: i32,
     overriding: Override<'_>,
 ) -> Result<Vec<CaseResult>, AppError> {
-    let head = db::head(tx, scope.tenant_id, id, false).await?.ok_or(AppError::NotFound)?;
+    let head = db::head(tx, scope.tenant_id, id, false)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if head.builtin {
         return Err(AppError::validation(
             "",
@@ -314,9 +357,16 @@ pub async fn activate(
 
 /// Turns a rule on or off. A built-in is switched through the workspace's own copy, which is
 /// made live at once with the built-in's content.
-pub async fn set_enabled(tx: &mut Tx, scope: Scope, id: Uuid, enabled: bool) -> Result<Uuid, AppError> {
+pub async fn set_enabled(
+    tx: &mut Tx,
+    scope: Scope,
+    id: Uuid,
+    enabled: bool,
+) -> Result<Uuid, AppError> {
     let tenant = scope.tenant_id;
-    let head = db::head(tx, tenant, id, false).await?.ok_or(AppError::NotFound)?;
+    let head = db::head(tx, tenant, id, false)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if head.enabled == enabled {
         return Ok(id);
     }
@@ -334,8 +384,9 @@ pub async fn set_enabled(tx: &mut Tx, scope: Scope, id: Uuid, enabled: bool) -> 
                 category: RuleCategory::parse(&v.category).unwrap_or(RuleCategory::Approval),
                 priority: v.priority,
                 condition: v.condition.clone(),
-                action: serde_json::from_value(v.action.clone())
-                    .map_err(|e| AppError::validation("", format!("The built-in's action cannot be read: {e}")))?,
+                action: serde_json::from_value(v.action.clone()).map_err(|e| {
+                    AppError::validation("", format!("The built-in's action cannot be read: {e}"))
+                })?,
                 note: "Copied from the built-in rule".to_owned(),
             };
             let copy = db::insert_rule(tx, tenant, scope.user_id, &input, Some(id)).await?;
@@ -346,12 +397,20 @@ pub async fn set_enabled(tx: &mut Tx, scope: Scope, id: Uuid, enabled: bool) -> 
         id
     };
     db::set_enabled(tx, tenant, own, enabled).await?;
-    let (from, to) = if enabled { ("off", "on") } else { ("on", "off") };
+    let (from, to) = if enabled {
+        ("off", "on")
+    } else {
+        ("on", "off")
+    };
     audit::record_about(
         tx,
         tenant,
         Some(scope.user_id),
-        if enabled { "rule.enabled" } else { "rule.disabled" },
+        if enabled {
+            "rule.enabled"
+        } else {
+            "rule.disabled"
+        },
         target(own, &head.name),
         &[Change::new("Enabled", from, to)],
     )
@@ -360,14 +419,22 @@ pub async fn set_enabled(tx: &mut Tx, scope: Scope, id: Uuid, enabled: bool) -> 
 }
 
 /// Line by line, what changed from version `from` to version `to`.
-pub async fn diff(tx: &mut Tx, tenant: Uuid, id: Uuid, from: i32, to: i32) -> Result<RuleDiff, AppError> {
+pub async fn diff(
+    tx: &mut Tx,
+    tenant: Uuid,
+    id: Uuid,
+    from: i32,
+    to: i32,
+) -> Result<RuleDiff, AppError> {
     let found = db::stored_versions(tx, tenant, &[(id, from), (id, to)]).await?;
     let text = |v: i32| {
         found
             .iter()
             .find(|s| s.version == v)
             .map(|s| s.shown().as_text())
-            .ok_or_else(|| AppError::validation("version", format!("This rule has no version {v}.")))
+            .ok_or_else(|| {
+                AppError::validation("version", format!("This rule has no version {v}."))
+            })
     };
     let (a, b) = (text(from)?, text(to)?);
     let lines = similar::TextDiff::from_lines(&a, &b)
@@ -400,7 +467,11 @@ pub fn parse_context(field: &str, text: &str) -> Result<Value, AppError> {
 }
 
 /// The workspace's test cases, each with its result against the live set.
-pub async fn cases(tx: &mut Tx, tenant: Uuid, engine: &RuleEngine) -> Result<Vec<(TestCase, CaseResult)>, AppError> {
+pub async fn cases(
+    tx: &mut Tx,
+    tenant: Uuid,
+    engine: &RuleEngine,
+) -> Result<Vec<(TestCase, CaseResult)>, AppError> {
     let rows = db::cases(tx, tenant).await?;
     let live = sets::drafted(tx, tenant, &[]).await?;
     let results = sets::run_cases(engine, &live.rules, &rows);
@@ -419,26 +490,43 @@ pub async fn cases(tx: &mut Tx, tenant: Uuid, engine: &RuleEngine) -> Result<Vec
         .collect())
 }
 
-pub async fn save_case(tx: &mut Tx, scope: Scope, name: &str, context: &str, expected: &str) -> Result<Uuid, AppError> {
+pub async fn save_case(
+    tx: &mut Tx,
+    scope: Scope,
+    name: &str,
+    context: &str,
+    expected: &str,
+) -> Result<Uuid, AppError> {
     let tenant = scope.tenant_id;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 120 {
-        return Err(AppError::validation("name", "Name the case in 1 to 120 characters, such as \"VIP at 90 goes to review\"."));
+        return Err(AppError::validation(
+            "name",
+            "Name the case in 1 to 120 characters, such as \"VIP at 90 goes to review\".",
+        ));
     }
     if !super::OUTCOMES.contains(&expected) {
-        return Err(AppError::validation("expected", "Choose the decision the case expects: approve, review, retry, reject or escalate."));
+        return Err(AppError::validation(
+            "expected",
+            "Choose the decision the case expects: approve, review, retry, reject or escalate.",
+        ));
     }
     let context = parse_context("context", context)?;
     if db::count_cases(tx, tenant).await? >= super::MAX_TEST_CASES {
         return Err(AppError::validation(
             "",
-            format!("A workspace keeps at most {} test cases: delete one first.", super::MAX_TEST_CASES),
+            format!(
+                "A workspace keeps at most {} test cases: delete one first.",
+                super::MAX_TEST_CASES
+            ),
         ));
     }
     let id = db::insert_case(tx, tenant, scope.user_id, name, &context, expected)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.constraint() == Some("ai_rule_test_cases_name_unique") => {
+            sqlx::Error::Database(d)
+                if d.constraint() == Some("ai_rule_test_cases_name_unique") =>
+            {
                 AppError::validation("name", format!("A test case is already called \"{name}\"."))
             }
             _ => e.into(),
@@ -448,7 +536,11 @@ pub async fn save_case(tx: &mut Tx, scope: Scope, name: &str, context: &str, exp
         tenant,
         Some(scope.user_id),
         "rule_test_case.saved",
-        Target { kind: "rule test case", id, label: name },
+        Target {
+            kind: "rule test case",
+            id,
+            label: name,
+        },
         &[Change::new("Expects", "", expected)],
     )
     .await?;
@@ -456,13 +548,19 @@ pub async fn save_case(tx: &mut Tx, scope: Scope, name: &str, context: &str, exp
 }
 
 pub async fn delete_case(tx: &mut Tx, scope: Scope, id: Uuid) -> Result<(), AppError> {
-    let name = db::delete_case(tx, scope.tenant_id, id).await?.ok_or(AppError::NotFound)?;
+    let name = db::delete_case(tx, scope.tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     audit::record_about(
         tx,
         scope.tenant_id,
         Some(scope.user_id),
         "rule_test_case.deleted",
-        Target { kind: "rule test case", id, label: &name },
+        Target {
+            kind: "rule test case",
+            id,
+            label: &name,
+        },
         &[],
     )
     .await?;
@@ -493,7 +591,11 @@ pub async fn bench(
                 TraceOutcome::Error { .. } => "error",
             }
             .to_owned(),
-            values: t.values.iter().map(|(p, v)| (p.clone(), v.to_string())).collect(),
+            values: t
+                .values
+                .iter()
+                .map(|(p, v)| (p.clone(), v.to_string()))
+                .collect(),
             sentence: t.sentence(),
             draft: drafted.versions.contains(&(t.rule_id, t.version)),
         })
@@ -521,7 +623,9 @@ pub fn blank(can_edit: bool, can_override: bool) -> RuleDetail {
             description: String::new(),
             category: "approval".to_owned(),
             priority: 100,
-            condition: "{\">=\": [{\"var\": \"quality.overall\"}, {\"var\": \"task.min_overall\"}]}".to_owned(),
+            condition:
+                "{\">=\": [{\"var\": \"quality.overall\"}, {\"var\": \"task.min_overall\"}]}"
+                    .to_owned(),
             action: crate::pipeline::rules::RuleAction::Approve,
             note: String::new(),
         },

@@ -48,7 +48,11 @@ pub fn with_drafts(mut live: Vec<DecisionRule>, drafts: &[db::StoredVersion]) ->
 
 /// The workspace's live set with these versions standing in. A version the workspace cannot
 /// see is a field error naming it.
-pub async fn drafted(tx: &mut Tx, tenant: Uuid, wanted: &[(Uuid, i32)]) -> Result<Drafted, AppError> {
+pub async fn drafted(
+    tx: &mut Tx,
+    tenant: Uuid,
+    wanted: &[(Uuid, i32)],
+) -> Result<Drafted, AppError> {
     let live = work::load_rules(tx, tenant).await?;
     let stored = db::stored_versions(tx, tenant, wanted).await?;
     if let Some((id, v)) = wanted
@@ -81,7 +85,10 @@ impl With {
             "" | "live" => Ok(With::Live),
             "drafts" => Ok(With::Drafts),
             id => id.parse().map(With::Rule).map_err(|_| {
-                AppError::validation("with", "Choose the live rules, the live rules with every draft, or one rule's draft.")
+                AppError::validation(
+                    "with",
+                    "Choose the live rules, the live rules with every draft, or one rule's draft.",
+                )
             }),
         }
     }
@@ -93,7 +100,9 @@ pub async fn resolve(tx: &mut Tx, tenant: Uuid, with: With) -> Result<Drafted, A
         With::Live => Vec::new(),
         With::Drafts => db::drafts(tx, tenant).await?,
         With::Rule(id) => {
-            let head = db::head(tx, tenant, id, false).await?.ok_or(AppError::NotFound)?;
+            let head = db::head(tx, tenant, id, false)
+                .await?
+                .ok_or(AppError::NotFound)?;
             if head.live && head.latest_version == head.version {
                 Vec::new()
             } else {
@@ -105,21 +114,33 @@ pub async fn resolve(tx: &mut Tx, tenant: Uuid, with: With) -> Result<Drafted, A
 }
 
 /// Decides as the worker does, with the trace in words, and names the outcome.
-pub fn evaluate(engine: &RuleEngine, rules: &[DecisionRule], context: &Value) -> (Decision, &'static str) {
+pub fn evaluate(
+    engine: &RuleEngine,
+    rules: &[DecisionRule],
+    context: &Value,
+) -> (Decision, &'static str) {
     let d = engine.decide_explained(rules, context);
     let outcome = decision::outcome_in(&d, context);
     (d, outcome)
 }
 
 /// The same decision without the words, where only the outcome is kept (simulations).
-pub fn outcome(engine: &RuleEngine, rules: &[DecisionRule], context: &Value) -> (Decision, &'static str) {
+pub fn outcome(
+    engine: &RuleEngine,
+    rules: &[DecisionRule],
+    context: &Value,
+) -> (Decision, &'static str) {
     let d = engine.decide(rules, context);
     let outcome = decision::outcome_in(&d, context);
     (d, outcome)
 }
 
 /// Every saved test case against `rules`.
-pub fn run_cases(engine: &RuleEngine, rules: &[DecisionRule], cases: &[db::CaseRow]) -> Vec<CaseResult> {
+pub fn run_cases(
+    engine: &RuleEngine,
+    rules: &[DecisionRule],
+    cases: &[db::CaseRow],
+) -> Vec<CaseResult> {
     cases
         .iter()
         .map(|c| {
@@ -159,16 +180,35 @@ mod tests {
 
     #[test]
     fn a_draft_stands_in_for_its_rule_or_the_builtin_it_copies() {
-        let gate = rule(1, "Quality gate", RuleCategory::Approval, 50, serde_json::json!(true), RuleAction::Approve);
-        let vip = rule(2, "VIP", RuleCategory::Approval, 40, serde_json::json!(false), RuleAction::Approve);
+        let gate = rule(
+            1,
+            "Quality gate",
+            RuleCategory::Approval,
+            50,
+            serde_json::json!(true),
+            RuleAction::Approve,
+        );
+        let vip = rule(
+            2,
+            "VIP",
+            RuleCategory::Approval,
+            40,
+            serde_json::json!(false),
+            RuleAction::Approve,
+        );
         let live = vec![gate.clone(), vip.clone()];
         // A new version of the gate, and a copy of VIP (another id) that replaces it.
         let mut copy = vip.clone();
         copy.id = Uuid::new_v4();
-        let set = with_drafts(live, &[stored(&gate, 2, None), stored(&copy, 1, Some(vip.id))]);
+        let set = with_drafts(
+            live,
+            &[stored(&gate, 2, None), stored(&copy, 1, Some(vip.id))],
+        );
         assert_eq!(set.rules.len(), 2);
         assert!(set.rules.iter().any(|r| r.id == gate.id && r.version == 2));
-        assert!(set.rules.iter().any(|r| r.id == copy.id) && !set.rules.iter().any(|r| r.id == vip.id));
+        assert!(
+            set.rules.iter().any(|r| r.id == copy.id) && !set.rules.iter().any(|r| r.id == vip.id)
+        );
         assert_eq!(set.drafts, ["Quality gate v2", "VIP v1"]);
     }
 
@@ -180,7 +220,9 @@ mod tests {
             RuleCategory::Retry,
             30,
             serde_json::json!({"<": [{"var": "quality.overall"}, 75]}),
-            RuleAction::Retry { guidance: "Do better.".into() },
+            RuleAction::Retry {
+                guidance: "Do better.".into(),
+            },
         );
         let case = |name: &str, attempt: i64, expected: &str| db::CaseRow {
             id: Uuid::new_v4(),

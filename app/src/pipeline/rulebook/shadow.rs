@@ -61,7 +61,11 @@ pub fn verdict<'a>(
 }
 
 /// Decides with the shadow set, through the one evaluation.
-pub fn decide(engine: &RuleEngine, shadow: &Shadowing, context: &Value) -> (Decision, &'static str) {
+pub fn decide(
+    engine: &RuleEngine,
+    shadow: &Shadowing,
+    context: &Value,
+) -> (Decision, &'static str) {
     sets::evaluate(engine, &shadow.rules, context)
 }
 
@@ -77,7 +81,12 @@ fn info(row: db::ShadowRow, drafts: Vec<String>) -> ShadowInfo {
 }
 
 /// The running shadow run (with its disagreements) and the drafts a new one would take.
-pub async fn page(tx: &mut Tx, tenant: Uuid, can_edit: bool, can_override: bool) -> Result<ShadowPage, AppError> {
+pub async fn page(
+    tx: &mut Tx,
+    tenant: Uuid,
+    can_edit: bool,
+    can_override: bool,
+) -> Result<ShadowPage, AppError> {
     let (shadow, disagreements) = match db::running_shadow(tx, tenant).await? {
         Some(row) => {
             let drafts = sets::drafted(tx, tenant, &row.pinned()).await?.drafts;
@@ -126,7 +135,9 @@ pub async fn start(tx: &mut Tx, scope: Scope) -> Result<(), AppError> {
             "A shadow run is already going: promote or stop it first.",
         ));
     }
-    let row = db::running_shadow(tx, tenant).await?.ok_or(AppError::NotFound)?;
+    let row = db::running_shadow(tx, tenant)
+        .await?
+        .ok_or(AppError::NotFound)?;
     audit::record_about(
         tx,
         tenant,
@@ -142,9 +153,20 @@ pub async fn start(tx: &mut Tx, scope: Scope) -> Result<(), AppError> {
 /// Stops the running shadow run without changing any rule.
 pub async fn stop(tx: &mut Tx, scope: Scope, id: Uuid) -> Result<(), AppError> {
     if !db::end_shadow(tx, scope.tenant_id, id, "stopped").await? {
-        return Err(AppError::validation("", "That shadow run is not running any more."));
+        return Err(AppError::validation(
+            "",
+            "That shadow run is not running any more.",
+        ));
     }
-    audit::record_about(tx, scope.tenant_id, Some(scope.user_id), "rules.shadow_stopped", target(id), &[]).await?;
+    audit::record_about(
+        tx,
+        scope.tenant_id,
+        Some(scope.user_id),
+        "rules.shadow_stopped",
+        target(id),
+        &[],
+    )
+    .await?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! What a draft rule set would change: the newest evaluated drafts are replayed, each on the
 //! context the rules saw when it was scored, through the live set and the draft set alike.
-use super::{db, sets, Agreement, Changed, Simulation, MAX_CHANGED_LISTED, MAX_SIMULATED, OUTCOMES};
+use super::{
+    db, sets, Agreement, Changed, Simulation, MAX_CHANGED_LISTED, MAX_SIMULATED, OUTCOMES,
+};
 use crate::{
     error::AppError,
     pipeline::{
@@ -119,7 +121,12 @@ pub async fn simulate(
     let mut sim = compare(engine, &live, &draft.rules, &rows);
     sim.drafts = draft.drafts;
     sim.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    tracing::info!(total = sim.total, changed = sim.changed_count, elapsed_ms = sim.elapsed_ms, "rule simulation");
+    tracing::info!(
+        total = sim.total,
+        changed = sim.changed_count,
+        elapsed_ms = sim.elapsed_ms,
+        "rule simulation"
+    );
     Ok(sim)
 }
 
@@ -141,7 +148,14 @@ mod tests {
     }
 
     fn gate(n: u128, at: i64) -> DecisionRule {
-        rule(n, "Quality gate", RuleCategory::Approval, 50, json!({">=": [{"var": "quality.overall"}, at]}), RuleAction::Approve)
+        rule(
+            n,
+            "Quality gate",
+            RuleCategory::Approval,
+            50,
+            json!({">=": [{"var": "quality.overall"}, at]}),
+            RuleAction::Approve,
+        )
     }
 
     #[test]
@@ -160,10 +174,19 @@ mod tests {
         assert_eq!(sim.matrix[index("review")][index("review")], 1);
         assert_eq!(sim.changed_count, 2);
         assert_eq!(sim.changed.len(), 2);
-        assert_eq!((sim.changed[0].from.as_str(), sim.changed[0].to.as_str()), ("review", "approve"));
+        assert_eq!(
+            (sim.changed[0].from.as_str(), sim.changed[0].to.as_str()),
+            ("review", "approve")
+        );
         assert_eq!(sim.agreement.settled, 3);
-        assert_eq!((sim.agreement.live_agreed, sim.agreement.draft_agreed), (0, 1));
-        assert_eq!((sim.agreement.live_deferred, sim.agreement.draft_deferred), (3, 1));
+        assert_eq!(
+            (sim.agreement.live_agreed, sim.agreement.draft_agreed),
+            (0, 1)
+        );
+        assert_eq!(
+            (sim.agreement.live_deferred, sim.agreement.draft_deferred),
+            (3, 1)
+        );
         assert_eq!(sim.days, 3.0);
         assert_eq!(sim.queue_per_day_live, 1.0);
         assert!((sim.queue_per_day_draft - 1.0 / 3.0).abs() < 1e-9);

@@ -171,13 +171,8 @@ impl Pipeline {
             max_attempts: draft.task.max_attempts,
             age_hours: draft.task.age_hours,
         };
-        let context = decision::context(
-            &facts,
-            &draft.task.customer,
-            &report,
-            draft.attempt,
-            &model,
-        );
+        let context =
+            decision::context(&facts, &draft.task.customer, &report, draft.attempt, &model);
         let decision = self.rules.decide_explained(&draft.rules, &context);
         let shadow = draft
             .shadow
