@@ -59,6 +59,11 @@ const NAV: &[NavItem] = &[
         roles: &[Role::Admin, Role::Manager, Role::Qa],
     },
     NavItem {
+        href: "/rules",
+        label: "Rules",
+        roles: &[Role::Admin, Role::Manager, Role::Qa],
+    },
+    NavItem {
         href: "/team",
         label: "Team",
         roles: &[Role::Admin],
@@ -439,6 +444,7 @@ mod tests {
                 "Escalations",
                 "Examples",
                 "Templates",
+                "Rules",
                 "Team",
                 "Audit log",
                 "AI settings"

@@ -78,6 +78,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/templates") view=pipeline::pages::templates::TemplatesPage/>
                     <Route path=path!("/templates/new") view=pipeline::pages::template::NewTemplatePage/>
                     <Route path=path!("/templates/:id") view=pipeline::pages::template::TemplatePage/>
+                    <Route path=path!("/rules") view=pipeline::pages::rules::RulesPage/>
+                    <Route path=path!("/rules/new") view=pipeline::pages::rule::NewRulePage/>
+                    <Route path=path!("/rules/bench") view=pipeline::pages::rule_bench::RuleBenchPage/>
+                    <Route path=path!("/rules/:id") view=pipeline::pages::rule::RulePage/>
                     <Route path=path!("/customers") view=customers::pages::list::CustomersPage ssr=SsrMode::Async/>
                     <Route path=path!("/customers/:id") view=customers::pages::customer::CustomerPage ssr=SsrMode::Async/>
                     // Async: these wait for their data, so a refused visit answers 403.

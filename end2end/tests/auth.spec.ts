@@ -2,10 +2,10 @@ import { expect, test } from '@playwright/test';
 import { signIn, signInFresh, waitForHydration } from './helpers';
 
 const roles = [
-  { email: 'admin@acme.test', name: 'Avery Admin', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Team', 'Audit log', 'AI settings'] },
-  { email: 'manager@acme.test', name: 'Morgan Manager', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates'] },
+  { email: 'admin@acme.test', name: 'Avery Admin', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Rules', 'Team', 'Audit log', 'AI settings'] },
+  { email: 'manager@acme.test', name: 'Morgan Manager', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Rules'] },
   { email: 'rep@acme.test', name: 'Riley Rep', nav: ['Dashboard', 'Contacts'] },
-  { email: 'qa@acme.test', name: 'Quinn Tester', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates'] },
+  { email: 'qa@acme.test', name: 'Quinn Tester', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Rules'] },
 ];
 
 for (const role of roles) {

@@ -1,7 +1,7 @@
 //! `/templates/new` and `/templates/:id?version=N`: the editor (every save a new version), the
 //! version history with activate and roll back, a diff between two versions, and the preview
 //! of the exact prompt the worker would send.
-use super::{templates::status_badge, BUTTON, INPUT, SECONDARY};
+use super::{templates::status_badge, VersionDiff, BUTTON, INPUT, SECONDARY};
 use crate::{
     domain::humanize,
     layout::{error_fallback, format_time, FormErrors, LoadingBlock, PageHeader},
@@ -101,7 +101,7 @@ fn TemplateView(d: TemplateDetail, on_change: Callback<()>) -> impl IntoView {
             </div>
             <div class="space-y-6">
                 <Versions d=d.clone() on_change/>
-                <DiffPanel id=d.id latest=d.latest_version/>
+                <VersionDiff latest=d.latest_version fetch=move |f, t| async move { compare_template_versions(d.id, f, t).await.map(|d| d.lines.into_iter().map(|l| (l.tag, l.text)).collect()) }/>
             </div>
         </div>
     }
@@ -248,49 +248,6 @@ fn Versions(d: TemplateDetail, on_change: Callback<()>) -> impl IntoView {
                 </ActionForm>
             })}
             {move || error().map(|e| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e}</p> })}
-        </section>
-    }
-}
-
-#[component]
-fn DiffPanel(id: Uuid, latest: i32) -> impl IntoView {
-    let from = RwSignal::new((latest - 1).max(1));
-    let to = RwSignal::new(latest);
-    let diff = Action::new(move |&(f, t): &(i32, i32)| compare_template_versions(id, f, t));
-    let picker = move |label: &'static str, sig: RwSignal<i32>| {
-        view! {
-            <label class="flex flex-col text-xs font-medium text-slate-600">{label}
-                <select class=INPUT on:change=move |ev| sig.set(event_target_value(&ev).parse().unwrap_or(1))>
-                    {(1..=latest).rev().map(|v| view! { <option value=v.to_string() selected=move || sig.get() == v>{format!("v{v}")}</option> }).collect_view()}
-                </select>
-            </label>
-        }
-    };
-    view! {
-        <section class="rounded-xl border border-slate-200 bg-white p-5">
-            <h2 class="mb-3 text-base font-semibold text-slate-900">"Compare versions"</h2>
-            {if latest < 2 {
-                view! { <p class="text-sm text-slate-500">"Only one version so far."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="flex items-end gap-2">
-                        {picker("From", from)}
-                        {picker("To", to)}
-                        <button type="button" class=SECONDARY data-testid="compare" on:click=move |_| { diff.dispatch((from.get(), to.get())); }>"Compare"</button>
-                    </div>
-                    {move || diff.value().get().map(|r| match r {
-                        Ok(d) => view! {
-                            <pre class="mt-3 max-h-96 overflow-auto rounded bg-slate-50 p-2 text-xs" data-testid="diff">
-                                {d.lines.into_iter().map(|l| {
-                                    let class = match l.tag { '+' => "block bg-emerald-50 text-emerald-900", '-' => "block bg-rose-50 text-rose-900", _ => "block text-slate-600" };
-                                    view! { <span class=class>{format!("{} {}", l.tag, l.text)}</span> }
-                                }).collect_view()}
-                            </pre>
-                        }.into_any(),
-                        Err(e) => view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.to_string()}</p> }.into_any(),
-                    })}
-                }.into_any()
-            }}
         </section>
     }
 }

@@ -162,23 +162,22 @@ impl Decision {
 }
 
 impl TraceEntry {
-    /// The trace line in plain words.
+    /// The trace line in plain words, naming the rule's version ("Rule 'Quality gate' v2
+    /// matched: ...").
     pub fn sentence(&self) -> String {
+        let rule = if self.version > 0 {
+            format!("Rule '{}' v{}", self.rule, self.version)
+        } else {
+            format!("Rule '{}' (unsaved draft)", self.rule)
+        };
         match &self.outcome {
-            TraceOutcome::Matched => format!("Rule '{}' matched: {}", self.rule, self.explanation),
-            TraceOutcome::NotMatched => {
-                format!("Rule '{}' did not match: {}", self.rule, self.explanation)
-            }
-            TraceOutcome::Skipped => {
-                format!(
-                    "Rule '{}' was not run: an earlier {} rule had matched",
-                    self.rule,
-                    self.category.as_str()
-                )
-            }
-            TraceOutcome::Error { message } => {
-                format!("Rule '{}' could not run: {message}", self.rule)
-            }
+            TraceOutcome::Matched => format!("{rule} matched: {}", self.explanation),
+            TraceOutcome::NotMatched => format!("{rule} did not match: {}", self.explanation),
+            TraceOutcome::Skipped => format!(
+                "{rule} was not run: an earlier {} rule had matched",
+                self.category.as_str()
+            ),
+            TraceOutcome::Error { message } => format!("{rule} could not run: {message}"),
         }
     }
 }

@@ -118,7 +118,7 @@ fn each_default_rule_decides_its_case_with_a_readable_trace() {
     assert_eq!(gate.outcome, TraceOutcome::Skipped);
     assert_eq!(
         gate.sentence(),
-        "Rule 'Quality gate' was not run: an earlier approval rule had matched"
+        "Rule 'Quality gate' v1 was not run: an earlier approval rule had matched"
     );
     let d = engine.decide(&rules, &context(70, true, 1, false));
     assert_eq!(
