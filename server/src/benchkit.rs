@@ -1,7 +1,10 @@
-//! What the benchmark and abuse binaries share: percentiles, and an OpenAI-compatible mock
-//! provider on loopback that waits and then streams a short, complete answer.
+//! What the benchmark and abuse binaries share: percentiles, an OpenAI-compatible mock
+//! provider on loopback that waits and then streams a short, complete answer, and a 20-rule set.
+use app::pipeline::rules::{DecisionRule, RuleAction, RuleCategory};
 use axum::{body::Body, routing::post, Router};
+use serde_json::{json, Value};
 use std::time::Duration;
+use uuid::Uuid;
 
 /// The `p` quantile (0 to 1) of `samples`, sorting them in place; zero when there are none.
 pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -72,4 +75,102 @@ pub async fn mock_provider(delay: Duration, body: String) -> std::io::Result<Str
         .await;
     });
     Ok(format!("http://{addr}/v1"))
+}
+
+/// 20 rules: the five built-ins and fifteen of the kinds people write.
+pub fn twenty_rules() -> Vec<DecisionRule> {
+    let mut rules = Vec::new();
+    let mut add = |name: String,
+                   category: RuleCategory,
+                   priority: i32,
+                   condition: Value,
+                   action: RuleAction| {
+        rules.push(DecisionRule {
+            id: Uuid::new_v4(),
+            name,
+            category,
+            priority,
+            condition,
+            action,
+            enabled: true,
+            version: 1,
+        });
+    };
+    add(
+        "Out of attempts".into(),
+        RuleCategory::Escalation,
+        10,
+        json!({"and": [{">=": [{"var": "attempt"}, {"var": "task.max_attempts"}]}, {"or": [{"!": {"var": "quality.compliance.passed"}}, {"<": [{"var": "quality.overall"}, {"var": "task.min_overall"}]}]}]}),
+        RuleAction::Escalate {
+            reason: "out of attempts".into(),
+        },
+    );
+    add(
+        "Compliance failure".into(),
+        RuleCategory::Retry,
+        20,
+        json!({"!": {"var": "quality.compliance.passed"}}),
+        RuleAction::Retry {
+            guidance: "fix".into(),
+        },
+    );
+    add(
+        "Low quality".into(),
+        RuleCategory::Retry,
+        30,
+        json!({"<": [{"var": "quality.overall"}, {"var": "task.min_overall"}]}),
+        RuleAction::Retry {
+            guidance: "better".into(),
+        },
+    );
+    add(
+        "VIP customer".into(),
+        RuleCategory::Approval,
+        40,
+        json!({"==": [{"var": "customer.is_vip"}, true]}),
+        RuleAction::Review {
+            reason: "vip".into(),
+        },
+    );
+    add(
+        "Quality gate".into(),
+        RuleCategory::Approval,
+        50,
+        json!({"and": [{">=": [{"var": "quality.overall"}, {"var": "task.min_overall"}]}, {"var": "quality.compliance.passed"}]}),
+        RuleAction::Approve,
+    );
+    for i in 0..15 {
+        let (category, condition) = match i % 5 {
+            0 => (
+                RuleCategory::Escalation,
+                json!({"and": [{"in": [{"var": "customer.industry"}, ["legal", "finance", "healthcare"]]}, {"<": [{"var": "quality.brand"}, 40 + i]}]}),
+            ),
+            1 => (
+                RuleCategory::Retry,
+                json!({"<": [{"var": "quality.readability"}, 30 + i]}),
+            ),
+            2 => (
+                RuleCategory::Approval,
+                json!({"and": [{"==": [{"var": "task.output_type"}, "sms"]}, {">=": [{"var": "quality.overall"}, 90]}]}),
+            ),
+            3 => (
+                RuleCategory::Escalation,
+                json!({">": [{"var": "task.age_hours"}, 48 + i]}),
+            ),
+            _ => (
+                RuleCategory::Retry,
+                json!({"and": [{"==": [{"var": "quality.sentiment_label"}, "negative"]}, {"<": [{"var": "attempt"}, 3]}]}),
+            ),
+        };
+        add(
+            format!("Custom rule {i}"),
+            category,
+            60 + i,
+            condition,
+            RuleAction::Retry {
+                guidance: "adjust".into(),
+            },
+        );
+    }
+    rules
 }

@@ -16,5 +16,6 @@ mod pipeline_faults;
 mod records;
 mod roles;
 mod rules;
+mod rules_replay;
 mod stopping;
 mod templates;

@@ -3,6 +3,8 @@
 //! activation, simulations against the stored contexts of real drafts, and shadow mode. Every
 //! evaluation goes through the worker's own `RuleEngine::decide` (see `sets.rs`).
 #[cfg(feature = "ssr")]
+pub mod bench;
+#[cfg(feature = "ssr")]
 pub mod db;
 pub mod form;
 pub mod server_fns;

@@ -192,7 +192,7 @@ pub async fn bench_start() -> Result<BenchSetup, AppError> {
                 .map(|v| v.0)
                 .zip(drafted.drafts)
                 .collect();
-            let cases = super::service::cases(&mut auth.tx, tenant, pipeline.rules()).await?;
+            let cases = super::bench::cases(&mut auth.tx, tenant, pipeline.rules()).await?;
             auth.tx.commit().await?;
             let sample = serde_json::to_string_pretty(&crate::pipeline::rules::sample_context())
                 .unwrap_or_default();
@@ -236,11 +236,11 @@ pub async fn run_rule_bench(context: String, with: String) -> Result<BenchRun, A
     use crate::{auth::guard::authorize, ssr::respond};
     respond(
         async move {
-            let context = super::service::parse_context("context", &context)?;
+            let context = super::bench::parse_context("context", &context)?;
             let with = super::sets::With::parse(&with)?;
             let mut auth = authorize(&VIEWERS).await?;
             let pipeline = engine()?;
-            let run = super::service::bench(
+            let run = super::bench::bench(
                 &mut auth.tx,
                 auth.user.tenant_id,
                 pipeline.rules(),
@@ -268,7 +268,7 @@ pub async fn save_rule_test_case(
             let mut auth = authorize(&VIEWERS).await?;
             let scope = auth.scope();
             let id =
-                super::service::save_case(&mut auth.tx, scope, &name, &context, &expected).await?;
+                super::bench::save_case(&mut auth.tx, scope, &name, &context, &expected).await?;
             auth.tx.commit().await?;
             Ok(id)
         }
@@ -284,7 +284,7 @@ pub async fn delete_rule_test_case(id: Uuid) -> Result<(), AppError> {
         async move {
             let mut auth = authorize(&VIEWERS).await?;
             let scope = auth.scope();
-            super::service::delete_case(&mut auth.tx, scope, id).await?;
+            super::bench::delete_case(&mut auth.tx, scope, id).await?;
             auth.tx.commit().await?;
             Ok(())
         }
