@@ -600,11 +600,6 @@ impl Pipeline {
         );
         let version = db::transition(&mut tx, &m, &next.changes).await?;
         db::work::store_scores(&mut tx, deliverable_id, scores).await?;
-        if let Some((running, decided)) = &shadow {
-            let live = (decision, next.action);
-            let v = rulebook::shadow::verdict(running, h.c.task_id, deliverable_id, live, decided);
-            rulebook::db::record_shadow(&mut tx, h.c.tenant_id, &v).await?;
-        }
         if next.to == TaskState::Approved {
             db::deliver(
                 &mut tx,
@@ -617,6 +612,20 @@ impl Pipeline {
         }
         tx.commit().await?;
         tracing::info!(task_id = %h.c.task_id, attempt = d.attempt, quality = report.overall, decision = %next.reason, "draft settled");
+        // The shadow set's decision is kept on its own: it never holds up or undoes the live one.
+        if let Some((running, decided)) = &shadow {
+            let live = (decision, next.action);
+            let v = rulebook::shadow::verdict(running, h.c.task_id, deliverable_id, live, decided);
+            let kept = async {
+                let mut tx = tenancy::begin(&self.pool, h.scope()).await?;
+                rulebook::db::record_shadow(&mut tx, h.c.tenant_id, &v).await?;
+                tx.commit().await
+            }
+            .await;
+            if let Err(e) = kept {
+                tracing::warn!(task_id = %h.c.task_id, error = %e, "the shadow rules' decision could not be kept");
+            }
+        }
         Ok(())
     }
 }
