@@ -380,7 +380,7 @@ async fn a_sign_in_flood_is_turned_away_busy_not_hashed(_: PgPoolOptions, db: Pg
 }
 
 /// Every server function, as the browser would name it.
-const ENDPOINTS: [&str; 50] = [
+const ENDPOINTS: [&str; 64] = [
     "load_ai_overview",
     "test_provider",
     "sign_in",
@@ -430,6 +430,20 @@ const ENDPOINTS: [&str; 50] = [
     "import_examples",
     "analyze_contact",
     "load_dashboard",
+    "load_rules_page",
+    "get_rule",
+    "save_rule",
+    "activate_rule",
+    "set_rule_enabled",
+    "compare_rule_versions",
+    "bench_start",
+    "bench_task_context",
+    "run_rule_bench",
+    "save_rule_test_case",
+    "delete_rule_test_case",
+    "simulate_rules",
+    "load_shadow",
+    "shadow_rules",
     "sign_out",
 ];
 

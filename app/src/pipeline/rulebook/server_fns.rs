@@ -79,11 +79,11 @@ pub async fn save_rule(form: RuleForm) -> Result<RuleSaved, AppError> {
     use crate::{auth::guard::authorize, ssr::respond};
     respond(
         async move {
+            let mut auth = authorize(&EDITORS).await?;
             let target = form
                 .target()
                 .map_err(|e| AppError::Fields { errors: vec![e] })?;
             let input = form.parse().map_err(|errors| AppError::Fields { errors })?;
-            let mut auth = authorize(&EDITORS).await?;
             let scope = auth.scope();
             let pipeline = engine()?;
             let saved =
@@ -236,9 +236,9 @@ pub async fn run_rule_bench(context: String, with: String) -> Result<BenchRun, A
     use crate::{auth::guard::authorize, ssr::respond};
     respond(
         async move {
+            let mut auth = authorize(&VIEWERS).await?;
             let context = super::bench::parse_context("context", &context)?;
             let with = super::sets::With::parse(&with)?;
-            let mut auth = authorize(&VIEWERS).await?;
             let pipeline = engine()?;
             let run = super::bench::bench(
                 &mut auth.tx,
@@ -300,8 +300,8 @@ pub async fn simulate_rules(with: String, limit: Option<u32>) -> Result<Simulati
     use crate::{auth::guard::authorize, ssr::respond};
     respond(
         async move {
-            let with = super::sets::With::parse(&with)?;
             let mut auth = authorize(&VIEWERS).await?;
+            let with = super::sets::With::parse(&with)?;
             let pipeline = engine()?;
             let sim = super::simulate::simulate(
                 &mut auth.tx,
