@@ -379,74 +379,6 @@ async fn a_sign_in_flood_is_turned_away_busy_not_hashed(_: PgPoolOptions, db: Pg
     );
 }
 
-/// Every server function, as the browser would name it.
-const ENDPOINTS: [&str; 64] = [
-    "load_ai_overview",
-    "test_provider",
-    "sign_in",
-    "session_user",
-    "list_members",
-    "load_board",
-    "list_customers",
-    "new_task_options",
-    "create_task",
-    "load_task_detail",
-    "load_queue",
-    "review_task",
-    "list_audit",
-    "list_contacts",
-    "get_contact",
-    "contact_timeline",
-    "contact_form_data",
-    "save_contact",
-    "archive_contact",
-    "save_deal",
-    "archive_deal",
-    "log_activity",
-    "load_customers",
-    "get_customer",
-    "save_business_context",
-    "load_templates",
-    "get_template",
-    "save_template",
-    "activate_template",
-    "deactivate_template",
-    "compare_template_versions",
-    "preview_choices",
-    "preview_template",
-    "generate_sample",
-    "load_examples",
-    "get_example",
-    "save_example",
-    "archive_example",
-    "promote_deliverable",
-    "find_similar_examples",
-    "reembed_examples",
-    "upload_contacts_csv",
-    "contact_import_preview",
-    "import_contacts",
-    "upload_examples_csv",
-    "example_import_preview",
-    "import_examples",
-    "analyze_contact",
-    "load_dashboard",
-    "load_rules_page",
-    "get_rule",
-    "save_rule",
-    "activate_rule",
-    "set_rule_enabled",
-    "compare_rule_versions",
-    "bench_start",
-    "bench_task_context",
-    "run_rule_bench",
-    "save_rule_test_case",
-    "delete_rule_test_case",
-    "simulate_rules",
-    "load_shadow",
-    "shadow_rules",
-    "sign_out",
-];
-
 /// Random bodies: raw bytes, forms with the app's own field names and hostile values, and
 /// arbitrary JSON, each under a random content type.
 fn random_requests() -> impl proptest::strategy::Strategy<Value = (&'static str, Vec<u8>)> {
@@ -555,7 +487,7 @@ async fn random_bodies_at_every_server_function_never_get_a_5xx(
     });
     let strategy = random_requests();
     let mut seen = std::collections::BTreeMap::<u16, usize>::new();
-    for endpoint in ENDPOINTS {
+    for endpoint in crate::helpers::ENDPOINTS {
         for case in 0..30 {
             let (content_type, body) = strategy.new_tree(&mut runner).expect("case").current();
             // Every other case signed out; sign-out always (it would end the session).
