@@ -174,3 +174,42 @@ pub fn twenty_rules() -> Vec<DecisionRule> {
     }
     rules
 }
+
+/// `n` email tasks in `tenant` for its first customer, under a project named "Bench", whose
+/// drafts must reach `min_overall`.
+pub async fn add_bench_tasks(
+    tx: &mut app::ssr::tenancy::Tx,
+    tenant: Uuid,
+    n: i32,
+    min_overall: u8,
+) -> Result<(), sqlx::Error> {
+    let (customer, project): (Uuid, Uuid) = sqlx::query_as(
+        "with c as (select id from customers order by name limit 1)
+         insert into projects (tenant_id, customer_id, name) select $1, id, 'Bench' from c
+         on conflict (tenant_id, customer_id, lower(name)) do update set name = projects.name
+         returning customer_id, id",
+    )
+    .bind(tenant)
+    .fetch_one(&mut **tx)
+    .await?;
+    let instructions = json!({
+        "brief": "Invite past clients to book a spring service this month.",
+        "output_type": "email", "output_format": "plain_text",
+        "output_length": {"min_words": 20, "max_words": 200},
+        "must_include": ["CTA"], "must_not_include": ["guaranteed results"], "context_sources": [],
+        "success_criteria": {"readability_score_min": 50.0, "sentiment_target": "positive", "cta_present": true},
+        "quality_thresholds": {"min_overall": min_overall, "min_brand_alignment": 0}
+    });
+    sqlx::query(
+        "insert into project_tasks (tenant_id, project_id, customer_id, title, ai_instructions)
+         select $1, $2, $3, 'Bench task ' || g, $4 from generate_series(1, $5) g",
+    )
+    .bind(tenant)
+    .bind(project)
+    .bind(customer)
+    .bind(instructions)
+    .bind(n)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

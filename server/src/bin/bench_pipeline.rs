@@ -23,7 +23,7 @@ use leptos::prelude::LeptosOptions;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use server::{
-    benchkit::{twenty_rules, unit, vector_text},
+    benchkit::{add_bench_tasks, twenty_rules, unit, vector_text},
     config::Settings,
     demo::TENANTS,
     startup, state,
@@ -101,34 +101,7 @@ async fn add_tasks(pool: &sqlx::PgPool, n: usize) -> Result<(), Error> {
     sqlx::query("delete from project_tasks")
         .execute(&mut *tx)
         .await?;
-    let (customer, project): (Uuid, Uuid) = sqlx::query_as(
-        "with c as (select id from customers order by name limit 1)
-         insert into projects (tenant_id, customer_id, name) select $1, id, 'Bench' from c
-         on conflict (tenant_id, customer_id, lower(name)) do update set name = projects.name
-         returning customer_id, id",
-    )
-    .bind(TENANTS[0].id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let instructions = json!({
-        "brief": "Invite past clients to book a spring service this month.",
-        "output_type": "email", "output_format": "plain_text",
-        "output_length": {"min_words": 20, "max_words": 200},
-        "must_include": ["CTA"], "must_not_include": ["guaranteed results"], "context_sources": [],
-        "success_criteria": {"readability_score_min": 50.0, "sentiment_target": "positive", "cta_present": true},
-        "quality_thresholds": {"min_overall": 70, "min_brand_alignment": 0}
-    });
-    sqlx::query(
-        "insert into project_tasks (tenant_id, project_id, customer_id, title, ai_instructions)
-         select $1, $2, $3, 'Bench task ' || g, $4 from generate_series(1, $5) g",
-    )
-    .bind(TENANTS[0].id)
-    .bind(project)
-    .bind(customer)
-    .bind(instructions)
-    .bind(n as i32)
-    .execute(&mut *tx)
-    .await?;
+    add_bench_tasks(&mut tx, TENANTS[0].id, n as i32, 70).await?;
     // Non-customer-facing demo rules off: every bench task should end delivered.
     sqlx::query("update customers set is_vip = false")
         .execute(&mut *tx)

@@ -24,7 +24,7 @@ use app::{
 use leptos::prelude::LeptosOptions;
 use serde_json::json;
 use server::{
-    benchkit::{percentile, twenty_rules},
+    benchkit::{add_bench_tasks, percentile, twenty_rules},
     config::Settings,
     demo::TENANTS,
     startup, state,
@@ -64,32 +64,7 @@ async fn add_rules(pool: &sqlx::PgPool, scope: Scope) -> Result<(), Error> {
 /// the worker's shape and varied scores; every tenth settled by a reviewer. Returns a task.
 async fn add_history(pool: &sqlx::PgPool, scope: Scope) -> Result<Uuid, Error> {
     let mut tx = tenancy::begin(pool, scope).await?;
-    let (customer, project): (Uuid, Uuid) = sqlx::query_as(
-        "with c as (select id from customers order by name limit 1)
-         insert into projects (tenant_id, customer_id, name) select $1, id, 'Bench' from c returning customer_id, id",
-    )
-    .bind(scope.tenant_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let instructions = json!({
-        "brief": "Invite past clients to book a spring service this month.",
-        "output_type": "email", "output_format": "plain_text",
-        "output_length": {"min_words": 20, "max_words": 200},
-        "must_include": ["CTA"], "must_not_include": ["guaranteed results"], "context_sources": [],
-        "success_criteria": {"readability_score_min": 50.0, "sentiment_target": "positive", "cta_present": true},
-        "quality_thresholds": {"min_overall": 75, "min_brand_alignment": 0}
-    });
-    sqlx::query(
-        "insert into project_tasks (tenant_id, project_id, customer_id, title, ai_instructions)
-         select $1, $2, $3, 'Bench task ' || g, $4 from generate_series(1, $5) g",
-    )
-    .bind(scope.tenant_id)
-    .bind(project)
-    .bind(customer)
-    .bind(&instructions)
-    .bind((DRAFTS / 10) as i32)
-    .execute(&mut *tx)
-    .await?;
+    add_bench_tasks(&mut tx, scope.tenant_id, (DRAFTS / 10) as i32, 75).await?;
     sqlx::query(
         "insert into project_deliverables (tenant_id, task_id, attempt, content, decision, decision_context, created_at)
          select $1, t.id, a, 'Draft', 'approve',

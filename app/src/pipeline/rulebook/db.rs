@@ -30,7 +30,8 @@ pub struct Head {
 
 /// The workspace's rules and the built-ins it has no copy of, by category and priority.
 pub async fn list(tx: &mut Tx, tenant: Uuid) -> Result<Vec<Head>, sqlx::Error> {
-    let rows = sqlx::query!(
+    sqlx::query_as!(
+        Head,
         r#"select r.id, r.tenant_id is null as "builtin!", r.name, r.description, r.category, r.priority,
                   r.action, r.enabled, r.live, r.version, r.latest_version, r.replaces, b.name as "replaces_name?"
              from ai_decision_rules r
@@ -43,25 +44,7 @@ pub async fn list(tx: &mut Tx, tenant: Uuid) -> Result<Vec<Head>, sqlx::Error> {
         tenant
     )
     .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Head {
-            id: r.id,
-            builtin: r.builtin,
-            name: r.name,
-            description: r.description,
-            category: r.category,
-            priority: r.priority,
-            action: r.action,
-            enabled: r.enabled,
-            live: r.live,
-            version: r.version,
-            latest_version: r.latest_version,
-            replaces: r.replaces,
-            replaces_name: r.replaces_name,
-        })
-        .collect())
+    .await
 }
 
 /// One rule the workspace can see (`own`: only one of its own).
@@ -71,7 +54,8 @@ pub async fn head(
     id: Uuid,
     own: bool,
 ) -> Result<Option<Head>, sqlx::Error> {
-    let r = sqlx::query!(
+    sqlx::query_as!(
+        Head,
         r#"select r.id, r.tenant_id is null as "builtin!", r.name, r.description, r.category, r.priority,
                   r.action, r.enabled, r.live, r.version, r.latest_version, r.replaces, b.name as "replaces_name?"
              from ai_decision_rules r
@@ -82,22 +66,7 @@ pub async fn head(
         own
     )
     .fetch_optional(&mut **tx)
-    .await?;
-    Ok(r.map(|r| Head {
-        id: r.id,
-        builtin: r.builtin,
-        name: r.name,
-        description: r.description,
-        category: r.category,
-        priority: r.priority,
-        action: r.action,
-        enabled: r.enabled,
-        live: r.live,
-        version: r.version,
-        latest_version: r.latest_version,
-        replaces: r.replaces,
-        replaces_name: r.replaces_name,
-    }))
+    .await
 }
 
 /// The workspace's own copy of a built-in rule, if it made one.
@@ -511,6 +480,18 @@ pub struct ShadowRow {
 }
 
 impl ShadowRow {
+    /// The run as the pages show it, with its drafts by name.
+    pub fn info(self, drafts: Vec<String>) -> super::ShadowInfo {
+        super::ShadowInfo {
+            id: self.id,
+            started_at: self.started_at,
+            started_by: self.started_by,
+            drafts,
+            evaluated: self.evaluated,
+            disagreed: self.disagreed,
+        }
+    }
+
     /// The versions the run pins, as stored: [{"rule_id": ..., "version": ...}].
     pub fn pinned(&self) -> Vec<(Uuid, i32)> {
         self.rules

@@ -3,7 +3,7 @@
 //! is audited. The bench and the test cases themselves are in `bench.rs`.
 use super::{
     db, form::RuleInput, sets, CaseResult, DiffLine, RuleDetail, RuleDiff, RuleRow, RuleSaved,
-    RulesPage, ShadowInfo,
+    RulesPage,
 };
 use crate::{
     error::AppError,
@@ -75,14 +75,7 @@ pub async fn page(tx: &mut Tx, tenant: Uuid, can_edit: bool) -> Result<RulesPage
     let shadow = match db::running_shadow(tx, tenant).await? {
         Some(row) => {
             let drafts = sets::drafted(tx, tenant, &row.pinned()).await?.drafts;
-            Some(ShadowInfo {
-                id: row.id,
-                started_at: row.started_at,
-                started_by: row.started_by,
-                drafts,
-                evaluated: row.evaluated,
-                disagreed: row.disagreed,
-            })
+            Some(row.info(drafts))
         }
         None => None,
     };

@@ -19,6 +19,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Default)]
 pub struct Drafted {
     pub rules: Vec<DecisionRule>,
+    /// The live set the drafts stand in.
+    pub live: Vec<DecisionRule>,
     pub drafts: Vec<String>,
     /// The versions standing in, as asked for.
     pub versions: Vec<(Uuid, i32)>,
@@ -26,7 +28,8 @@ pub struct Drafted {
 
 /// The live set with each draft in place of its rule's live version (or of the built-in it is
 /// a copy of); a draft of a rule that was never live joins the set.
-pub fn with_drafts(mut live: Vec<DecisionRule>, drafts: &[db::StoredVersion]) -> Drafted {
+pub fn with_drafts(live: Vec<DecisionRule>, drafts: &[db::StoredVersion]) -> Drafted {
+    let mut rules = live.clone();
     let mut names = Vec::new();
     let mut versions = Vec::new();
     for d in drafts {
@@ -34,13 +37,14 @@ pub fn with_drafts(mut live: Vec<DecisionRule>, drafts: &[db::StoredVersion]) ->
             tracing::warn!(rule = %d.rule_id, version = d.version, "a stored rule version cannot be read");
             continue;
         };
-        live.retain(|r| r.id != d.rule_id && Some(r.id) != d.replaces);
+        rules.retain(|r| r.id != d.rule_id && Some(r.id) != d.replaces);
         names.push(format!("{} v{}", rule.name, rule.version));
         versions.push((d.rule_id, d.version));
-        live.push(rule);
+        rules.push(rule);
     }
     Drafted {
-        rules: live,
+        rules,
+        live,
         drafts: names,
         versions,
     }

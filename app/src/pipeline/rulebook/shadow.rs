@@ -2,7 +2,7 @@
 //! on every new draft the worker scores. They never act; where they would have decided
 //! otherwise the disagreement is kept. Promoting the run activates its versions through the
 //! same test cases as any activation.
-use super::{db, service, sets, ShadowInfo, ShadowPage};
+use super::{db, service, sets, ShadowPage};
 use crate::{
     error::AppError,
     pipeline::rules::{Decision, DecisionRule, RuleEngine},
@@ -69,17 +69,6 @@ pub fn decide(
     sets::evaluate(engine, &shadow.rules, context)
 }
 
-fn info(row: db::ShadowRow, drafts: Vec<String>) -> ShadowInfo {
-    ShadowInfo {
-        id: row.id,
-        started_at: row.started_at,
-        started_by: row.started_by,
-        drafts,
-        evaluated: row.evaluated,
-        disagreed: row.disagreed,
-    }
-}
-
 /// The running shadow run (with its disagreements) and the drafts a new one would take.
 pub async fn page(
     tx: &mut Tx,
@@ -91,7 +80,7 @@ pub async fn page(
         Some(row) => {
             let drafts = sets::drafted(tx, tenant, &row.pinned()).await?.drafts;
             let listed = db::disagreements(tx, tenant, row.id, LISTED).await?;
-            (Some(info(row, drafts)), listed)
+            (Some(row.info(drafts)), listed)
         }
         None => (None, Vec::new()),
     };

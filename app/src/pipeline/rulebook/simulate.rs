@@ -5,10 +5,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    pipeline::{
-        db::work,
-        rules::{DecisionRule, RuleEngine},
-    },
+    pipeline::rules::{DecisionRule, RuleEngine},
     ssr::tenancy::Tx,
 };
 use std::time::Instant;
@@ -116,9 +113,8 @@ pub async fn simulate(
             "There is no draft to simulate: save a new version of a rule first.",
         ));
     }
-    let live = work::load_rules(tx, tenant).await?;
     let rows = db::replay(tx, tenant, i64::from(limit)).await?;
-    let mut sim = compare(engine, &live, &draft.rules, &rows);
+    let mut sim = compare(engine, &draft.live, &draft.rules, &rows);
     sim.drafts = draft.drafts;
     sim.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(
