@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod layout;
+pub mod models;
 pub mod pipeline;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -82,6 +83,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/rules/new") view=pipeline::pages::rule::NewRulePage/>
                     <Route path=path!("/rules/bench") view=pipeline::pages::rule_bench::RuleBenchPage/>
                     <Route path=path!("/rules/:id") view=pipeline::pages::rule::RulePage/>
+                    <Route path=path!("/models") view=models::pages::catalog::CatalogPage/>
+                    <Route path=path!("/prompts") view=models::pages::prompts::PromptsPage/>
+                    <Route path=path!("/prompts/:name") view=models::pages::prompt::PromptPage/>
                     <Route path=path!("/customers") view=customers::pages::list::CustomersPage ssr=SsrMode::Async/>
                     <Route path=path!("/customers/:id") view=customers::pages::customer::CustomerPage ssr=SsrMode::Async/>
                     // Async: these wait for their data, so a refused visit answers 403.

@@ -7,7 +7,7 @@
 //! - infrastructure (`ssr`): server-only plumbing, imports only base;
 //! - shared services (`auth`, `layout`, `audit`, `ai`, `crm`, `import`): used by every feature, each
 //!   importing only the ones listed for it;
-//! - features (`contacts`, `customers`, `analyses`, `pipeline`, `dashboard`, `team`): import any floor below,
+//! - features (`contacts`, `customers`, `analyses`, `pipeline`, `models`, `dashboard`, `team`): import any floor below,
 //!   never each other;
 //! - the root (`lib.rs`, `state.rs`): composes the features and may import anything. Nothing
 //!   imports it.
@@ -39,6 +39,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         "customers",
         "analyses",
         "pipeline",
+        "models",
         "dashboard",
         "team",
     ] {

@@ -155,6 +155,9 @@ pub struct AiSettings {
     pub default_model: Option<String>,
     pub fast_model: Option<String>,
     pub thinking_model: Option<String>,
+    /// `SMARTCRM_OVERRIDE_MODEL`, `SMARTCRM_OVERRIDE_FAST_MODEL`, `SMARTCRM_OVERRIDE_THINKING_MODEL`:
+    /// the operator's emergency override, which beats every other level.
+    pub override_models: Vec<(app::ai::Tier, String)>,
     pub fallback_model: Option<String>,
     /// `SMARTCRM_AI_TIMEOUT_SECS` (300): one attempt, request to last token.
     pub timeout_secs: u64,
@@ -198,6 +201,14 @@ impl AiSettings {
             default_model: model("SMARTCRM_MODEL"),
             fast_model: model("SMARTCRM_FAST_MODEL"),
             thinking_model: model("SMARTCRM_THINKING_MODEL"),
+            override_models: app::ai::Tier::ALL
+                .into_iter()
+                .filter_map(|t| {
+                    model(t.override_var())
+                        .filter(|m| !m.is_empty())
+                        .map(|m| (t, m))
+                })
+                .collect(),
             fallback_model: model("LLM_FALLBACK_MODEL"),
             stall_secs: ranged(
                 "SMARTCRM_AI_STALL_SECS",
@@ -294,14 +305,14 @@ impl AiSettings {
                     .map(|k| k.expose_secret().to_owned()),
             }
         });
-        let mut tier_overrides = std::collections::HashMap::new();
+        let mut tier_defaults = std::collections::HashMap::new();
         for (tier, model) in [
             (Tier::Default, &self.default_model),
             (Tier::Fast, &self.fast_model),
             (Tier::Thinking, &self.thinking_model),
         ] {
             if let Some(m) = model {
-                tier_overrides.insert(tier, m.clone());
+                tier_defaults.insert(tier, m.clone());
             }
         }
         GatewayConfig {
@@ -311,7 +322,8 @@ impl AiSettings {
                 queue_capacity: self.local_queue,
             },
             embedding_model: self.embedding_model.clone(),
-            tier_overrides,
+            tier_defaults,
+            overrides: self.override_models.iter().cloned().collect(),
             fallback_model: self.fallback_model.clone(),
             timeout: std::time::Duration::from_secs(self.timeout_secs),
             stall: std::time::Duration::from_secs(self.stall_secs),
@@ -694,16 +706,25 @@ mod tests {
 
     #[test]
     fn tier_models_come_from_their_variables() {
-        let s = Settings::from_source(&[URL, ("SMARTCRM_THINKING_MODEL", "gpt-5.1-thinking")])
-            .expect("valid");
+        let s = Settings::from_source(&[
+            URL,
+            ("SMARTCRM_THINKING_MODEL", "gpt-5.1-thinking"),
+            ("SMARTCRM_OVERRIDE_FAST_MODEL", "gpt-5.1-instant"),
+        ])
+        .expect("valid");
         let cfg = s.ai.gateway_config();
         assert_eq!(
-            cfg.tier_overrides
+            cfg.tier_defaults
                 .get(&app::ai::Tier::Thinking)
                 .map(String::as_str),
             Some("gpt-5.1-thinking")
         );
-        assert_eq!(cfg.tier_overrides.len(), 1);
+        assert_eq!(cfg.tier_defaults.len(), 1);
+        assert_eq!(
+            cfg.overrides.get(&app::ai::Tier::Fast).map(String::as_str),
+            Some("gpt-5.1-instant")
+        );
+        assert_eq!(cfg.overrides.len(), 1);
     }
 
     #[test]

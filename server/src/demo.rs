@@ -69,11 +69,13 @@ pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
             user_id: Uuid::nil(),
         };
         let mut tx = tenancy::begin(pool, scope).await?;
+        // The first demo workspace is the operator's: it edits the shared model catalog.
         let inserted = sqlx::query!(
-            "insert into tenants (id, name, slug) values ($1, $2, $3) on conflict do nothing",
+            "insert into tenants (id, name, slug, operates_catalog) values ($1, $2, $3, $4) on conflict do nothing",
             tenant.id,
             tenant.name,
-            tenant.slug
+            tenant.slug,
+            tenant.id == TENANTS[0].id
         )
         .execute(&mut *tx)
         .await?

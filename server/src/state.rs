@@ -205,6 +205,7 @@ pub async fn app_state(
         gateway_config.call_budget(1 + usize::from(gateway_config.fallback_model.is_some()));
     let ai = Arc::new(Gateway::new(pool.clone(), gateway_config).await?);
     let stopping = tokio_util::sync::CancellationToken::new();
+    ai.watch_catalog(stopping.clone());
     let analyses = Arc::new(AnalysisHub::new(
         Duration::from_secs(settings.ai.cache_ttl_secs),
         claim,

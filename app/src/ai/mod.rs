@@ -7,6 +7,7 @@ pub mod gateway;
 pub mod local;
 #[cfg(feature = "ssr")]
 pub mod prompts;
+pub mod routing;
 pub mod settings;
 
 use serde::{Deserialize, Serialize};
@@ -64,13 +65,28 @@ impl Tier {
         }
     }
 
-    /// The environment variable that overrides this tier's model.
+    /// The environment variable that sets this tier's default model.
     pub fn env_var(self) -> &'static str {
         match self {
             Tier::Fast => "SMARTCRM_FAST_MODEL",
             Tier::Default => "SMARTCRM_MODEL",
             Tier::Thinking => "SMARTCRM_THINKING_MODEL",
         }
+    }
+
+    /// The environment variable of the operator's emergency override for this tier.
+    pub fn override_var(self) -> &'static str {
+        match self {
+            Tier::Fast => "SMARTCRM_OVERRIDE_FAST_MODEL",
+            Tier::Default => "SMARTCRM_OVERRIDE_MODEL",
+            Tier::Thinking => "SMARTCRM_OVERRIDE_THINKING_MODEL",
+        }
+    }
+
+    pub const ALL: [Tier; 3] = [Tier::Fast, Tier::Default, Tier::Thinking];
+
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str() == s)
     }
 }
 

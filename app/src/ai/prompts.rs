@@ -1,6 +1,7 @@
 //! The prompt store and the one renderer every prompt goes through.
 //!
-//! Prompts live in `ai_prompts` (a workspace's own version before the built-in one). Templates
+//! Prompts live in `ai_prompts`, one immutable row per version; `ai_prompt_labels` says which
+//! version serves (a workspace's own label before the built-in one). Templates
 //! fill `{{placeholder}}`s with minijinja; a placeholder the caller does not supply, or a
 //! template that does not parse, is an error that says so, so a broken template is caught
 //! instead of sent.
@@ -19,8 +20,8 @@ pub struct Prompt {
     pub temperature: f32,
 }
 
-/// The active prompt called `name`: the workspace's own version if it has one, else the
-/// built-in one.
+/// The prompt called `name` that serves: the version the workspace's `production` label points
+/// at, else the one the built-in label points at.
 #[tracing::instrument(skip_all, fields(%name))]
 pub async fn active(
     tx: &mut Tx,
@@ -29,16 +30,31 @@ pub async fn active(
 ) -> Result<Option<Prompt>, sqlx::Error> {
     sqlx::query_as!(
         Prompt,
-        "select name, version, system_prompt, template, ai_model, max_tokens, temperature
-         from ai_prompts
-         where name = $2 and active and (tenant_id = $1 or tenant_id is null)
-         order by tenant_id nulls last
+        "select p.name, p.version, p.system_prompt, p.template, p.ai_model, p.max_tokens, p.temperature
+         from ai_prompt_labels l
+         join ai_prompts p on p.id = l.prompt_id
+         where l.name = $2 and l.label = 'production' and (l.tenant_id = $1 or l.tenant_id is null)
+         order by l.tenant_id nulls last
          limit 1",
         tenant_id,
         name
     )
     .fetch_optional(&mut **tx)
     .await
+}
+
+/// The placeholders a template uses, sorted, or why it does not parse.
+pub fn placeholders(template: &str) -> Result<Vec<String>, String> {
+    let env = Environment::new();
+    let tmpl = env.template_from_str(template).map_err(|e| {
+        format!(
+            "the template does not parse: {}",
+            e.detail().unwrap_or("syntax error")
+        )
+    })?;
+    let mut names: Vec<String> = tmpl.undeclared_variables(false).into_iter().collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Fills `{{ name }}` placeholders from `values`. Values are inserted as they are (no escaping,

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     ai::{
-        gateway::{CallMeta, CallRecord, ChatRequest, Gateway, REMOTE_HINT},
+        gateway::{CallMeta, CallRecord, ChatRequest, Gateway, RouteQuery, REMOTE_HINT},
         local, prompts, AiFailure,
     },
     auth::guard::Authorized,
@@ -45,14 +45,20 @@ pub async fn analyze(
     let now = time::OffsetDateTime::now_utc();
     // The authorising transaction reads the prompt and ends before the context builder takes
     // its five connections: a request never holds one connection while it waits for others.
-    let prompt = prompts::active(&mut auth.tx, scope.tenant_id, kind.as_str()).await;
-    auth.tx.commit().await?;
-    let prompt = prompt?.ok_or_else(|| {
+    let prompt = prompts::active(&mut auth.tx, scope.tenant_id, kind.as_str()).await?;
+    let prompt = prompt.ok_or_else(|| {
         tracing::error!(prompt = kind.as_str(), "no active prompt");
         AppError::Internal {
             request_id: current_request_id(),
         }
     })?;
+    let query = RouteQuery {
+        task: kind.task(),
+        prompt: Some((&prompt.name, &prompt.ai_model)),
+        subject: Some(contact_id),
+    };
+    let routed = gateway.resolve(&mut auth.tx, scope, query).await?;
+    auth.tx.commit().await?;
     let built = context::build(&pool, scope, contact_id, now)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -66,8 +72,8 @@ pub async fn analyze(
         },
         kept: None,
     };
-    let model = match gateway.route(kind.task(), Some(&prompt.ai_model)) {
-        Ok(model) => model,
+    let (model, route) = match routed {
+        Ok(r) => (r.model, r.tag),
         Err(why) => {
             return Ok(Analysis::Now(fail(
                 &prompt.ai_model,
@@ -104,6 +110,7 @@ pub async fn analyze(
         prompt_version: Some(prompt.version),
         subject_id: Some(contact_id),
         request_id: Some(current_request_id()),
+        route,
     };
     if !refresh {
         let mut tx = tenancy::begin(&pool, scope).await?;

@@ -103,3 +103,28 @@ pub async fn record_about(
     .await?;
     Ok(())
 }
+
+/// Adds one entry about a record named by text rather than a uuid (a model, a prompt), with a
+/// JSON detail (the fields that changed, the rows a bulk change touched).
+#[tracing::instrument(skip_all, fields(%action, %label))]
+pub async fn record_named(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    actor: Option<Uuid>,
+    action: &str,
+    label: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into audit_log (tenant_id, actor_user_id, action, target, detail)
+         values ($1, $2, $3, $4, $5)",
+        tenant_id,
+        actor,
+        action,
+        label,
+        detail
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -377,6 +377,7 @@ fn gateway_caller(
             prompt_version: None,
             subject_id: None,
             request_id: None,
+            route: Default::default(),
         },
     };
     move || {

@@ -81,6 +81,7 @@ fn meta(scope: Scope) -> CallMeta {
         prompt_version: None,
         subject_id: None,
         request_id: None,
+        route: Default::default(),
     }
 }
 

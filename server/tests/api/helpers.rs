@@ -253,8 +253,16 @@ pub fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// Every server function, as the browser would name it.
-pub const ENDPOINTS: [&str; 64] = [
+pub const ENDPOINTS: [&str; 72] = [
     "load_ai_overview",
+    "load_model_catalog",
+    "save_model",
+    "set_model_price",
+    "load_prompts",
+    "get_prompt",
+    "save_prompt",
+    "move_prompt_label",
+    "diff_prompt_versions",
     "test_provider",
     "sign_in",
     "session_user",

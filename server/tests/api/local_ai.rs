@@ -21,14 +21,27 @@ use wiremock::{
 
 const LOCAL_CHAT: &str = "local/smollm2-135m-instruct";
 
-/// Built-in prompts answer in at most `tokens` tokens, so the real model finishes quickly.
-/// (As the database owner: the app's own role may not change built-in prompts.)
+/// Built-in prompts answer in at most `tokens` tokens, so the real model finishes quickly: a new
+/// built-in version of each, labelled production (as the database owner: the app's own role
+/// may not change built-in prompts, and versions are immutable).
 async fn cap_answers(db: &PgConnectOptions, tokens: i32) {
     use sqlx::Connection;
     let mut owner = sqlx::PgConnection::connect_with(db)
         .await
         .expect("owner connection");
-    let done = sqlx::query("update ai_prompts set max_tokens = $1 where tenant_id is null and name in ('smart_engagement_tips', 'relationship_health', 'contextual_research')")
+    let done = sqlx::query(
+        "with fresh as (
+           insert into ai_prompts (tenant_id, name, version, system_prompt, template, ai_model, max_tokens, temperature,
+                                   task_kind, description, note)
+           select null, p.name, p.version + 1, p.system_prompt, p.template, p.ai_model, $1, p.temperature,
+                  p.task_kind, p.description, 'answers capped for the test'
+           from ai_prompt_labels l join ai_prompts p on p.id = l.prompt_id
+           where l.tenant_id is null and l.label = 'production'
+             and l.name in ('smart_engagement_tips', 'relationship_health', 'contextual_research')
+           returning id, name)
+         update ai_prompt_labels l set prompt_id = fresh.id from fresh
+         where l.tenant_id is null and l.label = 'production' and l.name = fresh.name",
+    )
         .bind(tokens)
         .execute(&mut owner)
         .await

@@ -123,8 +123,12 @@ pub struct GatewayConfig {
     pub local: LocalConfig,
     /// `SMARTCRM_EMBEDDING_MODEL`; `None` means the local embedding model.
     pub embedding_model: Option<String>,
-    /// `SMARTCRM_MODEL`, `SMARTCRM_FAST_MODEL`, `SMARTCRM_THINKING_MODEL`.
-    pub tier_overrides: HashMap<Tier, String>,
+    /// `SMARTCRM_MODEL`, `SMARTCRM_FAST_MODEL`, `SMARTCRM_THINKING_MODEL`: each tier's default,
+    /// the last level of the resolution order (before the catalog's recommended model).
+    pub tier_defaults: HashMap<Tier, String>,
+    /// `SMARTCRM_OVERRIDE_MODEL`, `SMARTCRM_OVERRIDE_FAST_MODEL`,
+    /// `SMARTCRM_OVERRIDE_THINKING_MODEL`: the operator's emergency override, the first level.
+    pub overrides: HashMap<Tier, String>,
     /// `LLM_FALLBACK_MODEL`: tried once the routed model has failed every retry.
     pub fallback_model: Option<String>,
     /// Bound on one attempt, from request to last token (`SMARTCRM_AI_TIMEOUT_SECS`).
@@ -154,7 +158,8 @@ impl Default for GatewayConfig {
             remote: None,
             local: LocalConfig::default(),
             embedding_model: None,
-            tier_overrides: HashMap::new(),
+            tier_defaults: HashMap::new(),
+            overrides: HashMap::new(),
             fallback_model: None,
             timeout: Duration::from_secs(300),
             stall: Duration::from_secs(30),

@@ -23,10 +23,8 @@ impl Gateway {
             texts = texts.len(), status = Empty, latency_ms = Empty, prompt_tokens = Empty, cost_usd = Empty,
         );
         let result = async {
-            if self.catalog().active_of(&model, "embedding").is_none() {
-                return Err(format!(
-                    "{model} is not an active embedding model in the catalog"
-                ));
+            if self.catalog().usable(&model, "embedding").is_none() {
+                return Err(format!("{model} is not an embedding model in the catalog"));
             }
             if local::is_local(&model) {
                 let out = self.local.embed(texts.to_vec()).await?;

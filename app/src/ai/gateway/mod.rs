@@ -11,12 +11,14 @@ mod catalog;
 mod config;
 mod embed;
 mod recorder;
+mod resolve;
 mod transport;
 mod wire;
 
-pub use catalog::{Catalog, ModelInfo};
+pub use catalog::{Catalog, ModelInfo, Price};
 pub use config::{GatewayConfig, RemoteConfig};
 pub use recorder::{CallRecord, CallRecorder};
+pub use resolve::{Levels, RouteQuery, RouteTag, Routed, RunningExperiment, TierModels};
 use wire::*;
 
 use super::{
@@ -40,7 +42,7 @@ use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("{var}: unknown model {model:?}; the catalog's active {kind} models are: {}", known.join(", "))]
+    #[error("{var}: unknown model {model:?}; the catalog's {kind} models are: {}", known.join(", "))]
     UnknownModel {
         var: &'static str,
         model: String,
@@ -62,6 +64,8 @@ pub struct CallMeta {
     pub prompt_version: Option<i32>,
     pub subject_id: Option<Uuid>,
     pub request_id: Option<String>,
+    /// How the model was chosen (experiment arm, level); empty when the caller chose it.
+    pub route: RouteTag,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +128,8 @@ pub struct Gateway {
     recorder: CallRecorder,
     /// Credentials of the remote configuration, blanked out of every message.
     secrets: Vec<String>,
+    /// Each workspace's month-to-date spend and when it was summed (`resolve.rs`).
+    spend: std::sync::Mutex<HashMap<Uuid, (Instant, f64)>>,
 }
 
 /// How to configure a remote provider, for messages that need one.
@@ -148,7 +154,7 @@ impl Gateway {
         let catalog = Catalog::load(&pool).await?;
         let check =
             |var: &'static str, model: &str, kind: &'static str| -> Result<(), GatewayError> {
-                if catalog.active_of(model, kind).is_none() {
+                if catalog.usable(model, kind).is_none() {
                     return Err(GatewayError::UnknownModel {
                         var,
                         model: model.to_owned(),
@@ -158,8 +164,11 @@ impl Gateway {
                 }
                 Ok(())
             };
-        for (tier, model) in &config.tier_overrides {
+        for (tier, model) in &config.tier_defaults {
             check(tier.env_var(), model, "chat")?;
+        }
+        for (tier, model) in &config.overrides {
+            check(tier.override_var(), model, "chat")?;
         }
         if let Some(model) = &config.fallback_model {
             check("LLM_FALLBACK_MODEL", model, "chat")?;
@@ -206,6 +215,7 @@ impl Gateway {
             catalog: RwLock::new(Arc::new(catalog)),
             pool,
             recorder,
+            spend: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -256,6 +266,7 @@ impl Gateway {
     /// Re-reads the catalog after it changed.
     pub async fn reload_catalog(&self) -> Result<(), sqlx::Error> {
         let fresh = Arc::new(Catalog::load(&self.pool).await?);
+        tracing::debug!("model catalog reloaded");
         match self.catalog.write() {
             Ok(mut c) => *c = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
@@ -263,34 +274,65 @@ impl Gateway {
         Ok(())
     }
 
-    /// The model for a task: the environment's override for the task's tier, else the prompt's
-    /// own model, else the tier's recommended model. With no remote provider configured, a
-    /// remote model is answered by the built-in local model instead.
-    pub fn route(&self, task: TaskKind, prompt_model: Option<&str>) -> Result<String, String> {
-        let catalog = self.catalog();
-        let chosen = self
-            .config
-            .tier_overrides
-            .get(&task.tier())
-            .map(String::as_str)
-            .or(prompt_model)
-            .map(str::to_owned)
-            .or_else(|| catalog.recommended(task.tier()).map(|m| m.id.clone()));
-        match chosen {
-            Some(id) if catalog.active_of(&id, "chat").is_some() => {
-                if !local::is_local(&id) && !self.has_remote() {
-                    return Ok(local::CHAT_MODEL.to_owned());
+    /// Keeps this instance's catalog current: every change to `ai_models` or `ai_model_prices`
+    /// notifies `ai_catalog` (a trigger), and every instance listening reloads. The listener has
+    /// its own connection (not one of the pool's); after a lost connection it reconnects and
+    /// reloads, since a change may have come meanwhile. Ends when `stop` is cancelled.
+    pub fn watch_catalog(self: &Arc<Self>, stop: tokio_util::sync::CancellationToken) {
+        let this = Arc::downgrade(self);
+        let options = (*self.pool.connect_options()).clone();
+        tokio::spawn(async move {
+            let own = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect_lazy_with(options);
+            loop {
+                let listening = async {
+                    let mut l = sqlx::postgres::PgListener::connect_with(&own).await?;
+                    l.listen("ai_catalog").await?;
+                    Ok::<_, sqlx::Error>(l)
+                };
+                let mut listener = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    l = listening => match l {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot listen for catalog changes; retrying in 5 s");
+                            tokio::select! {
+                                _ = stop.cancelled() => break,
+                                _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
+                            }
+                        }
+                    },
+                };
+                loop {
+                    let Some(gateway) = this.upgrade() else {
+                        return;
+                    };
+                    if let Err(e) = gateway.reload_catalog().await {
+                        tracing::warn!(error = %e, "cannot reload the model catalog");
+                    }
+                    drop(gateway);
+                    let next = tokio::select! {
+                        _ = stop.cancelled() => None,
+                        n = listener.try_recv() => Some(n),
+                    };
+                    match next {
+                        None => {
+                            own.close().await;
+                            return;
+                        }
+                        // A change: reload. A lost connection (`None`): reload too, and the
+                        // next receive reconnects.
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "lost the catalog listener; reconnecting");
+                            break;
+                        }
+                    }
                 }
-                Ok(id)
             }
-            Some(id) => Err(format!(
-                "model {id:?} is not an active chat model in the catalog"
-            )),
-            None => Err(format!(
-                "no model is recommended for the {} tier",
-                task.tier().as_str()
-            )),
-        }
+            own.close().await;
+        });
     }
 
     /// The model every vector is made with.
@@ -605,15 +647,30 @@ mod tests {
             id: "m".into(),
             provider: "openai".into(),
             display_name: "M".into(),
-            input_cost_per_1k: 0.002,
-            output_cost_per_1k: 0.01,
             context_window: 1000,
             tier: "default".into(),
             recommended: true,
-            active: true,
+            status: "active".into(),
             kind: "chat".into(),
             dimensions: None,
+            prices: vec![
+                Price {
+                    effective_from: time::macros::datetime!(2026-01-01 0:00 UTC),
+                    input_cost_per_1k: 0.002,
+                    output_cost_per_1k: 0.01,
+                },
+                Price {
+                    effective_from: time::macros::datetime!(2026-06-01 0:00 UTC),
+                    input_cost_per_1k: 0.004,
+                    output_cost_per_1k: 0.02,
+                },
+            ],
         };
-        assert!((m.cost(1500, 500) - 0.008).abs() < 1e-12);
+        let may = time::macros::datetime!(2026-05-31 23:59 UTC);
+        let june = time::macros::datetime!(2026-06-01 0:00 UTC);
+        assert!((m.cost_at(may, 1500, 500) - 0.008).abs() < 1e-12);
+        assert!((m.cost_at(june, 1500, 500) - 0.016).abs() < 1e-12);
+        let before = time::macros::datetime!(2025-01-01 0:00 UTC);
+        assert!((m.cost_at(before, 1500, 500) - 0.008).abs() < 1e-12);
     }
 }

@@ -23,6 +23,9 @@ pub struct CallRecord {
     pub cost_usd: Option<f64>,
     pub cache_hit: bool,
     pub request_id: Option<String>,
+    pub experiment_id: Option<Uuid>,
+    pub arm: Option<&'static str>,
+    pub routed_by: Option<String>,
 }
 
 impl CallRecord {
@@ -52,6 +55,9 @@ impl CallRecord {
             cost_usd: None,
             cache_hit: false,
             request_id: meta.request_id.clone(),
+            experiment_id: meta.route.experiment_id,
+            arm: meta.route.arm,
+            routed_by: meta.route.routed_by.clone(),
         }
     }
 }
@@ -114,10 +120,11 @@ async fn write_calls(pool: &PgPool, records: &[CallRecord]) -> Result<(), sqlx::
         sqlx::query(
             "insert into ai_calls (tenant_id, user_id, task_kind, prompt_name, prompt_version, subject_id, requested_model,
                                    model, provider, status, error, attempts, latency_ms, ttft_ms, prompt_tokens,
-                                   completion_tokens, cost_usd, cache_hit, request_id)
+                                   completion_tokens, cost_usd, cache_hit, request_id, experiment_id, arm, routed_by)
              select $1, u.* from unnest($2::uuid[], $3::text[], $4::text[], $5::int4[], $6::uuid[], $7::text[], $8::text[],
                                         $9::text[], $10::text[], $11::text[], $12::int2[], $13::int4[], $14::int4[],
-                                        $15::int4[], $16::int4[], $17::float8[], $18::bool[], $19::text[]) as u",
+                                        $15::int4[], $16::int4[], $17::float8[], $18::bool[], $19::text[], $20::uuid[],
+                                        $21::text[], $22::text[]) as u",
         )
         .bind(tenant)
         .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
@@ -138,6 +145,9 @@ async fn write_calls(pool: &PgPool, records: &[CallRecord]) -> Result<(), sqlx::
         .bind(rows.iter().map(|r| r.cost_usd).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.cache_hit).collect::<Vec<_>>())
         .bind(col(|r| r.request_id.clone()))
+        .bind(rows.iter().map(|r| r.experiment_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.arm).collect::<Vec<_>>())
+        .bind(col(|r| r.routed_by.clone()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

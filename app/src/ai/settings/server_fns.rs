@@ -17,6 +17,7 @@ pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
     respond(
         async move {
             let auth = authorize(&[Role::Admin]).await?;
+            let scope = auth.scope();
             auth.tx.commit().await?;
             let gateway: std::sync::Arc<crate::ai::gateway::Gateway> = from_context()?;
             let local_provider = gateway.local();
@@ -70,8 +71,7 @@ pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
                 },
             ];
             let remote_chat_model = gateway
-                .route(TaskKind::UiHelper, None)
-                .ok()
+                .tier_default(crate::ai::Tier::Fast)
                 .filter(|m| !local::is_local(m))
                 .or_else(|| {
                     gateway
@@ -124,8 +124,14 @@ pub async fn load_ai_overview() -> Result<AiOverview, AppError> {
                     crate::ai::Tier::Default => TaskKind::Communication,
                     crate::ai::Tier::Thinking => TaskKind::Research,
                 };
+                let query = crate::ai::gateway::RouteQuery {
+                    task,
+                    prompt: None,
+                    subject: None,
+                };
                 let model = gateway
-                    .route(task, None)
+                    .decide(scope, &query, &Default::default())
+                    .map(|r| r.model)
                     .unwrap_or_else(|why| format!("(none: {why})"));
                 Route {
                     tier: tier.as_str().to_owned(),
@@ -174,6 +180,7 @@ pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppErro
                 prompt_version: None,
                 subject_id: None,
                 request_id: Some(current_request_id()),
+                route: Default::default(),
             };
             let started = Instant::now();
             let chat_model = match check {
@@ -187,8 +194,14 @@ pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppErro
                     }
                     Some(
                         gateway
-                            .route(TaskKind::UiHelper, None)
-                            .map_err(|why| AppError::validation("check", why))?,
+                            .tier_default(crate::ai::Tier::Fast)
+                            .filter(|m| !local::is_local(m))
+                            .ok_or_else(|| {
+                                AppError::validation(
+                                    "check",
+                                    "No remote model is the fast tier's default or recommended one.",
+                                )
+                            })?,
                     )
                 }
                 ProviderCheck::LocalEmbedding | ProviderCheck::RemoteEmbedding => None,

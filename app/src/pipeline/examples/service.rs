@@ -27,6 +27,7 @@ fn meta(scope: Scope, subject: Option<Uuid>) -> CallMeta {
         prompt_version: None,
         subject_id: subject,
         request_id: Some(crate::error::current_request_id()),
+        route: Default::default(),
     }
 }
 

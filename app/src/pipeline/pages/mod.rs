@@ -15,18 +15,13 @@ pub mod template;
 pub mod templates;
 
 use super::{instructions::OUTPUT_TYPES, state::TaskState};
-use crate::{domain::humanize, error::AppError};
+use crate::domain::humanize;
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
 const POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
-pub(crate) const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 \
-                     focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500 aria-[invalid=true]:border-rose-400";
-pub(crate) const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 \
-                      focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:opacity-60";
-pub(crate) const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-700 \
-                         hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:opacity-60";
+pub(crate) use crate::layout::{VersionDiff, BUTTON, INPUT, SECONDARY};
 
 pub fn state_badge(state: TaskState) -> impl IntoView {
     let colour = match state {
@@ -122,53 +117,5 @@ where
                 }).collect_view()}
             </select>
         </label>
-    }
-}
-
-/// Two version pickers and the line diff between them; `fetch` asks the server for it.
-#[component]
-pub(crate) fn VersionDiff<F, Fut>(latest: i32, fetch: F) -> impl IntoView
-where
-    F: Fn(i32, i32) -> Fut + Copy + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Vec<(char, String)>, AppError>> + Send + 'static,
-{
-    let from = RwSignal::new((latest - 1).max(1));
-    let to = RwSignal::new(latest);
-    let diff = Action::new(move |&(f, t): &(i32, i32)| fetch(f, t));
-    let picker = move |label: &'static str, sig: RwSignal<i32>| {
-        view! {
-            <label class="flex flex-col text-xs font-medium text-slate-600">{label}
-                <select class=INPUT on:change=move |ev| sig.set(event_target_value(&ev).parse().unwrap_or(1))>
-                    {(1..=latest).rev().map(|v| view! { <option value=v.to_string() selected=move || sig.get() == v>{format!("v{v}")}</option> }).collect_view()}
-                </select>
-            </label>
-        }
-    };
-    view! {
-        <section class="rounded-xl border border-slate-200 bg-white p-5">
-            <h2 class="mb-3 text-base font-semibold text-slate-900">"Compare versions"</h2>
-            {if latest < 2 {
-                view! { <p class="text-sm text-slate-500">"Only one version so far."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="flex items-end gap-2">
-                        {picker("From", from)}
-                        {picker("To", to)}
-                        <button type="button" class=SECONDARY data-testid="compare" on:click=move |_| { diff.dispatch((from.get(), to.get())); }>"Compare"</button>
-                    </div>
-                    {move || diff.value().get().map(|r| match r {
-                        Ok(lines) => view! {
-                            <pre class="mt-3 max-h-96 overflow-auto rounded bg-slate-50 p-2 text-xs" data-testid="diff">
-                                {lines.into_iter().map(|(tag, text)| {
-                                    let class = match tag { '+' => "block bg-emerald-50 text-emerald-900", '-' => "block bg-rose-50 text-rose-900", _ => "block text-slate-600" };
-                                    view! { <span class=class>{format!("{tag} {text}")}</span> }
-                                }).collect_view()}
-                            </pre>
-                        }.into_any(),
-                        Err(e) => view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.to_string()}</p> }.into_any(),
-                    })}
-                }.into_any()
-            }}
-        </section>
     }
 }

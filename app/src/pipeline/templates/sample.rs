@@ -48,6 +48,7 @@ pub async fn generate(
             prompt_version: Some(p.prompt.version),
             subject_id: task_id,
             request_id: Some(crate::error::current_request_id()),
+            route: p.tag.clone(),
         },
     };
     let (out, rx) = mpsc::channel::<String>(64);

@@ -5,7 +5,7 @@ use super::{
 };
 use crate::{
     ai::{
-        gateway::{CallMeta, Gateway},
+        gateway::{CallMeta, Gateway, RouteQuery, RouteTag},
         prompts, TaskKind,
     },
     error::AppError,
@@ -249,6 +249,8 @@ pub struct Prepared {
     pub prompt: prompts::Prompt,
     /// The routed model, or why none can answer.
     pub route: Result<String, String>,
+    /// How it was routed, for the call's record.
+    pub tag: RouteTag,
 }
 
 /// Builds the prompt the worker would send (see `preview`), keeping what it was made from.
@@ -316,6 +318,12 @@ pub async fn prepare(
                 "No active content_generation prompt: the worker could not draft either.",
             )
         })?;
+    let query = RouteQuery {
+        task: TaskKind::ContentGeneration,
+        prompt: Some((&prompt_row.name, &prompt_row.ai_model)),
+        subject: Some(customer.id),
+    };
+    let routed = gateway.resolve(&mut tx, scope, query).await?;
     tx.commit().await?;
 
     let meta = CallMeta {
@@ -325,7 +333,9 @@ pub async fn prepare(
         prompt_version: Some(prompt_row.version),
         subject_id: of.task_id,
         request_id: Some(crate::error::current_request_id()),
+        route: routed.as_ref().map(|r| r.tag.clone()).unwrap_or_default(),
     };
+    let tag = meta.route.clone();
     let query = prompt::example_query(&instructions);
     let (examples, examples_note) = match gateway.embed(&meta, &[query]).await {
         Ok(made) => match made.vectors.into_iter().next() {
@@ -377,7 +387,7 @@ pub async fn prepare(
             format!("The {} prompt template is broken: {why}", prompt_row.name),
         )
     })?;
-    let route = gateway.route(TaskKind::ContentGeneration, Some(&prompt_row.ai_model));
+    let route = routed.map(|r| r.model);
     let preview = Preview {
         system: prompt_row.system_prompt.clone(),
         user,
@@ -406,5 +416,6 @@ pub async fn prepare(
         examples,
         prompt: prompt_row,
         route,
+        tag,
     })
 }

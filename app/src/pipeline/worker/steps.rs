@@ -3,7 +3,7 @@
 use super::{Pipeline, StepError, EMBED_BATCH};
 use crate::{
     ai::{
-        gateway::{CallMeta, ChatRequest, GatewayEvent},
+        gateway::{CallMeta, ChatRequest, GatewayEvent, RouteQuery, Routed},
         local::embed::cosine,
         prompts::{self, Prompt},
         AiFailure, TaskKind,
@@ -38,6 +38,8 @@ struct Draft {
     examples: Vec<Example>,
     examples_note: Option<String>,
     prompt: Prompt,
+    /// The model the resolution order chose, or why none could be.
+    routed: Result<Routed, String>,
     rules: Vec<DecisionRule>,
     /// A draft rule set deciding beside the live one, without acting.
     shadow: Option<Shadowing>,
@@ -58,6 +60,7 @@ struct Loaded {
     task: TaskRow,
     instructions: AiInstructions,
     prompt: Prompt,
+    routed: Result<Routed, String>,
     template: Option<Template>,
     rules: Vec<DecisionRule>,
     shadow: Option<Shadowing>,
@@ -105,6 +108,7 @@ impl Pipeline {
             prompt_version: prompt.map(|p| p.version),
             subject_id: Some(c.task_id),
             request_id: None,
+            route: Default::default(),
         }
     }
 
@@ -138,7 +142,10 @@ impl Pipeline {
         let Some(loaded) = self.load(&mut h).await? else {
             return Ok(());
         };
-        let meta = Self::meta(&h.c, Some(&loaded.prompt));
+        let mut meta = Self::meta(&h.c, Some(&loaded.prompt));
+        if let Ok(r) = &loaded.routed {
+            meta.route = r.tag.clone();
+        }
         let query = self
             .brief_embedding(&h, &meta, &loaded.instructions)
             .await?;
@@ -264,6 +271,12 @@ impl Pipeline {
             &task.customer.industry_category,
         )
         .await?;
+        let query = RouteQuery {
+            task: TaskKind::ContentGeneration,
+            prompt: Some((&prompt.name, &prompt.ai_model)),
+            subject: Some(task.customer.id),
+        };
+        let routed = self.gateway.resolve(&mut tx, h.scope(), query).await?;
         let rules = db::work::load_rules(&mut tx, h.c.tenant_id).await?;
         let shadow = rulebook::shadow::running(&mut tx, h.c.tenant_id, &rules).await?;
         tx.commit().await?;
@@ -271,6 +284,7 @@ impl Pipeline {
             task,
             instructions,
             prompt,
+            routed,
             template,
             rules,
             shadow,
@@ -334,6 +348,7 @@ impl Pipeline {
             examples,
             examples_note,
             prompt: l.prompt,
+            routed: l.routed,
             rules: l.rules,
             shadow: l.shadow,
             attempt,
@@ -341,10 +356,10 @@ impl Pipeline {
     }
 
     fn request(&self, d: &Draft, meta: CallMeta) -> Result<ChatRequest, String> {
-        let model = self
-            .gateway
-            .route(TaskKind::ContentGeneration, Some(&d.prompt.ai_model))
-            .map_err(|why| format!("Cannot choose a model: {why}"))?;
+        let model = match &d.routed {
+            Ok(r) => r.model.clone(),
+            Err(why) => return Err(format!("Cannot choose a model: {why}")),
+        };
         let inputs = DraftInputs {
             customer: &d.task.customer,
             instructions: &d.instructions,
@@ -493,6 +508,7 @@ impl Pipeline {
             prompt_version: None,
             subject_id: subject,
             request_id: None,
+            route: Default::default(),
         };
         let sims = match self
             .gateway

@@ -1,0 +1,255 @@
+//! Feature: prompts and models under control (issue 14). The model catalog with its prices
+//! and 30-day usage (`catalog.rs`), versioned prompts with labels and per-version metrics
+//! (`prompts.rs`), through `server_fns.rs`; the pages are in `pages/`. Which model answers a
+//! call is decided by the shared `ai::routing` order, which the AI gateway applies.
+pub mod form;
+pub mod pages;
+pub mod server_fns;
+
+#[cfg(feature = "ssr")]
+pub mod catalog;
+#[cfg(feature = "ssr")]
+pub mod prompts;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A price, from a moment on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceRow {
+    pub effective_from: OffsetDateTime,
+    pub input_cost_per_1k: f64,
+    pub output_cost_per_1k: f64,
+}
+
+/// One model's calls in this workspace over the last 30 days (cache hits left out).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub calls: i64,
+    pub tokens: i64,
+    pub cost_usd: f64,
+    pub p50_ms: Option<f64>,
+    /// Share of calls that failed, 0 to 1.
+    pub error_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRow {
+    pub id: String,
+    pub provider: String,
+    pub display_name: String,
+    pub tier: String,
+    pub kind: String,
+    pub status: String,
+    pub recommended: bool,
+    pub context_window: i32,
+    pub dimensions: Option<i32>,
+    /// The price in effect now.
+    pub price: Option<PriceRow>,
+    /// A price that starts later, if one is set.
+    pub upcoming: Option<PriceRow>,
+    /// Every price, newest first.
+    pub history: Vec<PriceRow>,
+    pub usage: Usage,
+    /// Prompts of this workspace whose production version names it.
+    pub prompts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogPage {
+    pub models: Vec<ModelRow>,
+    /// Whether this workspace edits the shared catalog.
+    pub can_edit: bool,
+}
+
+impl ModelRow {
+    /// "$0.00175 in / $0.014 out per 1K tokens".
+    pub fn price_label(&self) -> String {
+        match &self.price {
+            Some(p) => price_label(p.input_cost_per_1k, p.output_cost_per_1k),
+            None => "no price".to_owned(),
+        }
+    }
+}
+
+pub fn price_label(input: f64, output: f64) -> String {
+    format!("${input} in / ${output} out per 1K tokens")
+}
+
+/// A count of tokens, short: 128K, 1.2M.
+pub fn tokens_label(n: i64) -> String {
+    match n {
+        n if n >= 1_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{}K", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
+/// A provider badge's colours.
+pub fn provider_badge(provider: &str) -> &'static str {
+    match provider {
+        "openai" => "bg-emerald-50 text-emerald-800 ring-emerald-200",
+        "local" => "bg-slate-100 text-slate-700 ring-slate-200",
+        "ollama" => "bg-sky-50 text-sky-800 ring-sky-200",
+        _ => "bg-violet-50 text-violet-800 ring-violet-200",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_counts_are_short() {
+        assert_eq!(tokens_label(128_000), "128K");
+        assert_eq!(tokens_label(1_250_000), "1.2M");
+        assert_eq!(tokens_label(512), "512");
+    }
+}
+
+/// A model as the prompt editor's dropdown offers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelOption {
+    pub id: String,
+    pub display_name: String,
+    pub provider: String,
+    pub tier: String,
+    pub status: String,
+    pub recommended: bool,
+    pub context_window: i32,
+    pub input_cost_per_1k: f64,
+    pub output_cost_per_1k: f64,
+}
+
+impl ModelOption {
+    /// "GPT-5.2 · openai · $0.00175 in / $0.014 out per 1K tokens · 128K window".
+    pub fn describe(&self) -> String {
+        format!(
+            "{} · {} · {} · {} window",
+            self.display_name,
+            self.provider,
+            price_label(self.input_cost_per_1k, self.output_cost_per_1k),
+            tokens_label(i64::from(self.context_window))
+        )
+    }
+}
+
+/// One prompt in the listing: the version that serves it and its model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptRow {
+    pub name: String,
+    pub task_kind: String,
+    pub tier: String,
+    pub description: String,
+    pub version: i32,
+    /// The serving version is the built-in one (the workspace has not deployed its own).
+    pub builtin: bool,
+    pub staging: Option<i32>,
+    pub model: ModelOption,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptFilter {
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    pub task: Option<String>,
+    pub q: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptsPage {
+    pub rows: Vec<PromptRow>,
+    /// Every model, for the filter and the dropdowns.
+    pub models: Vec<ModelOption>,
+    pub tasks: Vec<String>,
+    pub can_edit: bool,
+}
+
+/// One version in a prompt's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptVersion {
+    pub version: i32,
+    pub builtin: bool,
+    pub ai_model: String,
+    pub note: String,
+    pub author: Option<String>,
+    pub created_at: OffsetDateTime,
+    /// The labels pointing at it here: `production`, `staging`.
+    pub labels: Vec<String>,
+}
+
+/// One version's text and settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptText {
+    pub version: i32,
+    pub description: String,
+    pub system_prompt: String,
+    pub template: String,
+    pub ai_model: String,
+    pub max_tokens: i32,
+    pub temperature: f32,
+}
+
+/// What one version did over its calls in this workspace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VersionMetrics {
+    pub version: i32,
+    pub calls: i64,
+    pub p50_ms: Option<f64>,
+    pub cost_usd: f64,
+    pub error_rate: Option<f64>,
+    /// Pipeline prompts: the mean quality score of its drafts (0 to 100).
+    pub quality: Option<f64>,
+    /// Pipeline prompts: the share of reviewed drafts a person approved.
+    pub approval_rate: Option<f64>,
+    /// Mean prompt tokens per call: the typical filled-in size.
+    pub prompt_tokens: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptDetail {
+    pub name: String,
+    pub task_kind: String,
+    pub tier: String,
+    /// The model a new version starts with when it names none: the tier's default.
+    pub tier_default: Option<String>,
+    pub versions: Vec<PromptVersion>,
+    pub shown: PromptText,
+    pub newest: i32,
+    pub metrics: Vec<VersionMetrics>,
+    pub placeholders: Vec<String>,
+    pub models: Vec<ModelOption>,
+    pub can_edit: bool,
+}
+
+impl PromptDetail {
+    /// The typical filled-in prompt in tokens: the serving version's mean, else any version's.
+    pub fn typical_tokens(&self) -> Option<f64> {
+        self.metrics
+            .iter()
+            .filter_map(|m| m.prompt_tokens)
+            .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.max(t))))
+    }
+}
+
+/// What a save or a label move did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptSaved {
+    pub version: i32,
+    pub message: String,
+}
+
+/// A warning when the typical filled-in prompt plus the answer comes near a model's window
+/// (over 80% of it), or `None`.
+pub fn window_warning(typical_prompt: Option<f64>, max_tokens: i32, window: i32) -> Option<String> {
+    let prompt = typical_prompt?;
+    let needed = prompt + f64::from(max_tokens.max(0));
+    let share = needed / f64::from(window.max(1));
+    (share > 0.8).then(|| {
+        format!(
+            "The typical filled-in prompt ({prompt:.0} tokens) plus the answer ({max_tokens}) is {:.0}% of this model's {} context window.",
+            share * 100.0,
+            tokens_label(i64::from(window))
+        )
+    })
+}

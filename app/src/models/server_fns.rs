@@ -1,0 +1,204 @@
+//! The catalog's and the prompts' server functions. Admins see and edit; managers and QA read
+//! the prompts; reps reach none of it. Catalog edits also need the operator's workspace. Each
+//! one authorises, checks its input and works in one tenant-scoped transaction.
+use super::{
+    form::{ModelForm, PriceForm, PromptForm},
+    CatalogPage, PromptDetail, PromptSaved, PromptsPage,
+};
+use crate::error::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::domain::Role;
+
+#[cfg(feature = "ssr")]
+const READERS: [Role; 3] = [Role::Admin, Role::Manager, Role::Qa];
+
+#[cfg(feature = "ssr")]
+fn gateway() -> Result<std::sync::Arc<crate::ai::gateway::Gateway>, AppError> {
+    crate::ssr::from_context()
+}
+
+#[server(endpoint = "load_model_catalog")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn load_model_catalog() -> Result<CatalogPage, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let page = super::catalog::page(&mut auth.tx, auth.user.tenant_id).await?;
+            auth.tx.commit().await?;
+            Ok(page)
+        }
+        .await,
+    )
+}
+
+/// Adds a model or changes one (the operator's admins only).
+#[server(endpoint = "save_model")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn save_model(form: ModelForm) -> Result<(), AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let input = form.parse().map_err(|errors| AppError::Fields { errors })?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            super::catalog::save_model(&mut auth.tx, tenant, actor, input).await?;
+            auth.tx.commit().await?;
+            gateway()?.reload_catalog().await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// A new price for a model, from now or a later date (the operator's admins only).
+#[server(endpoint = "set_model_price")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn set_model_price(form: PriceForm) -> Result<(), AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let today = time::OffsetDateTime::now_utc().date();
+            let input = form
+                .parse(today)
+                .map_err(|errors| AppError::Fields { errors })?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            super::catalog::add_price(&mut auth.tx, tenant, actor, input).await?;
+            auth.tx.commit().await?;
+            gateway()?.reload_catalog().await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "load_prompts")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn load_prompts(
+    model: Option<String>,
+    provider: Option<String>,
+    task: Option<String>,
+    q: Option<String>,
+) -> Result<PromptsPage, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&READERS).await?;
+            let clean = |v: Option<String>| {
+                v.map(|s| s.trim().chars().take(100).collect::<String>())
+                    .filter(|s| !s.is_empty())
+            };
+            let filter = super::PromptFilter {
+                model: clean(model),
+                provider: clean(provider),
+                task: clean(task),
+                q: clean(q),
+            };
+            let can_edit = auth.user.role == Role::Admin;
+            let page =
+                super::prompts::page(&mut auth.tx, auth.user.tenant_id, &filter, can_edit).await?;
+            auth.tx.commit().await?;
+            Ok(page)
+        }
+        .await,
+    )
+}
+
+/// A prompt with its versions, labels and metrics, showing one version (production by default).
+#[server(endpoint = "get_prompt")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn get_prompt(name: String, version: Option<i32>) -> Result<PromptDetail, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&READERS).await?;
+            let can_edit = auth.user.role == Role::Admin;
+            let gateway = gateway()?;
+            let name: String = name.trim().chars().take(64).collect();
+            let detail = super::prompts::detail(
+                &mut auth.tx,
+                auth.user.tenant_id,
+                &name,
+                version,
+                can_edit,
+                |tier| gateway.tier_default(tier),
+            )
+            .await?;
+            auth.tx.commit().await?;
+            Ok(detail)
+        }
+        .await,
+    )
+}
+
+/// Saves the editor as a new, immutable version.
+#[server(endpoint = "save_prompt")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn save_prompt(form: PromptForm) -> Result<PromptSaved, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let input = form.parse().map_err(|errors| AppError::Fields { errors })?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            let saved = super::prompts::save(&mut auth.tx, tenant, actor, input).await?;
+            auth.tx.commit().await?;
+            Ok(saved)
+        }
+        .await,
+    )
+}
+
+/// Points `production` or `staging` at a version: deploy, roll back, or stage.
+#[server(endpoint = "move_prompt_label")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn move_prompt_label(
+    name: String,
+    label: String,
+    version: i32,
+) -> Result<PromptSaved, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            if !super::form::LABELS.contains(&label.as_str()) {
+                return Err(AppError::validation(
+                    "label",
+                    "Choose production or staging.",
+                ));
+            }
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            let name: String = name.trim().chars().take(64).collect();
+            let moved =
+                super::prompts::move_label(&mut auth.tx, tenant, actor, &name, &label, version)
+                    .await?;
+            auth.tx.commit().await?;
+            Ok(moved)
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "diff_prompt_versions")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn diff_prompt_versions(
+    name: String,
+    from: i32,
+    to: i32,
+) -> Result<Vec<(char, String)>, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&READERS).await?;
+            let name: String = name.trim().chars().take(64).collect();
+            let lines =
+                super::prompts::diff(&mut auth.tx, auth.user.tenant_id, &name, from, to).await?;
+            auth.tx.commit().await?;
+            Ok(lines)
+        }
+        .await,
+    )
+}
