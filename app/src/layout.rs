@@ -513,6 +513,8 @@ mod tests {
                 "Examples",
                 "Templates",
                 "Rules",
+                "Prompts",
+                "Models",
                 "Team",
                 "Audit log",
                 "AI settings"

@@ -274,67 +274,6 @@ impl Gateway {
         Ok(())
     }
 
-    /// Keeps this instance's catalog current: every change to `ai_models` or `ai_model_prices`
-    /// notifies `ai_catalog` (a trigger), and every instance listening reloads. The listener has
-    /// its own connection (not one of the pool's); after a lost connection it reconnects and
-    /// reloads, since a change may have come meanwhile. Ends when `stop` is cancelled.
-    pub fn watch_catalog(self: &Arc<Self>, stop: tokio_util::sync::CancellationToken) {
-        let this = Arc::downgrade(self);
-        let options = (*self.pool.connect_options()).clone();
-        tokio::spawn(async move {
-            let own = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(1)
-                .connect_lazy_with(options);
-            loop {
-                let listening = async {
-                    let mut l = sqlx::postgres::PgListener::connect_with(&own).await?;
-                    l.listen("ai_catalog").await?;
-                    Ok::<_, sqlx::Error>(l)
-                };
-                let mut listener = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    l = listening => match l {
-                        Ok(l) => l,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "cannot listen for catalog changes; retrying in 5 s");
-                            tokio::select! {
-                                _ = stop.cancelled() => break,
-                                _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
-                            }
-                        }
-                    },
-                };
-                loop {
-                    let Some(gateway) = this.upgrade() else {
-                        return;
-                    };
-                    if let Err(e) = gateway.reload_catalog().await {
-                        tracing::warn!(error = %e, "cannot reload the model catalog");
-                    }
-                    drop(gateway);
-                    let next = tokio::select! {
-                        _ = stop.cancelled() => None,
-                        n = listener.try_recv() => Some(n),
-                    };
-                    match next {
-                        None => {
-                            own.close().await;
-                            return;
-                        }
-                        // A change: reload. A lost connection (`None`): reload too, and the
-                        // next receive reconnects.
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, "lost the catalog listener; reconnecting");
-                            break;
-                        }
-                    }
-                }
-            }
-            own.close().await;
-        });
-    }
-
     /// The model every vector is made with.
     pub fn embedding_model(&self) -> &str {
         self.config
@@ -495,7 +434,7 @@ impl Gateway {
         );
     }
 
-    // (embed.rs: embeddings; attempt.rs: one attempt at one model)
+    // (embed.rs: embeddings; attempt.rs: one attempt at one model; catalog.rs: watch_catalog)
 
     /// Records the call in `ai_calls` and on the span. A failure to record is logged, never
     /// turned into a failure of the call.
