@@ -29,6 +29,19 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
+    pub const ALL: [TaskKind; 5] = [
+        TaskKind::Research,
+        TaskKind::Communication,
+        TaskKind::Summary,
+        TaskKind::UiHelper,
+        TaskKind::ContentGeneration,
+    ];
+
+    /// The kind stored as `as_str` gives it.
+    pub fn parse(s: &str) -> Option<TaskKind> {
+        TaskKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::Research => "research",

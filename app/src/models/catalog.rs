@@ -261,38 +261,33 @@ pub async fn save_model(
             "price": m.price.map(|(i, o)| json!({"input_cost_per_1k": i, "output_cost_per_1k": o})),
         }),
         Some(b) => {
-            let pairs: [(&str, String, String); 8] = [
-                ("provider", b.provider.clone(), m.provider.clone()),
-                (
-                    "display_name",
-                    b.display_name.clone(),
-                    m.display_name.clone(),
-                ),
-                ("tier", b.tier.clone(), m.tier.clone()),
-                ("kind", b.kind.clone(), m.kind.clone()),
-                ("status", b.status.clone(), m.status.clone()),
-                (
-                    "recommended",
-                    b.recommended.to_string(),
-                    m.recommended.to_string(),
-                ),
-                (
-                    "context_window",
-                    b.context_window.to_string(),
-                    m.context_window.to_string(),
-                ),
+            let before = [
+                ("provider", b.provider.clone()),
+                ("display_name", b.display_name.clone()),
+                ("tier", b.tier.clone()),
+                ("kind", b.kind.clone()),
+                ("status", b.status.clone()),
+                ("recommended", b.recommended.to_string()),
+                ("context_window", b.context_window.to_string()),
                 (
                     "dimensions",
                     b.dimensions.map(|d| d.to_string()).unwrap_or_default(),
+                ),
+            ];
+            let after = [
+                ("provider", m.provider.clone()),
+                ("display_name", m.display_name.clone()),
+                ("tier", m.tier.clone()),
+                ("kind", m.kind.clone()),
+                ("status", m.status.clone()),
+                ("recommended", m.recommended.to_string()),
+                ("context_window", m.context_window.to_string()),
+                (
+                    "dimensions",
                     m.dimensions.map(|d| d.to_string()).unwrap_or_default(),
                 ),
             ];
-            let changes: Vec<audit::Change> = pairs
-                .iter()
-                .filter(|(_, a, b)| a != b)
-                .map(|(f, a, b)| audit::Change::new(*f, a, b))
-                .collect();
-            json!({ "changes": changes })
+            json!({ "changes": audit::diff(&before, &after) })
         }
     };
     let action = if m.is_new {

@@ -14,14 +14,9 @@ use crate::{
 use serde_json::json;
 use uuid::Uuid;
 
-/// The tier of a stored task kind.
-pub fn tier_of(task_kind: &str) -> Tier {
-    match task_kind {
-        "research" => TaskKind::Research.tier(),
-        "summary" => TaskKind::Summary.tier(),
-        "ui_helper" => TaskKind::UiHelper.tier(),
-        _ => TaskKind::Communication.tier(),
-    }
+/// The tier of a stored task kind (the column's check admits only known kinds).
+fn tier_of(task_kind: &str) -> Tier {
+    TaskKind::parse(task_kind).map_or(Tier::Default, TaskKind::tier)
 }
 
 /// Every model with the price in effect now, for dropdowns and filters.
@@ -412,34 +407,26 @@ pub async fn save(
     )
     .fetch_one(&mut **tx)
     .await?;
-    let changed: Vec<audit::Change> = [
-        ("ai_model", base.ai_model.clone(), p.ai_model.clone()),
-        (
-            "max_tokens",
-            base.max_tokens.to_string(),
-            p.max_tokens.to_string(),
-        ),
-        (
-            "temperature",
-            base.temperature.to_string(),
-            p.temperature.to_string(),
-        ),
-        (
-            "system_prompt",
-            base.system_prompt.clone(),
-            p.system_prompt.clone(),
-        ),
-        ("template", base.template.clone(), p.template.clone()),
-        (
-            "description",
-            base.description.clone(),
-            p.description.clone(),
-        ),
-    ]
-    .iter()
-    .filter(|(_, a, b)| a != b)
-    .map(|(f, a, b)| audit::Change::new(*f, a, b))
-    .collect();
+    let fields = |t: &PromptText| -> [(&'static str, String); 6] {
+        [
+            ("ai_model", t.ai_model.clone()),
+            ("max_tokens", t.max_tokens.to_string()),
+            ("temperature", t.temperature.to_string()),
+            ("system_prompt", t.system_prompt.clone()),
+            ("template", t.template.clone()),
+            ("description", t.description.clone()),
+        ]
+    };
+    let after = PromptText {
+        version,
+        description: p.description.clone(),
+        system_prompt: p.system_prompt.clone(),
+        template: p.template.clone(),
+        ai_model: p.ai_model.clone(),
+        max_tokens: p.max_tokens,
+        temperature: p.temperature,
+    };
+    let changed = audit::diff(&fields(&base), &fields(&after));
     audit::record_named(
         tx,
         tenant,
