@@ -2,10 +2,10 @@ import { expect, test } from '@playwright/test';
 import { signIn, signInFresh, waitForHydration } from './helpers';
 
 const roles = [
-  { email: 'admin@acme.test', name: 'Avery Admin', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Rules', 'Team', 'Audit log', 'AI settings'] },
-  { email: 'manager@acme.test', name: 'Morgan Manager', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Rules'] },
+  { email: 'admin@acme.test', name: 'Avery Admin', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Rules', 'Prompts', 'Models', 'Team', 'Audit log', 'AI settings'] },
+  { email: 'manager@acme.test', name: 'Morgan Manager', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Rules', 'Prompts'] },
   { email: 'rep@acme.test', name: 'Riley Rep', nav: ['Dashboard', 'Contacts'] },
-  { email: 'qa@acme.test', name: 'Quinn Tester', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Rules'] },
+  { email: 'qa@acme.test', name: 'Quinn Tester', nav: ['Dashboard', 'Contacts', 'Customers', 'Pipeline', 'Escalations', 'Examples', 'Templates', 'Rules', 'Prompts'] },
 ];
 
 for (const role of roles) {
