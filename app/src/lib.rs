@@ -84,6 +84,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/rules/bench") view=pipeline::pages::rule_bench::RuleBenchPage/>
                     <Route path=path!("/rules/:id") view=pipeline::pages::rule::RulePage/>
                     <Route path=path!("/models") view=models::pages::catalog::CatalogPage/>
+                    <Route path=path!("/models/plans") view=models::pages::plans::PlansPage/>
                     <Route path=path!("/prompts") view=models::pages::prompts::PromptsPage/>
                     <Route path=path!("/prompts/:name") view=models::pages::prompt::PromptPage/>
                     <Route path=path!("/customers") view=customers::pages::list::CustomersPage ssr=SsrMode::Async/>

@@ -120,6 +120,9 @@ pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
         let made = demo::generate(pool, tenant.id, plan).await?;
         let mut tx = tenancy::begin(pool, scope).await?;
         app::pipeline::demo::seed_examples(&mut tx, tenant.id).await?;
+        if tenant.id == TENANTS[1].id {
+            app::models::demo::seed_legacy(&mut tx, tenant.id).await?;
+        }
         tx.commit().await?;
         created += 1;
         tracing::info!(

@@ -175,6 +175,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         demo::seed_tasks(&pool).await?;
     }
     let cleanup = startup::spawn_cleanup(&state, settings.signin_window_secs);
+    let _guard = startup::spawn_plan_guard(&state);
     let workers = startup::spawn_workers(&state, &settings.pipeline, settings.pipeline.workers);
     if !workers.is_empty() {
         tracing::info!(workers = workers.len(), "pipeline workers running");

@@ -304,3 +304,22 @@ pub fn spawn_cleanup(state: &AppState, signin_window_secs: i64) -> tokio::task::
         }
     })
 }
+
+/// Checks the guards of applied legacy migration plans every 15 seconds (issue 14): a guard
+/// that trips is logged as an alert, audited, and rolls its plan back when told to.
+pub fn spawn_plan_guard(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let pool = state.pool.clone();
+    let stop = state.stopping.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            if let Err(err) = app::models::plans::guard_sweep(&pool).await {
+                tracing::warn!(error = %err, "checking migration plan guards failed");
+            }
+        }
+    })
+}

@@ -7,9 +7,17 @@ pub mod pages;
 pub mod server_fns;
 
 #[cfg(feature = "ssr")]
+pub mod bulk;
+#[cfg(feature = "ssr")]
 pub mod catalog;
 #[cfg(feature = "ssr")]
+pub mod demo;
+#[cfg(feature = "ssr")]
+pub mod plans;
+#[cfg(feature = "ssr")]
 pub mod prompts;
+#[cfg(feature = "ssr")]
+pub mod reassign;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -158,7 +166,12 @@ pub struct PromptFilter {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromptsPage {
+    /// This page's prompts.
     pub rows: Vec<PromptRow>,
+    /// How many match the filter, over every page.
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
     /// Every model, for the filter and the dropdowns.
     pub models: Vec<ModelOption>,
     pub tasks: Vec<String>,
@@ -252,4 +265,135 @@ pub fn window_warning(typical_prompt: Option<f64>, max_tokens: i32, window: i32)
             tokens_label(i64::from(window))
         )
     })
+}
+
+/// The prompts a bulk action covers: the names ticked, or every prompt the filter matches
+/// (select all, across pages).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    pub names: Vec<String>,
+    pub all_matching: Option<PromptFilter>,
+}
+
+/// How many prompts one bulk action may cover.
+pub const MAX_SELECTED: usize = 200;
+
+/// Days of calls a forecast reprices, and the days of an average month it projects onto.
+pub const FORECAST_DAYS: i32 = 30;
+const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
+
+/// One prompt's last 30 days of calls, as they cost and as they would cost on the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastRow {
+    pub name: String,
+    pub current_model: String,
+    pub calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    /// What the calls cost, at the prices of their day.
+    pub cost_now: f64,
+    /// The same tokens at the target's price in effect now.
+    pub cost_target: f64,
+    /// Why the prompt would be left alone ("already on that model").
+    pub skip: Option<String>,
+}
+
+impl ForecastRow {
+    pub fn delta(&self) -> f64 {
+        if self.skip.is_some() {
+            0.0
+        } else {
+            self.cost_target - self.cost_now
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    pub target: ModelOption,
+    pub rows: Vec<ForecastRow>,
+}
+
+impl Forecast {
+    pub fn to_change(&self) -> usize {
+        self.rows.iter().filter(|r| r.skip.is_none()).count()
+    }
+    /// The change over the repriced 30 days.
+    pub fn delta(&self) -> f64 {
+        self.rows.iter().map(ForecastRow::delta).sum()
+    }
+    /// The 30 days' change spread over an average month.
+    pub fn monthly_delta(&self) -> f64 {
+        self.delta() / f64::from(FORECAST_DAYS) * DAYS_PER_MONTH
+    }
+    /// What the changed prompts would cost a month on the target.
+    pub fn monthly_target(&self) -> f64 {
+        self.rows
+            .iter()
+            .filter(|r| r.skip.is_none())
+            .map(|r| r.cost_target)
+            .sum::<f64>()
+            / f64::from(FORECAST_DAYS)
+            * DAYS_PER_MONTH
+    }
+}
+
+/// What a bulk reassignment or its undo did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkSummary {
+    pub id: uuid::Uuid,
+    pub updated: Vec<String>,
+    /// Each prompt left alone, and why.
+    pub skipped: Vec<(String, String)>,
+    pub message: String,
+}
+
+/// "12 updated, 2 skipped: already on that model".
+pub fn bulk_message(updated: usize, skipped: &[(String, String)]) -> String {
+    let mut reasons: Vec<&str> = skipped.iter().map(|(_, why)| why.as_str()).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    match skipped.len() {
+        0 => format!("{updated} updated."),
+        n => format!("{updated} updated, {n} skipped: {}.", reasons.join("; ")),
+    }
+}
+
+/// One row a legacy migration plan changes (or, once applied, changed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanChange {
+    /// `prompt`, `user_setting` or `workspace_setting`.
+    pub target: String,
+    /// The prompt's name, the member's name, or "Workspace".
+    pub label: String,
+    /// The settings' tier ("" for a prompt).
+    pub tier: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRow {
+    pub id: uuid::Uuid,
+    pub name: String,
+    /// Legacy model → its replacement.
+    pub mapping: Vec<(String, String)>,
+    pub status: String,
+    pub guard_calls: i32,
+    pub guard_max_error_rate: f32,
+    pub guard_min_quality: Option<f32>,
+    pub guard_auto_rollback: bool,
+    pub guard_state: Option<String>,
+    pub guard_note: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub applied_at: Option<OffsetDateTime>,
+    pub rolled_back_at: Option<OffsetDateTime>,
+    /// Draft: what applying would change now. Applied or rolled back: what it changed.
+    pub changes: Vec<PlanChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlansPage {
+    pub plans: Vec<PlanRow>,
+    pub models: Vec<ModelOption>,
 }

@@ -38,14 +38,50 @@ pub async fn model_options(tx: &mut Tx) -> Result<Vec<ModelOption>, sqlx::Error>
     .await
 }
 
-/// The listing, filtered by model, provider, task and a search of name and description.
+/// Prompts per page of the listing.
+pub const PAGE_SIZE: usize = 25;
+
+/// One page of the listing, filtered by model, provider, task and a search of name and
+/// description.
 pub async fn page(
     tx: &mut Tx,
     tenant: Uuid,
     f: &PromptFilter,
+    page_no: usize,
     can_edit: bool,
 ) -> Result<PromptsPage, AppError> {
     let models = model_options(tx).await?;
+    let all = matching(tx, tenant, f, &models).await?;
+    let total = all.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page_no = page_no.clamp(1, pages);
+    let rows = all
+        .into_iter()
+        .skip((page_no - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .collect();
+    let tasks = TaskKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .collect();
+    Ok(PromptsPage {
+        rows,
+        total,
+        page: page_no,
+        pages,
+        models,
+        tasks,
+        can_edit,
+    })
+}
+
+/// Every prompt the filter matches (the code fills a few dozen at most; 500 bounds it).
+pub async fn matching(
+    tx: &mut Tx,
+    tenant: Uuid,
+    f: &PromptFilter,
+    models: &[ModelOption],
+) -> Result<Vec<PromptRow>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select p.name, p.task_kind, p.description, p.version, p.ai_model, serving.tenant_id is null as "builtin!",
                   (select sp.version from ai_prompt_labels sl join ai_prompts sp on sp.id = sl.prompt_id
@@ -64,7 +100,7 @@ pub async fn page(
         tenant,
         f.model,
         f.task,
-        f.q.as_deref().map(|q| q.replace(['%', '_'], ""))
+        f.q.as_deref().map(|q| q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -87,21 +123,7 @@ pub async fn page(
             })
         })
         .collect();
-    let tasks = [
-        "communication",
-        "summary",
-        "research",
-        "ui_helper",
-        "content_generation",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    Ok(PromptsPage {
-        rows,
-        models,
-        tasks,
-        can_edit,
-    })
+    Ok(rows)
 }
 
 struct VersionHead {
@@ -311,14 +333,7 @@ pub async fn save(
     actor: Uuid,
     p: PromptInput,
 ) -> Result<PromptSaved, AppError> {
-    // One save at a time per prompt in a workspace.
-    sqlx::query!(
-        "select pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 14))",
-        tenant.to_string(),
-        p.name
-    )
-    .execute(&mut **tx)
-    .await?;
+    lock(tx, tenant, &p.name).await?;
     let heads = versions(tx, tenant, &p.name).await?;
     let Some(newest) = heads.first() else {
         return Err(AppError::NotFound);
@@ -444,6 +459,58 @@ pub async fn save(
     Ok(PromptSaved { version, message })
 }
 
+/// Holds a prompt of a workspace for the rest of the transaction: one change at a time.
+pub(super) async fn lock(tx: &mut Tx, tenant: Uuid, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 14))",
+        tenant.to_string(),
+        name
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Points this workspace's `label` at a prompt row, or (`None`) removes it, so the built-in
+/// label serves again. Not audited: callers record what they did.
+pub(super) async fn set_label(
+    tx: &mut Tx,
+    tenant: Uuid,
+    actor: Option<Uuid>,
+    name: &str,
+    label: &str,
+    prompt_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    match prompt_id {
+        Some(id) => {
+            sqlx::query!(
+                "insert into ai_prompt_labels (tenant_id, name, label, prompt_id, moved_by)
+             values ($1, $2, $3, $4, $5)
+             on conflict (tenant_id, name, label) do update
+               set prompt_id = excluded.prompt_id, moved_by = excluded.moved_by, moved_at = now()",
+                tenant,
+                name,
+                label,
+                id,
+                actor
+            )
+            .execute(&mut **tx)
+            .await?
+        }
+        None => {
+            sqlx::query!(
+                "delete from ai_prompt_labels where tenant_id = $1 and name = $2 and label = $3",
+                tenant,
+                name,
+                label
+            )
+            .execute(&mut **tx)
+            .await?
+        }
+    };
+    Ok(())
+}
+
 /// Points this workspace's `label` at a prompt row, audited with where it pointed before.
 pub async fn point_label(
     tx: &mut Tx,
@@ -463,19 +530,7 @@ pub async fn point_label(
         }
         None => None,
     };
-    sqlx::query!(
-        "insert into ai_prompt_labels (tenant_id, name, label, prompt_id, moved_by)
-         values ($1, $2, $3, $4, $5)
-         on conflict (tenant_id, name, label) do update
-           set prompt_id = excluded.prompt_id, moved_by = excluded.moved_by, moved_at = now()",
-        tenant,
-        name,
-        label,
-        prompt_id,
-        actor
-    )
-    .execute(&mut **tx)
-    .await?;
+    set_label(tx, tenant, Some(actor), name, label, Some(prompt_id)).await?;
     audit::record_named(
         tx,
         tenant,

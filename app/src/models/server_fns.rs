@@ -2,11 +2,13 @@
 //! the prompts; reps reach none of it. Catalog edits also need the operator's workspace. Each
 //! one authorises, checks its input and works in one tenant-scoped transaction.
 use super::{
-    form::{ModelForm, PriceForm, PromptForm},
-    CatalogPage, PromptDetail, PromptSaved, PromptsPage,
+    form::{ModelForm, PlanForm, PriceForm, PromptForm},
+    BulkSummary, CatalogPage, Forecast, PlansPage, PromptDetail, PromptSaved, PromptsPage,
+    Selection,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::domain::Role;
@@ -82,6 +84,7 @@ pub async fn load_prompts(
     provider: Option<String>,
     task: Option<String>,
     q: Option<String>,
+    page: Option<u32>,
 ) -> Result<PromptsPage, AppError> {
     use crate::{auth::guard::authorize, ssr::respond};
     respond(
@@ -98,8 +101,14 @@ pub async fn load_prompts(
                 q: clean(q),
             };
             let can_edit = auth.user.role == Role::Admin;
-            let page =
-                super::prompts::page(&mut auth.tx, auth.user.tenant_id, &filter, can_edit).await?;
+            let page = super::prompts::page(
+                &mut auth.tx,
+                auth.user.tenant_id,
+                &filter,
+                page.unwrap_or(1) as usize,
+                can_edit,
+            )
+            .await?;
             auth.tx.commit().await?;
             Ok(page)
         }
@@ -198,6 +207,125 @@ pub async fn diff_prompt_versions(
                 super::prompts::diff(&mut auth.tx, auth.user.tenant_id, &name, from, to).await?;
             auth.tx.commit().await?;
             Ok(lines)
+        }
+        .await,
+    )
+}
+
+/// The cost forecast of moving the selected prompts to `target` (admins).
+#[server(endpoint = "forecast_reassignment", input = Json)]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn forecast_reassignment(
+    selection: Selection,
+    target: String,
+) -> Result<Forecast, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let tenant = auth.user.tenant_id;
+            let names = super::bulk::names(&mut auth.tx, tenant, &selection).await?;
+            let forecast = super::bulk::forecast(&mut auth.tx, tenant, &names, &target).await?;
+            auth.tx.commit().await?;
+            Ok(forecast)
+        }
+        .await,
+    )
+}
+
+/// Moves the selected prompts to `target` in one transaction (admins).
+#[server(endpoint = "reassign_prompts", input = Json)]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn reassign_prompts(
+    selection: Selection,
+    target: String,
+) -> Result<BulkSummary, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            let names = super::bulk::names(&mut auth.tx, tenant, &selection).await?;
+            let summary = super::bulk::apply(&mut auth.tx, tenant, actor, &names, &target).await?;
+            auth.tx.commit().await?;
+            Ok(summary)
+        }
+        .await,
+    )
+}
+
+/// Undoes a bulk reassignment (admins).
+#[server(endpoint = "undo_reassignment")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn undo_reassignment(id: Option<uuid::Uuid>) -> Result<BulkSummary, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let id = id.ok_or(AppError::NotFound)?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            let summary = super::bulk::undo(&mut auth.tx, tenant, actor, id).await?;
+            auth.tx.commit().await?;
+            Ok(summary)
+        }
+        .await,
+    )
+}
+
+/// The legacy migration plans with their dry runs or changes (admins).
+#[server(endpoint = "load_model_plans")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn load_model_plans() -> Result<PlansPage, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let page = super::plans::page(&mut auth.tx, auth.user.tenant_id).await?;
+            auth.tx.commit().await?;
+            Ok(page)
+        }
+        .await,
+    )
+}
+
+/// Saves a draft plan (admins).
+#[server(endpoint = "create_model_plan", input = Json)]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn create_model_plan(form: PlanForm) -> Result<uuid::Uuid, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let input = form.parse().map_err(|errors| AppError::Fields { errors })?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            let id = super::plans::create(&mut auth.tx, tenant, actor, input).await?;
+            auth.tx.commit().await?;
+            Ok(id)
+        }
+        .await,
+    )
+}
+
+/// Applies a draft plan (`rollback` unset) or rolls an applied one back (admins).
+#[server(endpoint = "run_model_plan")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn run_model_plan(
+    id: Option<uuid::Uuid>,
+    rollback: Option<bool>,
+) -> Result<String, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let id = id.ok_or(AppError::NotFound)?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            let message = if rollback.unwrap_or(false) {
+                super::plans::rollback(&mut auth.tx, tenant, Some(actor), id).await?
+            } else {
+                super::plans::apply(&mut auth.tx, tenant, actor, id).await?
+            };
+            auth.tx.commit().await?;
+            Ok(message)
         }
         .await,
     )

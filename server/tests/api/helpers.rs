@@ -253,9 +253,15 @@ pub fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// Every server function, as the browser would name it.
-pub const ENDPOINTS: [&str; 72] = [
+pub const ENDPOINTS: [&str; 78] = [
     "load_ai_overview",
     "load_model_catalog",
+    "forecast_reassignment",
+    "reassign_prompts",
+    "undo_reassignment",
+    "load_model_plans",
+    "create_model_plan",
+    "run_model_plan",
     "save_model",
     "set_model_price",
     "load_prompts",

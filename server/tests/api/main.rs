@@ -10,6 +10,7 @@ mod helpers;
 mod imports;
 mod limits;
 mod local_ai;
+mod model_changes;
 mod model_migration;
 mod models;
 mod pages;

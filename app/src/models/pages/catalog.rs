@@ -23,6 +23,9 @@ pub fn CatalogPage() -> impl IntoView {
     );
     view! {
         <PageHeader title="Model catalog" subtitle="Every model the AI may use, its price per 1,000 tokens, and what this workspace spent on it in the last 30 days"/>
+        <p class="-mt-2 mb-4 text-sm">
+            <leptos_router::components::A href="/models/plans" attr:class="font-medium text-indigo-700 hover:underline">"Legacy model migrations →"</leptos_router::components::A>
+        </p>
         <Transition fallback=|| view! { <LoadingBlock label="Loading the catalog…"/> }>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {

@@ -1,6 +1,8 @@
 //! The model catalog (`/models`), the prompts listing (`/prompts`) and a prompt's page
 //! (`/prompts/:name`).
+pub mod bulk;
 pub mod catalog;
+pub mod plans;
 pub mod prompt;
 pub mod prompts;
 
