@@ -10,3 +10,12 @@ language sql stable security definer set search_path = public, pg_temp as $$
 $$;
 revoke execute on function app_watched_model_plans() from public;
 grant execute on function app_watched_model_plans() to smartcrm_app;
+
+-- Promoting an experiment moves its prompt to the candidate like a bulk change does, with a
+-- backup tagged by the experiment.
+alter table ai_model_backups drop constraint ai_model_backups_source_valid;
+alter table ai_model_backups add constraint ai_model_backups_source_valid
+  check (source in ('bulk', 'plan', 'experiment'));
+
+-- The month whose soft-limit alert was raised, so it is raised once a month.
+alter table ai_workspace_settings add column soft_alerted_month date;

@@ -90,8 +90,9 @@ pub enum AppError {
     Conflict { field: String },
     #[error("Too many failed sign-in attempts. Try again in {retry_after_secs} seconds.")]
     TooManyAttempts { retry_after_secs: u64 },
-    /// A per-user limit (analyses per minute, forced refreshes) was reached.
-    #[error("Too many requests. Try again in {retry_after_secs} s.")]
+    /// A per-user limit (analyses per minute, forced refreshes) or the workspace's AI request
+    /// rate was reached.
+    #[error("Rate limited: try again in {retry_after_secs} s.")]
     RateLimited { retry_after_secs: u64 },
     /// The request body is over the route's limit.
     #[error("The request is too large: the limit is {}.", human_bytes(*limit_bytes))]

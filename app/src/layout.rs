@@ -168,6 +168,9 @@ fn Header(user: SessionUser) -> impl IntoView {
                                 {role.label()} " in " {user.tenant_name.clone()}
                             </p>
                         </div>
+                        <A href="/settings/models" attr:class="block rounded-md px-3 py-2 text-sm text-slate-700 hover:bg-slate-100" attr:data-testid="my-models-link">
+                            "My AI models"
+                        </A>
                         <ActionForm action=sign_out>
                             <button
                                 type="submit"

@@ -85,6 +85,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/rules/:id") view=pipeline::pages::rule::RulePage/>
                     <Route path=path!("/models") view=models::pages::catalog::CatalogPage/>
                     <Route path=path!("/models/plans") view=models::pages::plans::PlansPage/>
+                    <Route path=path!("/models/workspace") view=models::pages::settings::WorkspaceModelsPage/>
+                    <Route path=path!("/settings/models") view=models::pages::settings::MyModelsPage/>
                     <Route path=path!("/prompts") view=models::pages::prompts::PromptsPage/>
                     <Route path=path!("/prompts/:name") view=models::pages::prompt::PromptPage/>
                     <Route path=path!("/customers") view=customers::pages::list::CustomersPage ssr=SsrMode::Async/>

@@ -29,6 +29,9 @@ pub struct Settings {
     /// `SMARTCRM_PUBLIC_URL`: the address users reach SmartCRM at. When it is https, the
     /// session cookie is Secure and every response carries HSTS.
     pub public_url: Option<String>,
+    /// `SMARTCRM_CATALOG_WORKSPACE`: the slug of the workspace whose admins edit the shared model
+    /// catalog (applied at start-up with the owner's URL). Unset: the first demo workspace.
+    pub catalog_workspace: Option<String>,
     /// Secure session cookie: `SMARTCRM_SECURE_COOKIE`, by default on when the public URL is
     /// https.
     pub secure_cookie: bool,
@@ -529,6 +532,10 @@ impl Settings {
             )?,
             secure_cookie: parse(src, "SMARTCRM_SECURE_COOKIE", https, "true or false")?,
             public_url,
+            catalog_workspace: src
+                .get("SMARTCRM_CATALOG_WORKSPACE")
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
             signin_max_failures: ranged(
                 "SMARTCRM_SIGNIN_MAX_FAILURES",
                 parse(src, "SMARTCRM_SIGNIN_MAX_FAILURES", 5, "a whole number")?,

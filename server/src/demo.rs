@@ -69,9 +69,12 @@ pub async fn seed(pool: &PgPool) -> Result<usize, SeedError> {
             user_id: Uuid::nil(),
         };
         let mut tx = tenancy::begin(pool, scope).await?;
-        // The first demo workspace is the operator's: it edits the shared model catalog.
+        // The first demo workspace is the operator's (it edits the shared model catalog), unless
+        // SMARTCRM_CATALOG_WORKSPACE named another one already.
         let inserted = sqlx::query!(
-            "insert into tenants (id, name, slug, operates_catalog) values ($1, $2, $3, $4) on conflict do nothing",
+            "insert into tenants (id, name, slug, operates_catalog)
+             values ($1, $2, $3, $4 and not exists (select 1 from tenants where operates_catalog))
+             on conflict do nothing",
             tenant.id,
             tenant.name,
             tenant.slug,

@@ -266,6 +266,9 @@ async fn assemble(
 ) -> Result<(Router, PgPool, AppState), StartupError> {
     if let Some(owner) = &databases.owner {
         state::migrate(owner, Some(databases.app.get_username())).await?;
+        if let Some(slug) = &settings.catalog_workspace {
+            state::set_catalog_operator(owner, slug).await?;
+        }
     }
     let pool = state::pool(databases.app.clone(), settings.db_max_connections).await?;
     state::check_app_role(&pool).await?;

@@ -102,6 +102,38 @@ pub async fn migrate(
     Ok(())
 }
 
+/// Makes the workspace `slug` the one whose admins edit the shared model catalog (and no other);
+/// a slug that names no workspace yet is reported and changes nothing.
+pub async fn set_catalog_operator(
+    owner: &PgConnectOptions,
+    slug: &str,
+) -> Result<(), StartupError> {
+    let mut conn = PgConnection::connect_with(owner)
+        .await
+        .map_err(StartupError::Connect)?;
+    let exists: bool = sqlx::query_scalar("select exists (select 1 from tenants where slug = $1)")
+        .bind(slug)
+        .fetch_one(&mut conn)
+        .await?;
+    if exists {
+        sqlx::query("update tenants set operates_catalog = (slug = $1) where operates_catalog <> (slug = $1)")
+            .bind(slug)
+            .execute(&mut conn)
+            .await?;
+        tracing::info!(
+            workspace = slug,
+            "this workspace edits the shared model catalog"
+        );
+    } else {
+        tracing::warn!(
+            workspace = slug,
+            "SMARTCRM_CATALOG_WORKSPACE names no workspace; the catalog operator is unchanged"
+        );
+    }
+    conn.close().await?;
+    Ok(())
+}
+
 /// Makes `login` a member of `smartcrm_app` (unless it is the owner itself, or already one).
 /// Processes migrating at once may race on the grant: one retry settles it, and the role check
 /// at start-up reports a grant that still did not happen.

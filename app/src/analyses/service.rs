@@ -59,6 +59,13 @@ pub async fn analyze(
     };
     let routed = gateway.resolve(&mut auth.tx, scope, query).await?;
     auth.tx.commit().await?;
+    // The workspace's AI request rate: wait a few seconds for a turn, else 429.
+    if let Ok(r) = &routed {
+        gateway
+            .admit(scope.tenant_id, r.requests_per_minute)
+            .await
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    }
     let built = context::build(&pool, scope, contact_id, now)
         .await?
         .ok_or(AppError::NotFound)?;

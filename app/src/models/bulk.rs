@@ -5,7 +5,8 @@ use super::{
     bulk_message,
     prompts::{lock, matching, model_options},
     reassign::{self, Source},
-    BulkSummary, Forecast, ForecastRow, ModelOption, Selection, FORECAST_DAYS, MAX_SELECTED,
+    BulkSummary, Forecast, ForecastRow, ModelOption, PromptFilter, Selection, FORECAST_DAYS,
+    MAX_SELECTED,
 };
 use crate::{
     error::AppError,
@@ -21,8 +22,19 @@ pub const NOT_FOUND: &str = "no such prompt";
 pub async fn names(tx: &mut Tx, tenant: Uuid, sel: &Selection) -> Result<Vec<String>, AppError> {
     let mut names: Vec<String> = match &sel.all_matching {
         Some(filter) => {
+            let clean = |v: &Option<String>| {
+                v.as_deref()
+                    .map(|s| s.trim().chars().take(100).collect::<String>())
+                    .filter(|s| !s.is_empty())
+            };
+            let filter = PromptFilter {
+                model: clean(&filter.model),
+                provider: clean(&filter.provider),
+                task: clean(&filter.task),
+                q: clean(&filter.q),
+            };
             let models = model_options(tx).await?;
-            matching(tx, tenant, filter, &models)
+            matching(tx, tenant, &filter, &models)
                 .await?
                 .into_iter()
                 .map(|r| r.name)
@@ -152,10 +164,12 @@ pub async fn apply(
                     tx,
                     tenant,
                     actor,
-                    name,
-                    &s,
-                    &target.id,
-                    &note,
+                    reassign::PromptMove {
+                        name,
+                        current: &s,
+                        target: &target.id,
+                        note: &note,
+                    },
                     Source::Bulk(id),
                 )
                 .await?;

@@ -2,9 +2,12 @@
 //! and 30-day usage (`catalog.rs`), versioned prompts with labels and per-version metrics
 //! (`prompts.rs`), through `server_fns.rs`; the pages are in `pages/`. Which model answers a
 //! call is decided by the shared `ai::routing` order, which the AI gateway applies.
+pub mod experiment_stats;
 pub mod form;
 pub mod pages;
+pub mod plan_form;
 pub mod server_fns;
+pub mod settings;
 
 #[cfg(feature = "ssr")]
 pub mod bulk;
@@ -13,11 +16,15 @@ pub mod catalog;
 #[cfg(feature = "ssr")]
 pub mod demo;
 #[cfg(feature = "ssr")]
+pub mod experiments;
+#[cfg(feature = "ssr")]
 pub mod plans;
 #[cfg(feature = "ssr")]
 pub mod prompts;
 #[cfg(feature = "ssr")]
 pub mod reassign;
+#[cfg(feature = "ssr")]
+pub mod settings_store;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -106,6 +113,54 @@ pub fn provider_badge(provider: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bulk_summary_counts_and_names_the_reasons() {
+        assert_eq!(bulk_message(3, &[]), "3 updated.");
+        let skipped = [
+            ("a".to_owned(), "already on that model".to_owned()),
+            ("b".to_owned(), "already on that model".to_owned()),
+        ];
+        assert_eq!(
+            bulk_message(12, &skipped),
+            "12 updated, 2 skipped: already on that model."
+        );
+    }
+
+    #[test]
+    fn a_forecast_projects_the_changed_prompts_onto_a_month() {
+        let row = |name: &str, now: f64, target: f64, skip: Option<&str>| ForecastRow {
+            name: name.into(),
+            current_model: "m".into(),
+            calls: 1,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost_now: now,
+            cost_target: target,
+            skip: skip.map(str::to_owned),
+        };
+        let f = Forecast {
+            target: ModelOption {
+                id: "t".into(),
+                display_name: "T".into(),
+                provider: "openai".into(),
+                tier: "fast".into(),
+                status: "active".into(),
+                recommended: false,
+                context_window: 1000,
+                input_cost_per_1k: 0.0,
+                output_cost_per_1k: 0.0,
+            },
+            rows: vec![
+                row("a", 3.0, 1.0, None),
+                row("b", 5.0, 5.0, Some("already on that model")),
+            ],
+        };
+        assert_eq!(f.to_change(), 1);
+        assert!((f.delta() + 2.0).abs() < 1e-12);
+        assert!((f.monthly_delta() + 2.0 / 30.0 * 30.4375).abs() < 1e-9);
+        assert!((f.monthly_target() - 30.4375 / 30.0).abs() < 1e-9);
+    }
 
     #[test]
     fn token_counts_are_short() {
@@ -396,4 +451,21 @@ pub struct PlanRow {
 pub struct PlansPage {
     pub plans: Vec<PlanRow>,
     pub models: Vec<ModelOption>,
+}
+
+/// An experiment on a prompt with its arms side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentView {
+    pub id: uuid::Uuid,
+    pub prompt_name: String,
+    pub candidate_model: String,
+    /// The model the prompt's production version names now.
+    pub control_model: String,
+    pub percent: i16,
+    pub sticky_by: String,
+    /// `running`, `promoted` or `stopped`.
+    pub status: String,
+    pub started_at: OffsetDateTime,
+    pub ended_at: Option<OffsetDateTime>,
+    pub metrics: Vec<experiment_stats::MetricRow>,
 }

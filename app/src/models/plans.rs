@@ -325,10 +325,12 @@ pub async fn apply(tx: &mut Tx, tenant: Uuid, actor: Uuid, id: Uuid) -> Result<S
                 tx,
                 tenant,
                 actor,
-                &c.label,
-                &s,
-                &c.to,
-                &note,
+                reassign::PromptMove {
+                    name: &c.label,
+                    current: &s,
+                    target: &c.to,
+                    note: &note,
+                },
                 Source::Plan(id),
             )
             .await?;

@@ -57,6 +57,7 @@ pub struct PromptState {
 pub enum Source {
     Bulk(Uuid),
     Plan(Uuid),
+    Experiment(Uuid),
 }
 
 impl Source {
@@ -64,21 +65,33 @@ impl Source {
         match self {
             Source::Bulk(id) => ("bulk", id),
             Source::Plan(id) => ("plan", id),
+            Source::Experiment(id) => ("experiment", id),
         }
     }
+}
+
+/// Where a backup row points: the kind of row (`prompt`, `user_setting`, `workspace_setting`),
+/// its reference (prompt name, user id or "") and the settings' tier ("" for a prompt).
+struct Place<'a> {
+    target: &'a str,
+    reference: &'a str,
+    tier: &'a str,
 }
 
 async fn backup(
     tx: &mut Tx,
     tenant: Uuid,
     source: Source,
-    target: &str,
-    reference: &str,
-    tier: &str,
+    at: Place<'_>,
     before: serde_json::Value,
     after: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
     let (kind, id) = source.parts();
+    let Place {
+        target,
+        reference,
+        tier,
+    } = at;
     sqlx::query!(
         "insert into ai_model_backups (tenant_id, source, source_id, target, ref, tier, before, after)
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -98,16 +111,27 @@ async fn backup(
 
 /// Moves a prompt to `target` unless it is on it already (`Ok(None)`); the new version's note
 /// says why. The caller holds the prompt's lock (`prompts::lock`) from reading `current` on.
+/// A prompt's move: which prompt, from which serving version, to which model, and why.
+pub struct PromptMove<'a> {
+    pub name: &'a str,
+    pub current: &'a Serving,
+    pub target: &'a str,
+    pub note: &'a str,
+}
+
 pub async fn move_prompt(
     tx: &mut Tx,
     tenant: Uuid,
     actor: Uuid,
-    name: &str,
-    current: &Serving,
-    target: &str,
-    note: &str,
+    m: PromptMove<'_>,
     source: Source,
 ) -> Result<PromptState, AppError> {
+    let PromptMove {
+        name,
+        current,
+        target,
+        note,
+    } = m;
     let version = sqlx::query_scalar!(
         r#"select coalesce(max(version), 0) + 1 as "v!" from ai_prompts
            where name = $1 and (tenant_id = $2 or tenant_id is null)"#,
@@ -149,9 +173,11 @@ pub async fn move_prompt(
         tx,
         tenant,
         source,
-        "prompt",
-        name,
-        "",
+        Place {
+            target: "prompt",
+            reference: name,
+            tier: "",
+        },
         serde_json::to_value(&before).unwrap_or_default(),
         serde_json::to_value(&after).unwrap_or_default(),
     )
@@ -235,9 +261,11 @@ pub async fn move_setting(
         tx,
         tenant,
         source,
-        at.target,
-        &reference,
-        &at.tier,
+        Place {
+            target: at.target,
+            reference: &reference,
+            tier: &at.tier,
+        },
         serde_json::json!({ "model": from }),
         serde_json::json!({ "model": to }),
     )

@@ -3,8 +3,9 @@
 //! one authorises, checks its input and works in one tenant-scoped transaction.
 use super::{
     form::{ModelForm, PlanForm, PriceForm, PromptForm},
-    BulkSummary, CatalogPage, Forecast, PlansPage, PromptDetail, PromptSaved, PromptsPage,
-    Selection,
+    settings::{ModelSettingsPage, MyModelsForm, WorkspaceModelsForm},
+    BulkSummary, CatalogPage, ExperimentView, Forecast, PlansPage, PromptDetail, PromptSaved,
+    PromptsPage, Selection,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -324,6 +325,136 @@ pub async fn run_model_plan(
             } else {
                 super::plans::apply(&mut auth.tx, tenant, actor, id).await?
             };
+            auth.tx.commit().await?;
+            Ok(message)
+        }
+        .await,
+    )
+}
+
+/// The workspace's model settings, budget and this month's use, and the caller's own models
+/// (every member).
+#[server(endpoint = "load_model_settings")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn load_model_settings() -> Result<ModelSettingsPage, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&Role::ALL).await?;
+            let (tenant, user) = (auth.user.tenant_id, auth.user.user_id);
+            let admin = auth.user.role == Role::Admin;
+            let page = super::settings_store::page(&mut auth.tx, tenant, user, admin).await?;
+            auth.tx.commit().await?;
+            Ok(page)
+        }
+        .await,
+    )
+}
+
+/// The workspace's models, allowed models, budget and request rate (admins).
+#[server(endpoint = "save_workspace_models", input = Json)]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn save_workspace_models(form: WorkspaceModelsForm) -> Result<(), AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let input = form.parse().map_err(|errors| AppError::Fields { errors })?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            super::settings_store::save_workspace(&mut auth.tx, tenant, actor, input).await?;
+            auth.tx.commit().await?;
+            gateway()?.forget_spend(tenant);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The caller's own fast/default/thinking models, among those the workspace allows.
+#[server(endpoint = "save_my_models")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn save_my_models(form: MyModelsForm) -> Result<(), AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&Role::ALL).await?;
+            let (choice, version) = form.parse().map_err(|errors| AppError::Fields { errors })?;
+            let (tenant, user) = (auth.user.tenant_id, auth.user.user_id);
+            super::settings_store::save_mine(&mut auth.tx, tenant, user, choice, version).await?;
+            auth.tx.commit().await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// A prompt's experiments with their arms side by side (admins, managers, QA).
+#[server(endpoint = "load_experiments")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn load_experiments(name: String) -> Result<Vec<ExperimentView>, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&READERS).await?;
+            let name: String = name.trim().chars().take(64).collect();
+            let list = super::experiments::list(&mut auth.tx, auth.user.tenant_id, &name).await?;
+            auth.tx.commit().await?;
+            Ok(list)
+        }
+        .await,
+    )
+}
+
+/// Starts sending `percent` of a prompt's calls to `candidate` (admins).
+#[server(endpoint = "start_experiment")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn start_experiment(
+    name: String,
+    candidate: String,
+    percent: Option<i16>,
+    sticky_by: String,
+) -> Result<uuid::Uuid, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            let name: String = name.trim().chars().take(64).collect();
+            let candidate: String = candidate.trim().chars().take(100).collect();
+            let percent = percent.unwrap_or(0);
+            let id = super::experiments::start(
+                &mut auth.tx,
+                tenant,
+                actor,
+                &name,
+                &candidate,
+                percent,
+                sticky_by.trim(),
+            )
+            .await?;
+            auth.tx.commit().await?;
+            Ok(id)
+        }
+        .await,
+    )
+}
+
+/// Ends a running experiment: promote the candidate, or stop (admins).
+#[server(endpoint = "end_experiment")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn end_experiment(
+    id: Option<uuid::Uuid>,
+    promote: Option<bool>,
+) -> Result<String, AppError> {
+    use crate::{auth::guard::authorize, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let id = id.ok_or(AppError::NotFound)?;
+            let (tenant, actor) = (auth.user.tenant_id, auth.user.user_id);
+            let message =
+                super::experiments::end(&mut auth.tx, tenant, actor, id, promote.unwrap_or(false))
+                    .await?;
             auth.tx.commit().await?;
             Ok(message)
         }

@@ -253,8 +253,15 @@ pub fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// Every server function, as the browser would name it.
-pub const ENDPOINTS: [&str; 78] = [
+pub const ENDPOINTS: [&str; 85] = [
     "load_ai_overview",
+    "load_routing_table",
+    "load_model_settings",
+    "save_workspace_models",
+    "save_my_models",
+    "load_experiments",
+    "start_experiment",
+    "end_experiment",
     "load_model_catalog",
     "forecast_reassignment",
     "reassign_prompts",

@@ -12,6 +12,7 @@ mod limits;
 mod local_ai;
 mod model_changes;
 mod model_migration;
+mod model_settings;
 mod models;
 mod pages;
 mod pipeline;

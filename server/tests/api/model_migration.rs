@@ -55,8 +55,9 @@ async fn legacy_prompts_without_a_model_are_backfilled(_: PgPoolOptions, db: PgC
         .expect("owner connection");
     let filled: Vec<(String, i32, String)> = sqlx::query_as(
         "select name, version, ai_model from ai_prompts where created_at > now() - interval '1 hour'
-           and (tenant_id is not null or name = 'meeting_summary') order by name, version",
+           and (tenant_id = $1 or name = 'meeting_summary') order by name, version",
     )
+    .bind(TENANTS[0].id)
     .fetch_all(&mut conn)
     .await
     .expect("rows");

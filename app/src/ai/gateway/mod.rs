@@ -10,6 +10,7 @@ mod attempt;
 mod catalog;
 mod config;
 mod embed;
+mod rate;
 mod recorder;
 mod resolve;
 mod transport;
@@ -130,6 +131,8 @@ pub struct Gateway {
     secrets: Vec<String>,
     /// Each workspace's month-to-date spend and when it was summed (`resolve.rs`).
     spend: std::sync::Mutex<HashMap<Uuid, (Instant, f64)>>,
+    /// Each workspace's request-rate bucket (`rate.rs`).
+    rates: rate::Buckets,
 }
 
 /// How to configure a remote provider, for messages that need one.
@@ -216,6 +219,7 @@ impl Gateway {
             pool,
             recorder,
             spend: std::sync::Mutex::new(HashMap::new()),
+            rates: std::sync::Mutex::new(HashMap::new()),
         })
     }
 

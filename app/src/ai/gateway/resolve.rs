@@ -41,7 +41,12 @@ pub struct Levels {
     pub experiment: Option<RunningExperiment>,
     pub budget_usd: Option<f64>,
     pub spent_usd: f64,
+    /// The workspace's AI requests a minute; `None`: no settings row, so the default.
+    pub requests_per_minute: Option<u32>,
 }
+
+/// The request rate of a workspace without settings (the column's default).
+pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 120;
 
 /// The call being routed.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +75,8 @@ pub struct Routed {
     pub model: String,
     pub resolution: Resolution,
     pub tag: RouteTag,
+    /// The workspace's request rate, for `Gateway::admit`.
+    pub requests_per_minute: u32,
 }
 
 struct Row {
@@ -80,6 +87,9 @@ struct Row {
     ws_default: Option<String>,
     ws_thinking: Option<String>,
     budget: Option<f64>,
+    soft: Option<f64>,
+    alerted: Option<bool>,
+    rpm: Option<i32>,
     experiment_id: Option<Uuid>,
     candidate: Option<String>,
     percent: Option<i16>,
@@ -102,7 +112,9 @@ impl Gateway {
             Row,
             r#"select u.fast_model as user_fast, u.default_model as user_default, u.thinking_model as user_thinking,
                       w.fast_model as ws_fast, w.default_model as ws_default, w.thinking_model as ws_thinking,
-                      w.monthly_budget_usd::float8 as budget,
+                      w.monthly_budget_usd::float8 as budget, w.requests_per_minute as "rpm?",
+                      w.soft_limit_usd::float8 as soft,
+                      w.soft_alerted_month is not distinct from (date_trunc('month', now() at time zone 'utc'))::date as alerted,
                       e.id as "experiment_id?", e.candidate_model as "candidate?", e.percent as "percent?",
                       e.sticky_by as "sticky_by?"
                from (select 1) one
@@ -119,6 +131,12 @@ impl Gateway {
             Some(_) => self.spent_this_month(tx, scope.tenant_id).await?,
             None => 0.0,
         };
+        if let (Some(soft), Some(false)) = (row.soft, row.alerted) {
+            if spent_usd >= soft {
+                self.soft_limit_reached(tx, scope.tenant_id, spent_usd, soft)
+                    .await?;
+            }
+        }
         let experiment = match (row.experiment_id, row.candidate, row.percent, row.sticky_by) {
             (Some(id), Some(candidate), Some(percent), Some(sticky_by)) => {
                 Some(RunningExperiment {
@@ -144,6 +162,7 @@ impl Gateway {
             experiment,
             budget_usd: row.budget,
             spent_usd,
+            requests_per_minute: row.rpm.and_then(|r| u32::try_from(r).ok()),
         })
     }
 
@@ -170,6 +189,40 @@ impl Gateway {
             cache.insert(tenant, (Instant::now(), spent));
         }
         Ok(spent)
+    }
+
+    /// Raises the soft-limit alert once a month: a warning in the log (`alert=budget_soft_limit`)
+    /// and an audit row.
+    async fn soft_limit_reached(
+        &self,
+        tx: &mut Tx,
+        tenant: Uuid,
+        spent: f64,
+        soft: f64,
+    ) -> Result<(), sqlx::Error> {
+        let first = sqlx::query!(
+            "update ai_workspace_settings set soft_alerted_month = (date_trunc('month', now() at time zone 'utc'))::date
+             where tenant_id = $1
+               and soft_alerted_month is distinct from (date_trunc('month', now() at time zone 'utc'))::date",
+            tenant
+        )
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if first {
+            tracing::warn!(alert = "budget_soft_limit", %tenant, spent, soft, "AI spend passed the workspace's soft limit");
+            crate::ssr::audit::record_named(
+                tx,
+                tenant,
+                None,
+                "ai.budget_soft_limit_reached",
+                "workspace",
+                serde_json::json!({ "spent_usd": spent, "soft_limit_usd": soft }),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Forgets a workspace's cached spend (after its budget changed).
@@ -284,6 +337,9 @@ impl Gateway {
             model: resolution.model.clone(),
             resolution,
             tag,
+            requests_per_minute: levels
+                .requests_per_minute
+                .unwrap_or(DEFAULT_REQUESTS_PER_MINUTE),
         })
     }
 

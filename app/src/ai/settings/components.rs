@@ -1,7 +1,7 @@
 //! The AI settings page.
 use super::{
-    server_fns::{load_ai_overview, TestProvider},
-    AiOverview, ProviderState, ProviderStatus,
+    server_fns::{load_ai_overview, load_routing_table, TestProvider},
+    AiOverview, ProviderState, ProviderStatus, RoutingTable,
 };
 use crate::layout::{error_fallback, LoadingBlock, PageHeader};
 use leptos::prelude::*;
@@ -16,6 +16,86 @@ pub fn AiSettingsPage() -> impl IntoView {
                 {move || Suspend::new(async move { overview.await.map(|o| view! { <Overview overview=o/> }) })}
             </ErrorBoundary>
         </Transition>
+        <Resolution/>
+    }
+}
+
+/// "For user X, task Y goes to model Z because …", for any member, with the operator's
+/// emergency override as a banner while one is set.
+#[component]
+fn Resolution() -> impl IntoView {
+    let user = RwSignal::new(None::<uuid::Uuid>);
+    let table = Resource::new(move || user.get(), load_routing_table);
+    view! {
+        <Transition fallback=|| view! { <LoadingBlock label="Resolving models…"/> }>
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move { table.await.map(|t| view! { <RoutingView table=t user=user/> }) })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+fn RoutingView(table: RoutingTable, user: RwSignal<Option<uuid::Uuid>>) -> impl IntoView {
+    let current = table.user_id;
+    view! {
+        <section aria-labelledby="resolution-title" class="mt-6 space-y-3">
+            {(!table.overrides.is_empty()).then(|| view! {
+                <div role="alert" class="rounded-lg border border-rose-300 bg-rose-50 p-3 text-sm text-rose-900" data-testid="override-banner">
+                    <p class="font-semibold">"Emergency override in force"</p>
+                    <ul class="mt-1 list-disc pl-5">
+                        {table.overrides.iter().map(|(tier, model)| view! {
+                            <li>{format!("Every {tier}-tier call goes to {model}, whatever the settings below say. The operator set it in the environment (SMARTCRM_OVERRIDE_{}MODEL).",
+                                match tier.as_str() { "fast" => "FAST_", "thinking" => "THINKING_", _ => "" })}</li>
+                        }).collect_view()}
+                    </ul>
+                </div>
+            })}
+            <div class="flex flex-wrap items-end justify-between gap-3">
+                <div>
+                    <h2 id="resolution-title" class="text-sm font-semibold text-slate-900">"Which model answers"</h2>
+                    <p class="text-xs text-slate-500">"In order: the emergency override, an experiment, the member's setting, the workspace's, the prompt's model, the tier default; then the budget may step it down."</p>
+                </div>
+                <label class="flex flex-col text-xs font-medium text-slate-600">"For"
+                    <select class="mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900" data-testid="routing-user"
+                        on:change=move |ev| user.set(event_target_value(&ev).parse().ok())>
+                        {table.members.iter().map(|(id, name)| view! { <option value=id.to_string() selected=*id == current>{name.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <div class="overflow-x-auto rounded-xl border border-slate-200 bg-white">
+                <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="routing-table">
+                    <thead class="bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500">
+                        <tr>
+                            <th scope="col" class="px-4 py-3">"Task"</th>
+                            <th scope="col" class="px-4 py-3">"Model"</th>
+                            <th scope="col" class="px-4 py-3">"Because"</th>
+                        </tr>
+                    </thead>
+                    <tbody class="divide-y divide-slate-100">
+                        {table.rows.into_iter().map(|r| { let name = table.user_name.clone(); view! {
+                            <tr data-testid=format!("routing-{}", r.prompt)>
+                                <td class="px-4 py-3"><span class="font-medium">{r.prompt.clone()}</span>
+                                    <span class="block text-xs text-slate-500">{format!("{} · {} tier", r.task, r.tier)}</span></td>
+                                <td class="px-4 py-3 font-mono text-xs">{if r.model.is_empty() { "(none)".to_owned() } else { r.model.clone() }}</td>
+                                <td class="px-4 py-3 text-slate-700">
+                                    {format!("For {name}, {} goes to {} because {}.", r.prompt, if r.model.is_empty() { "no model" } else { r.model.as_str() }, r.reason)}
+                                    {(!r.level.is_empty()).then(|| view! { <span class="ml-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600">{r.level.clone()}</span> })}
+                                </td>
+                            </tr>
+                        }}).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <p class="text-sm text-slate-600" data-testid="routing-spend">
+                {match table.budget_usd {
+                    Some(b) => format!("This month: ${:.2} spent of a ${b:.2} budget ({:.0}%).", table.spent_usd, table.spent_usd / b * 100.0),
+                    None => "No monthly budget is set.".to_owned(),
+                }}
+                " "
+                <leptos_router::components::A href="/models/workspace" attr:class="font-medium text-indigo-700 hover:underline">"Workspace models and budget →"</leptos_router::components::A>
+            </p>
+        </section>
     }
 }
 

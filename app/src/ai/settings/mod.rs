@@ -83,3 +83,29 @@ pub struct ProviderTest {
     /// The reply, the vector size, or the real error.
     pub detail: String,
 }
+
+/// One prompt's route for one member: "for user X, task Y goes to model Z because …".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutingRow {
+    pub prompt: String,
+    pub task: String,
+    pub tier: String,
+    pub model: String,
+    /// The level that chose (`ai::routing::Level::label`), or "" when none could.
+    pub level: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutingTable {
+    pub user_id: uuid::Uuid,
+    pub user_name: String,
+    /// Every member, for the picker.
+    pub members: Vec<(uuid::Uuid, String)>,
+    pub rows: Vec<RoutingRow>,
+    /// The operator's emergency overrides in force: tier and model.
+    pub overrides: Vec<(String, String)>,
+    /// This month's spend and the budget, when one is set.
+    pub spent_usd: f64,
+    pub budget_usd: Option<f64>,
+}

@@ -282,3 +282,102 @@ pub async fn test_provider(check: ProviderCheck) -> Result<ProviderTest, AppErro
         .await,
     )
 }
+
+/// Which model answers each prompt for one member, and why, through the same resolution order
+/// the gateway applies (admins). `user` defaults to the caller.
+#[server(endpoint = "load_routing_table")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn load_routing_table(user: Option<uuid::Uuid>) -> Result<super::RoutingTable, AppError> {
+    use super::{RoutingRow, RoutingTable};
+    use crate::{
+        ai::{gateway::RouteQuery, TaskKind},
+        auth::guard::authorize,
+        domain::Role,
+        ssr::{from_context, respond, tenancy::Scope},
+    };
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let tenant = auth.user.tenant_id;
+            let gateway: std::sync::Arc<crate::ai::gateway::Gateway> = from_context()?;
+            let members: Vec<(uuid::Uuid, String)> = sqlx::query!(
+                "select u.id, u.display_name from memberships m join users u on u.id = m.user_id
+                 where m.tenant_id = $1 order by u.display_name, u.id limit 500",
+                tenant
+            )
+            .fetch_all(&mut *auth.tx)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.display_name))
+            .collect();
+            let user_id = user.unwrap_or(auth.user.user_id);
+            let user_name = members
+                .iter()
+                .find(|(id, _)| *id == user_id)
+                .map(|(_, n)| n.clone())
+                .ok_or(AppError::NotFound)?;
+            let scope = Scope {
+                tenant_id: tenant,
+                user_id,
+            };
+            let prompts = sqlx::query!(
+                r#"select distinct on (l.name) l.name as "name!", p.ai_model, p.task_kind
+                   from ai_prompt_labels l join ai_prompts p on p.id = l.prompt_id
+                   where l.label = 'production' and (l.tenant_id = $1 or l.tenant_id is null)
+                   order by l.name, l.tenant_id nulls last"#,
+                tenant
+            )
+            .fetch_all(&mut *auth.tx)
+            .await?;
+            let mut rows = Vec::with_capacity(prompts.len());
+            let mut spent_usd = 0.0;
+            let mut budget_usd = None;
+            for p in &prompts {
+                let Some(task) = TaskKind::parse(&p.task_kind) else {
+                    continue;
+                };
+                let levels = gateway.levels(&mut auth.tx, scope, Some(&p.name)).await?;
+                (spent_usd, budget_usd) = (levels.spent_usd, levels.budget_usd);
+                let query = RouteQuery {
+                    task,
+                    prompt: Some((p.name.as_str(), p.ai_model.as_str())),
+                    subject: None,
+                };
+                let row = match gateway.decide(scope, &query, &levels) {
+                    Ok(r) => RoutingRow {
+                        prompt: p.name.clone(),
+                        task: task.as_str().to_owned(),
+                        tier: task.tier().as_str().to_owned(),
+                        model: r.model,
+                        level: r.resolution.level.label().to_owned(),
+                        reason: r.resolution.reason,
+                    },
+                    Err(why) => RoutingRow {
+                        prompt: p.name.clone(),
+                        task: task.as_str().to_owned(),
+                        tier: task.tier().as_str().to_owned(),
+                        model: String::new(),
+                        level: String::new(),
+                        reason: why,
+                    },
+                };
+                rows.push(row);
+            }
+            auth.tx.commit().await?;
+            Ok(RoutingTable {
+                user_id,
+                user_name,
+                members,
+                rows,
+                overrides: gateway
+                    .emergency_overrides()
+                    .into_iter()
+                    .map(|(t, m)| (t.as_str().to_owned(), m))
+                    .collect(),
+                spent_usd,
+                budget_usd,
+            })
+        }
+        .await,
+    )
+}

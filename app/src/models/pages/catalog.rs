@@ -25,6 +25,8 @@ pub fn CatalogPage() -> impl IntoView {
         <PageHeader title="Model catalog" subtitle="Every model the AI may use, its price per 1,000 tokens, and what this workspace spent on it in the last 30 days"/>
         <p class="-mt-2 mb-4 text-sm">
             <leptos_router::components::A href="/models/plans" attr:class="font-medium text-indigo-700 hover:underline">"Legacy model migrations →"</leptos_router::components::A>
+            " · "
+            <leptos_router::components::A href="/models/workspace" attr:class="font-medium text-indigo-700 hover:underline">"Workspace models and budget →"</leptos_router::components::A>
         </p>
         <Transition fallback=|| view! { <LoadingBlock label="Loading the catalog…"/> }>
             <ErrorBoundary fallback=error_fallback>

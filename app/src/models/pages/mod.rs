@@ -2,9 +2,11 @@
 //! (`/prompts/:name`).
 pub mod bulk;
 pub mod catalog;
+pub mod experiments;
 pub mod plans;
 pub mod prompt;
 pub mod prompts;
+pub mod settings;
 
 use super::provider_badge;
 use leptos::prelude::*;

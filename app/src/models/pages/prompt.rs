@@ -74,6 +74,7 @@ fn PromptView(
             <div class="space-y-6 lg:col-span-2">
                 <Editor d=d.clone() save/>
                 <Metrics d=d.clone()/>
+                <super::experiments::Experiments name=name.clone() models=d.models.clone() can_edit=d.can_edit/>
             </div>
             <div class="space-y-6">
                 <Versions d=d.clone() label/>

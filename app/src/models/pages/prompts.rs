@@ -119,7 +119,10 @@ pub fn PromptsPage() -> impl IntoView {
                     let f = filter.get_untracked();
                     page.await.map(|p| {
                         total.set(p.total);
-                        can_edit.set(p.can_edit);
+                        // Set only on a change: the bulk bar (and its summary) is rebuilt when it changes.
+                        if can_edit.get_untracked() != p.can_edit {
+                            can_edit.set(p.can_edit);
+                        }
                         if models.with_untracked(Vec::is_empty) {
                             models.set(p.models.clone());
                         }

@@ -325,6 +325,13 @@ pub async fn prepare(
     };
     let routed = gateway.resolve(&mut tx, scope, query).await?;
     tx.commit().await?;
+    // The workspace's AI request rate: wait a few seconds for a turn, else 429.
+    if let Ok(r) = &routed {
+        gateway
+            .admit(scope.tenant_id, r.requests_per_minute)
+            .await
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    }
 
     let meta = CallMeta {
         scope,
