@@ -85,3 +85,23 @@ test('a rep reaches neither prompts, models nor migrations', async ({ page }) =>
     await expect(page.getByTestId('bulk-bar')).toHaveCount(0);
   }
 });
+
+test('a member picks their own model and the AI settings table says why it answers', async ({ page }) => {
+  await signInFresh(page, 'admin@globex.test');
+  await page.getByTestId('user-menu').click();
+  await page.getByTestId('my-models-link').click();
+  await expect(page).toHaveURL(/\/settings\/models$/);
+  await waitForHydration(page);
+  // The fast model set before the upgrade is kept, though it is no longer offered.
+  await expect(page.getByTestId('fast_model')).toHaveValue('gpt-5.1-instant');
+  await page.getByTestId('default_model').selectOption('gpt-5.2');
+  await page.getByTestId('save-my-models').click();
+  await expect(page.getByTestId('my-models-saved')).toBeVisible();
+
+  await page.goto('/settings/ai');
+  const row = page.getByTestId('routing-smart_engagement_tips');
+  await expect(row).toContainText('gpt-5.2');
+  await expect(row).toContainText("User's setting");
+  await expect(row).toContainText('For Gale Globex, smart_engagement_tips goes to gpt-5.2 because the user chose it for default tasks');
+  await expect(page.getByTestId('routing-spend')).toContainText('No monthly budget is set.');
+});

@@ -3,7 +3,7 @@
 //! (a new version each, deployed) and keeps a backup; undo puts the production labels back.
 use super::{
     bulk_message,
-    prompts::{lock, matching, model_options},
+    prompts::{active_model, lock, matching, model_options},
     reassign::{self, Source},
     BulkSummary, Forecast, ForecastRow, ModelOption, PromptFilter, Selection, FORECAST_DAYS,
     MAX_SELECTED,
@@ -73,17 +73,8 @@ async fn target(tx: &mut Tx, id: &str) -> Result<ModelOption, AppError> {
             "Choose the model to move them to.",
         ));
     }
-    match model_options(tx).await?.into_iter().find(|m| m.id == id) {
-        None => Err(AppError::validation(
-            "target",
-            format!("{id:?} is not a chat model in the catalog."),
-        )),
-        Some(m) if m.status != "active" => Err(AppError::validation(
-            "target",
-            format!("{} is {}: choose an active model.", m.id, m.status),
-        )),
-        Some(m) => Ok(m),
-    }
+    let models = model_options(tx).await?;
+    active_model(&models, id, "target").cloned()
 }
 
 /// The last 30 days of the prompts' calls (cache hits cost nothing and are left out), as they

@@ -6,7 +6,7 @@
 //! in production); stop ends it. Both are audited.
 use super::{
     experiment_stats::{self, Arm},
-    prompts::{lock, model_options},
+    prompts::{active_model, lock, model_options},
     reassign::{self, Source},
     ExperimentView,
 };
@@ -171,33 +171,16 @@ pub async fn start(
     let serving = reassign::serving(tx, tenant, name)
         .await?
         .ok_or(AppError::NotFound)?;
-    match model_options(tx)
-        .await?
-        .into_iter()
-        .find(|m| m.id == candidate)
-    {
-        None => {
-            return Err(AppError::validation(
-                "candidate",
-                format!("{candidate:?} is not a chat model in the catalog."),
-            ))
-        }
-        Some(m) if m.status != "active" => {
-            return Err(AppError::validation(
-                "candidate",
-                format!("{} is {}: choose an active model.", m.id, m.status),
-            ))
-        }
-        Some(m) if m.id == serving.ai_model => {
-            return Err(AppError::validation(
-                "candidate",
-                format!(
-                    "The prompt already runs on {}; choose another model to compare.",
-                    m.id
-                ),
-            ))
-        }
-        Some(_) => {}
+    let models = model_options(tx).await?;
+    let m = active_model(&models, candidate, "candidate")?;
+    if m.id == serving.ai_model {
+        return Err(AppError::validation(
+            "candidate",
+            format!(
+                "The prompt already runs on {}; choose another model to compare.",
+                m.id
+            ),
+        ));
     }
     let running = sqlx::query_scalar!(
         "select count(*) from ai_experiments where tenant_id = $1 and prompt_name = $2 and status = 'running'",

@@ -6,7 +6,7 @@
 //! if their error rate or their drafts' quality falls past the plan's thresholds.
 use super::{
     form::PlanInput,
-    prompts::{lock, matching, model_options},
+    prompts::{active_model, lock, matching, model_options},
     reassign::{self, SettingRef, Source},
     PlanChange, PlanRow, PlansPage, PromptFilter,
 };
@@ -229,21 +229,7 @@ pub async fn create(
                 format!("{from:?} is not a chat model in the catalog."),
             ));
         }
-        match models.iter().find(|m| &m.id == to) {
-            None => {
-                return Err(AppError::validation(
-                    "mapping",
-                    format!("{to:?} is not a chat model in the catalog."),
-                ))
-            }
-            Some(m) if m.status != "active" => {
-                return Err(AppError::validation(
-                    "mapping",
-                    format!("{to} is {}: replace {from} with an active model.", m.status),
-                ))
-            }
-            Some(_) => {}
-        }
+        active_model(&models, to, "mapping")?;
     }
     let id = Uuid::new_v4();
     let mapping: serde_json::Map<String, serde_json::Value> = p

@@ -38,6 +38,25 @@ pub async fn model_options(tx: &mut Tx) -> Result<Vec<ModelOption>, sqlx::Error>
     .await
 }
 
+/// `id` as an active chat model of `models`, or the error to show beside `field`.
+pub fn active_model<'a>(
+    models: &'a [ModelOption],
+    id: &str,
+    field: &str,
+) -> Result<&'a ModelOption, AppError> {
+    match models.iter().find(|m| m.id == id) {
+        None => Err(AppError::validation(
+            field,
+            format!("{id:?} is not a chat model in the catalog."),
+        )),
+        Some(m) if m.status != "active" => Err(AppError::validation(
+            field,
+            format!("{} is {}: choose an active model.", m.id, m.status),
+        )),
+        Some(m) => Ok(m),
+    }
+}
+
 /// Prompts per page of the listing.
 pub const PAGE_SIZE: usize = 25;
 

@@ -1,7 +1,7 @@
 //! Reading and saving model settings: the workspace's (admins) and a member's own, each with a
 //! version so a stale form cannot overwrite a newer save, each save audited with what changed.
 use super::{
-    prompts::model_options,
+    prompts::{active_model, model_options},
     settings::{ModelSettingsPage, MonthUse, TierChoice, WorkspaceModels, WorkspaceModelsInput},
     ModelOption,
 };
@@ -130,26 +130,12 @@ fn check_choice(
             continue;
         }
         let field = format!("{tier}_model");
-        match all.iter().find(|m| m.id == id) {
-            None => {
-                return Err(AppError::validation(
-                    &field,
-                    format!("{id:?} is not a chat model in the catalog."),
-                ))
-            }
-            Some(m) if m.status != "active" => {
-                return Err(AppError::validation(
-                    &field,
-                    format!("{id} is {}: choose an active model.", m.status),
-                ))
-            }
-            Some(_) if !offered.iter().any(|m| m.id == id) => {
-                return Err(AppError::validation(
-                    &field,
-                    format!("This workspace does not allow {id}; ask an admin."),
-                ))
-            }
-            Some(_) => {}
+        active_model(all, id, &field)?;
+        if !offered.iter().any(|m| m.id == id) {
+            return Err(AppError::validation(
+                &field,
+                format!("This workspace does not allow {id}; ask an admin."),
+            ));
         }
     }
     Ok(())

@@ -116,6 +116,14 @@ pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestA
     }
 }
 
+/// A connection as the schema's owner (no row-level security), to set up and check rows.
+pub async fn owner(app: &TestApp) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect_with(&app.owner)
+        .await
+        .expect("owner connection")
+}
+
 /// `SMARTCRM_MODELS_DIR`, else the repository's `.data/models`.
 pub fn models_dir() -> String {
     std::env::var("SMARTCRM_MODELS_DIR")

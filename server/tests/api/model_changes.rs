@@ -3,7 +3,7 @@
 //! summary, undo (and what it leaves when a label moved since), a plan's dry run, apply and
 //! rollback over prompts, member and workspace settings, and the guard that rolls back.
 use crate::{
-    helpers::{spawn_app, TestApp},
+    helpers::{owner, spawn_app, TestApp},
     rules::answer,
 };
 use app::{
@@ -14,16 +14,7 @@ use app::{
 };
 use serde_json::json;
 use server::demo::TENANTS;
-use sqlx::{
-    postgres::{PgConnectOptions, PgPoolOptions},
-    Connection,
-};
-
-async fn owner(app: &TestApp) -> sqlx::PgConnection {
-    sqlx::PgConnection::connect_with(&app.owner)
-        .await
-        .expect("owner connection")
-}
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 fn pick(names: &[&str]) -> Selection {
     Selection {

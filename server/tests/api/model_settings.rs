@@ -4,7 +4,7 @@
 //! assignment, metrics on known rows, promote and stop.
 use crate::{
     ai::{app_with, first_contact, ok_stream, post_analyze},
-    helpers::{spawn_app_with, TestApp},
+    helpers::{owner, spawn_app_with, TestApp},
     rules::answer,
 };
 use app::{
@@ -20,18 +20,9 @@ use app::{
 };
 use serde_json::json;
 use server::demo::TENANTS;
-use sqlx::{
-    postgres::{PgConnectOptions, PgPoolOptions},
-    Connection,
-};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 use wiremock::{matchers::method, Mock, MockServer};
-
-async fn owner(app: &TestApp) -> sqlx::PgConnection {
-    sqlx::PgConnection::connect_with(&app.owner)
-        .await
-        .expect("owner connection")
-}
 
 async fn settings(app: &TestApp) -> ModelSettingsPage {
     answer(app.call("load_model_settings", &[]).await)

@@ -4,7 +4,7 @@
 //! order at every level with the budget's steps, and the migration that backfills legacy
 //! prompts without a model.
 use crate::{
-    helpers::{spawn_app, spawn_app_with, TestApp},
+    helpers::{owner, spawn_app, spawn_app_with, TestApp},
     rules::answer,
 };
 use app::{
@@ -21,18 +21,9 @@ use app::{
     ssr::tenancy::{self, Scope},
 };
 use server::demo::TENANTS;
-use sqlx::{
-    postgres::{PgConnectOptions, PgPoolOptions},
-    Connection,
-};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-
-async fn owner(app: &TestApp) -> sqlx::PgConnection {
-    sqlx::PgConnection::connect_with(&app.owner)
-        .await
-        .expect("owner connection")
-}
 
 async fn catalog(app: &TestApp) -> CatalogPage {
     answer(app.call("load_model_catalog", &[]).await)

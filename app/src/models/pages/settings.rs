@@ -32,11 +32,18 @@ fn tier_pickers(
         .zip(values)
         .map(|((tier, label, field), value)| {
             let options = options.clone();
+            // A model set earlier that is no longer offered (legacy, or no longer allowed) stays
+            // selectable, so saving the form does not clear it unasked.
+            let kept = value.get_untracked();
+            let kept = (!kept.is_empty() && !options.iter().any(|m| m.id == kept)).then_some(kept);
             view! {
                 <label class="block text-sm font-medium text-slate-700">{label}
                     <select class=SELECT data-testid=field aria-invalid=errors.invalid(field)
                         on:change=move |ev| value.set(event_target_value(&ev))>
                         <option value="" selected=move || value.with(String::is_empty)>{unset}</option>
+                        {kept.map(|id| { let shown = id.clone(); let sel = id.clone(); view! {
+                            <option value=id selected=move || value.get() == sel>{format!("{shown} (set earlier; no longer offered)")}</option>
+                        }})}
                         {options.into_iter().map(|m| { let id = m.id.clone(); view! {
                             <option value=m.id.clone() selected=move || value.get() == id>
                                 {format!("{} ({} tier, {})", m.id, m.tier, m.provider)}
