@@ -23,4 +23,7 @@ pg_urls "$PORT" bench
 export RUST_LOG="${RUST_LOG:-warn}"
 "$ROOT/target/release/smartcrm" migrate
 log "measuring ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
-"$ROOT/target/release/smartcrm-bench-models"
+# An emergency override on the fast tier and a remote provider (never called), so every level of
+# the resolution order is in play.
+SMARTCRM_OVERRIDE_FAST_MODEL=gpt-5.2-instant OPENAI_BASE_URL=http://127.0.0.1:9/v1 \
+  "$ROOT/target/release/smartcrm-bench-models"
