@@ -569,7 +569,8 @@ async fn forced_refreshes_and_analyses_have_a_per_user_limit(
     assert!((1..=60).contains(&wait), "{wait}");
     let err: AppError = res.json().await.expect("json error");
     assert!(
-        err.to_string().contains(&format!("Try again in {wait} s")),
+        err.to_string()
+            .contains(&format!("Rate limited: try again in {wait} s")),
         "{err}"
     );
     // Plain analyses go on until the per-minute allowance is spent: 3 in all (one allowance
