@@ -1,7 +1,12 @@
 //! Feature: prompts and models under control (issue 14). The model catalog with its prices
-//! and 30-day usage (`catalog.rs`), versioned prompts with labels and per-version metrics
-//! (`prompts.rs`), through `server_fns.rs`; the pages are in `pages/`. Which model answers a
-//! call is decided by the shared `ai::routing` order, which the AI gateway applies.
+//! and 30-day usage (`catalog.rs`); versioned prompts with labels and per-version metrics
+//! (`prompts.rs`); bulk reassignment with its cost forecast and undo (`bulk.rs`); legacy
+//! migration plans with their guard (`plans.rs`); A/B experiments (`experiments.rs`, statistics
+//! in `experiment_stats.rs`); workspace and member model settings (`settings.rs`,
+//! `settings_store.rs`). Moves of a prompt or a setting to another model, with their backups,
+//! go through `reassign.rs`. All of it through `server_fns.rs`; the pages are in `pages/`. Which
+//! model answers a call is decided by the shared `ai::routing` order, which the AI gateway
+//! applies.
 pub mod experiment_stats;
 pub mod form;
 pub mod pages;

@@ -1,7 +1,7 @@
 //! The per-workspace request rate (`ai_workspace_settings.requests_per_minute`): a GCRA bucket
 //! per workspace (governor), rebuilt when the workspace changes its rate. A request past the
 //! rate waits for its turn up to `RATE_WAIT`; one that would wait longer is refused with the
-//! wait, which the server function answers as 429 "rate limited, try again in N s".
+//! wait, which the server function answers as 429 "Rate limited: try again in N s".
 use super::*;
 use governor::{clock::Clock, DefaultDirectRateLimiter, Quota};
 use std::num::NonZeroU32;
