@@ -59,13 +59,7 @@ pub async fn analyze(
     };
     let routed = gateway.resolve(&mut auth.tx, scope, query).await?;
     auth.tx.commit().await?;
-    // The workspace's AI request rate: wait a few seconds for a turn, else 429.
-    if let Ok(r) = &routed {
-        gateway
-            .admit(scope.tenant_id, r.requests_per_minute)
-            .await
-            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
-    }
+    let requests_per_minute = routed.as_ref().map(|r| r.requests_per_minute).ok();
     let built = context::build(&pool, scope, contact_id, now)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -142,6 +136,14 @@ pub async fn analyze(
                 age_secs: hit.age_secs,
             }));
         }
+    }
+    // The workspace's AI request rate counts what goes to a model (not cache hits): wait a
+    // few seconds for a turn, else 429.
+    if let Some(per_minute) = requests_per_minute {
+        gateway
+            .admit(scope.tenant_id, per_minute)
+            .await
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     }
     tracing::info!(
         contact_id = %contact_id, kind = kind.as_str(), cache = if refresh { "refresh" } else { "miss" },
