@@ -94,19 +94,20 @@ fn nav_for(role: Role) -> impl Iterator<Item = &'static NavItem> {
     NAV.iter().filter(move |item| item.roles.contains(&role))
 }
 
+/// `badge` sits beside the user menu (the root passes the alerts badge).
 #[component]
-pub fn AppLayout() -> impl IntoView {
+pub fn AppLayout(#[prop(into)] badge: ViewFn) -> impl IntoView {
     let user = Resource::new(|| (), |_| get_session_user());
     view! {
         <div class="min-h-full">
             <Transition fallback=|| view! { <div class="h-14 border-b border-slate-200 bg-white"></div> }>
-                {move || Suspend::new(async move {
+                {move || { let badge = badge.clone(); Suspend::new(async move {
                     match user.await {
-                        Ok(Some(user)) => view! { <Header user/> }.into_any(),
+                        Ok(Some(user)) => view! { <Header user badge/> }.into_any(),
                         Ok(None) => view! { <Redirect path=sign_in_href()/> }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }
-                })}
+                })}}
             </Transition>
             <main class="mx-auto max-w-6xl px-4 py-6 sm:px-6 lg:py-8">
                 <Outlet/>
@@ -127,7 +128,7 @@ fn sign_in_href() -> String {
 }
 
 #[component]
-fn Header(user: SessionUser) -> impl IntoView {
+fn Header(user: SessionUser, badge: ViewFn) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let role = user.role;
     let link_class = "whitespace-nowrap rounded-md px-2 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 \
@@ -152,7 +153,8 @@ fn Header(user: SessionUser) -> impl IntoView {
                     {user.tenant_name.clone()}
                 </span>
                 <nav aria-label="Main" class="ml-2 hidden items-center gap-0.5 xl:flex">{links}</nav>
-                <details class="group relative ml-auto">
+                <div class="ml-auto">{badge.run()}</div>
+                <details class="group relative">
                     <summary data-testid="user-menu" class="flex cursor-pointer list-none items-center gap-2 rounded-full p-1 pr-2 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600">
                         <span class="grid h-8 w-8 place-items-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700">
                             {user.initials()}
@@ -171,6 +173,11 @@ fn Header(user: SessionUser) -> impl IntoView {
                         <A href="/settings/models" attr:class="block rounded-md px-3 py-2 text-sm text-slate-700 hover:bg-slate-100" attr:data-testid="my-models-link">
                             "My AI models"
                         </A>
+                        {(role == Role::Admin).then(|| view! {
+                            <A href="/jobs" attr:class="block rounded-md px-3 py-2 text-sm text-slate-700 hover:bg-slate-100" attr:data-testid="jobs-link">
+                                "Scheduled jobs"
+                            </A>
+                        })}
                         <ActionForm action=sign_out>
                             <button
                                 type="submit"

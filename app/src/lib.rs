@@ -5,6 +5,7 @@
 // release wasm build computes that view's layout past the default query depth of 128.
 #![recursion_limit = "256"]
 pub mod ai;
+pub mod alerts;
 pub mod analyses;
 pub mod audit;
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod jobs;
 pub mod layout;
 pub mod models;
 pub mod pipeline;
@@ -66,7 +68,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=layout::NotFound>
                 <Route path=path!("/sign-in") view=auth::components::SignInPage/>
-                <ParentRoute path=path!("") view=layout::AppLayout>
+                <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("/dashboard") view=dashboard::components::DashboardPage/>
                     <Route path=path!("/contacts") view=contacts::pages::list::ContactsPage/>
                     <Route path=path!("/contacts/new") view=contacts::pages::editor::NewContactPage/>
@@ -99,10 +101,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/pipeline/new") view=pipeline::pages::new_task::NewTaskPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipeline/tasks/:id") view=pipeline::pages::task::TaskPage ssr=SsrMode::Async/>
                     <Route path=path!("/escalations") view=pipeline::pages::queue::EscalationQueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("/alerts") view=alerts::pages::AlertsListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/alerts/rules") view=alerts::pages::AlertRulesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/jobs") view=jobs::pages::JobsListPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
+}
+
+/// The app shell with the alerts badge in its header: the layout and alerts meet here.
+#[component]
+fn Shell() -> impl IntoView {
+    view! { <layout::AppLayout badge=|| view! { <alerts::pages::AlertsBadge/> }.into_any()/> }
 }
 
 /// The contact page with the AI Relationship Manager in it: the contacts and analyses features

@@ -120,6 +120,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         Command::Worker { count } => {
             let count = count.unwrap_or(settings.pipeline.workers).max(1);
             let workers = startup::spawn_workers(&state, &settings.pipeline, count);
+            let scheduler = startup::spawn_scheduler(&state, settings.signin_window_secs);
             tracing::info!(
                 workers = workers.len(),
                 "pipeline workers running; Ctrl-C stops them"
@@ -127,6 +128,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             shutdown_signal().await;
             tracing::info!("stopping: the workers let go of their tasks");
             workers.stop().await;
+            state.stopping.cancel();
+            let _ = tokio::time::timeout(CLOSE_GRACE, scheduler).await;
             close(pool).await;
             return Ok(());
         }
@@ -174,8 +177,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         demo::seed(&pool).await?;
         demo::seed_tasks(&pool).await?;
     }
-    let cleanup = startup::spawn_cleanup(&state, settings.signin_window_secs);
-    let _guard = startup::spawn_plan_guard(&state);
+    let scheduler = startup::spawn_scheduler(&state, settings.signin_window_secs);
     let workers = startup::spawn_workers(&state, &settings.pipeline, settings.pipeline.workers);
     if !workers.is_empty() {
         tracing::info!(workers = workers.len(), "pipeline workers running");
@@ -206,8 +208,9 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             tracing::warn!("connections still open {HTTP_GRACE:?} after the stop signal; closing them");
         }
     }
-    cleanup.abort();
     workers.stop().await;
+    // A job in the middle of a run finishes it (or is marked abandoned later).
+    let _ = tokio::time::timeout(CLOSE_GRACE, scheduler).await;
     close(pool).await;
     tracing::info!("stopped");
     Ok(())

@@ -186,12 +186,7 @@ impl Workers {
 
 /// A name no other worker has: host, process and number.
 pub fn worker_name(n: usize) -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "smartcrm".to_owned());
-    format!("{host}-{}-w{n}", std::process::id())
+    format!("{}-{}-w{n}", host_name(), std::process::id())
 }
 
 /// How often the example embedder looks for work.
@@ -284,45 +279,74 @@ async fn assemble(
     ))
 }
 
-/// Every minute: deletes expired sessions and sign-in counts whose window and lock have ended,
-/// and forgets the analysis allowances of members who are idle again.
-pub fn spawn_cleanup(state: &AppState, signin_window_secs: i64) -> tokio::task::JoinHandle<()> {
+/// The scheduled jobs this process can run (issue 15), by the names of `scheduled_jobs`.
+pub fn jobs(state: &AppState, signin_window_secs: i64) -> app::jobs::scheduler::Registry {
     use tower_sessions::session_store::ExpiredDeletion;
-    let pool = state.sessions.0.clone();
-    let limits = state.analysis_limits.clone();
-    let store = PostgresStore::new(pool.clone());
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            if let Err(err) = ExpiredDeletion::delete_expired(&store).await {
-                tracing::warn!(error = %err, "deleting expired sessions failed");
+    let sessions = state.sessions.0.clone();
+    app::jobs::scheduler::Registry::default()
+        .with("detect-stuck-tasks", |pool| async move {
+            app::pipeline::stuck::detect_all(&pool).await
+        })
+        .with("evaluate-alerts", |pool| async move {
+            app::alerts::evaluate::evaluate_all(&pool).await
+        })
+        .with("model-plan-guard", |pool| async move {
+            app::models::plans::guard_sweep(&pool)
+                .await
+                .map(|n| n as u64)
+        })
+        .with("purge-expired", move |pool| {
+            let sessions = sessions.clone();
+            async move {
+                let store = PostgresStore::new(sessions.clone());
+                ExpiredDeletion::delete_expired(&store)
+                    .await
+                    .map_err(|e| format!("deleting expired sessions: {e}"))?;
+                let attempts = app::auth::purge_attempts(&sessions, signin_window_secs)
+                    .await
+                    .map_err(|e| format!("purging sign-in counts: {e}"))?;
+                let cache = app::analyses::cache::purge_expired(&pool)
+                    .await
+                    .map_err(|e| format!("purging the analysis cache: {e}"))?;
+                let runs = app::jobs::scheduler::purge_runs(&pool)
+                    .await
+                    .map_err(|e| format!("purging job runs: {e}"))?;
+                Ok::<_, String>(attempts + cache + runs)
             }
-            match app::auth::purge_attempts(&pool, signin_window_secs).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(purged = n, "sign-in counts purged"),
-                Err(err) => tracing::warn!(error = %err, "purging sign-in counts failed"),
-            }
-            limits.forget_idle();
-        }
-    })
+        })
 }
 
-/// Checks the guards of applied legacy migration plans every 15 seconds (issue 14): a guard
-/// that trips is logged as an alert, audited, and rolls its plan back when told to.
-pub fn spawn_plan_guard(state: &AppState) -> tokio::task::JoinHandle<()> {
-    let pool = state.pool.clone();
+/// The scheduler of this process: takes due jobs (each run by one process only) until the
+/// server stops. Every minute it also forgets the analysis allowances of idle members (they
+/// live in this process's memory).
+pub fn spawn_scheduler(state: &AppState, signin_window_secs: i64) -> tokio::task::JoinHandle<()> {
+    let registry = jobs(state, signin_window_secs);
+    let limits = state.analysis_limits.clone();
     let stop = state.stopping.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            if let Err(err) = app::models::plans::guard_sweep(&pool).await {
-                tracing::warn!(error = %err, "checking migration plan guards failed");
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => limits.forget_idle(),
+                }
             }
         }
-    })
+    });
+    tokio::spawn(app::jobs::scheduler::run(
+        registry,
+        state.pool.clone(),
+        format!("{}-{}", host_name(), std::process::id()),
+        stop,
+    ))
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "smartcrm".to_owned())
 }

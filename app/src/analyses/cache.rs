@@ -540,3 +540,31 @@ enum Peek {
     Pending,
     Gone,
 }
+
+/// The purge-expired job's part: answers older than a day (long past the cache's life, and no
+/// longer worth showing while a new one is written) and claims abandoned over an hour ago, in
+/// every workspace.
+pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut purged = 0;
+    for tenant_id in tenancy::workspace_ids(pool).await? {
+        let mut tx = tenancy::begin(
+            pool,
+            tenancy::Scope {
+                tenant_id,
+                user_id: uuid::Uuid::nil(),
+            },
+        )
+        .await?;
+        purged += sqlx::query!(
+            "delete from ai_analysis_cache
+             where tenant_id = $1 and ((status = 'ready' and created_at < now() - interval '1 day')
+                or (status = 'pending' and claimed_until < now() - interval '1 hour'))",
+            tenant_id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+    }
+    Ok(purged)
+}

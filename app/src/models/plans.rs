@@ -569,6 +569,19 @@ pub async fn check_guard(tx: &mut Tx, tenant: Uuid, id: Uuid) -> Result<Verdict,
                         "drafts": drafts.n, "quality": drafts.quality, "auto_rollback": plan.guard_auto_rollback }),
             )
             .await?;
+            crate::alerts::evaluate::raise(
+                tx,
+                tenant,
+                &crate::alerts::evaluate::Firing {
+                    kind: crate::alerts::AlertKind::ModelPlanGuard,
+                    key: format!("model_plan_guard:{id}"),
+                    critical: true,
+                    title: format!("Migration plan “{}”: its guard tripped", plan.name),
+                    detail: note.clone(),
+                    link: Some("/models/plans".to_owned()),
+                },
+            )
+            .await?;
             if plan.guard_auto_rollback {
                 rollback(tx, tenant, None, id).await?;
             }

@@ -112,5 +112,53 @@ pub async fn seed_tasks(tx: &mut Tx, tenant_id: Uuid) -> Result<usize, sqlx::Err
         .await?;
         made += 1;
     }
+    if let Some(c) = customers.first() {
+        seed_stuck_task(tx, tenant_id, c.id, &c.name).await?;
+        made += 1;
+    }
     Ok(made)
+}
+
+/// A task a worker took two hours ago and never finished (its process hung with the lease), so
+/// the oversight pages have a stuck task to show: the detect-stuck-tasks job escalates it and
+/// an alert opens.
+async fn seed_stuck_task(
+    tx: &mut Tx,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    customer: &str,
+) -> Result<(), sqlx::Error> {
+    let instructions = json!({
+        "brief": "Summarise this quarter's news for subscribers: the new evening hours and the spring offer.",
+        "output_type": "email",
+        "output_format": "plain_text",
+        "output_length": {"min_words": 150, "max_words": 400},
+        "must_include": ["business name"],
+        "must_not_include": ["competitor names"],
+        "context_sources": [],
+        "success_criteria": {"readability_score_min": 60.0, "sentiment_target": "positive", "cta_present": true},
+        "quality_thresholds": {"min_overall": 80, "min_brand_alignment": 50}
+    });
+    sqlx::query!(
+        "with project as (
+           insert into projects (tenant_id, customer_id, name) values ($1, $2, 'Quarterly newsletter') returning id
+         ), task as (
+           insert into project_tasks (tenant_id, project_id, customer_id, title, ai_instructions, execution_state,
+                                      state_entered_at, attempts, lease_owner, lease_expires_at, version, created_at)
+           select $1, project.id, $2, $3, $4, 'generating', now() - interval '2 hours', 1,
+                  'demo-host-4242-w1', now() + interval '50 minutes', 3, now() - interval '2 hours 1 minute'
+           from project returning id
+         )
+         insert into task_state_transitions (tenant_id, task_id, from_state, to_state, actor, worker, reason, at)
+         select $1, task.id, s.f, s.t, 'system', 'demo-host-4242-w1', s.r, now() - s.ago
+         from task, (values ('pending', 'context_loading', 'claimed', interval '2 hours 30 seconds'),
+                            ('context_loading', 'generating', 'context loaded', interval '2 hours')) as s(f, t, r, ago)",
+        tenant_id,
+        customer_id,
+        format!("Quarterly newsletter for {customer}"),
+        instructions
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -29,6 +29,8 @@ pub mod rules;
 mod rules_semantics;
 pub mod server_fns;
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod stuck;
 pub mod templates;
 #[cfg(feature = "ssr")]
 pub mod worker;

@@ -168,7 +168,10 @@ pub fn check(from: TaskState, to: TaskState, actor: Actor) -> Result<(), Transit
         (Evaluating, RetryScheduled) => &[Ai, System],
         (ContextLoading | Generating | Evaluating, Failed) => &[System],
         // The decision rules settle the draft.
-        (Evaluating, Approved | AwaitingReview | Rejected | Escalated) => &[Ai],
+        (Evaluating, Approved | AwaitingReview | Rejected) => &[Ai],
+        // The rules escalate a draft; the stuck-task detector escalates a task held too long.
+        (Evaluating, Escalated) => &[Ai, System],
+        (Pending | RetryScheduled | ContextLoading | Generating | Approved, Escalated) => &[System],
         (Approved, Delivered) => &[System],
         // People settle what the AI could not (a failed task included); a stuck review can be
         // escalated by the system.
@@ -280,6 +283,27 @@ mod tests {
             assert_eq!(check(from, RetryScheduled, System), Ok(()));
             assert!(check(from, RetryScheduled, User).is_err());
         }
+    }
+
+    #[test]
+    fn only_the_pipeline_escalates_a_stuck_task_that_no_person_or_rule_holds() {
+        for from in [
+            Pending,
+            RetryScheduled,
+            ContextLoading,
+            Generating,
+            Evaluating,
+            Approved,
+            AwaitingReview,
+        ] {
+            assert_eq!(check(from, Escalated, System), Ok(()), "{from}");
+            assert!(
+                check(from, Escalated, User).is_err() || from == AwaitingReview,
+                "{from}"
+            );
+        }
+        assert!(check(Pending, Escalated, Ai).is_err());
+        assert!(check(Escalated, Escalated, System).is_err());
     }
 
     #[test]

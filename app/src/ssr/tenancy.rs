@@ -233,3 +233,14 @@ mod tests {
         );
     }
 }
+
+/// Every workspace's id, for the jobs that visit each in its own scoped transaction (through
+/// `app_workspace_ids()`, which reveals ids only).
+pub async fn workspace_ids(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut tx = begin_anonymous(pool).await?;
+    let ids = sqlx::query_scalar!(r#"select tenant_id as "id!" from app_workspace_ids()"#)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ids)
+}

@@ -261,7 +261,7 @@ pub fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// Every server function, as the browser would name it.
-pub const ENDPOINTS: [&str; 85] = [
+pub const ENDPOINTS: [&str; 94] = [
     "load_ai_overview",
     "load_routing_table",
     "load_model_settings",
@@ -346,5 +346,14 @@ pub const ENDPOINTS: [&str; 85] = [
     "simulate_rules",
     "load_shadow",
     "shadow_rules",
+    "list_alerts",
+    "open_alert_count",
+    "acknowledge_alert",
+    "resolve_alert",
+    "check_alerts_now",
+    "load_alert_rules",
+    "save_alert_rules",
+    "load_jobs",
+    "run_job_now",
     "sign_out",
 ];

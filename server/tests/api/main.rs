@@ -1,5 +1,6 @@
 //! HTTP-level tests: the real router on port 0 against a fresh migrated database per test.
 mod ai;
+mod alerts;
 mod auth;
 mod customers;
 mod database;
@@ -8,6 +9,7 @@ mod faults;
 mod health;
 mod helpers;
 mod imports;
+mod jobs;
 mod limits;
 mod local_ai;
 mod model_changes;
