@@ -360,7 +360,7 @@ fn RulesForm(form: AlertRulesForm) -> impl IntoView {
         }
     }).collect_view();
     view! {
-        <form on:submit=submit class="space-y-4" data-testid="alert-rules">
+        <form on:submit=submit novalidate class="space-y-4" data-testid="alert-rules">
             {sections}
             <p role="alert" class="text-sm text-rose-700">{errors.summary()}</p>
             <p role="alert" class="text-sm text-rose-700">{errors.message("version")}</p>

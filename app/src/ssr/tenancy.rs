@@ -64,6 +64,17 @@ pub async fn set_tenant(tx: &mut Tx, tenant_id: Uuid) -> Result<(), sqlx::Error>
     Ok(())
 }
 
+/// Every workspace's id, for the jobs that visit each in its own scoped transaction (through
+/// `app_workspace_ids()`, which reveals ids only).
+pub async fn workspace_ids(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut tx = begin_anonymous(pool).await?;
+    let ids = sqlx::query_scalar!(r#"select tenant_id as "id!" from app_workspace_ids()"#)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,15 +243,4 @@ mod tests {
             "transaction-local settings must reset"
         );
     }
-}
-
-/// Every workspace's id, for the jobs that visit each in its own scoped transaction (through
-/// `app_workspace_ids()`, which reveals ids only).
-pub async fn workspace_ids(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
-    let mut tx = begin_anonymous(pool).await?;
-    let ids = sqlx::query_scalar!(r#"select tenant_id as "id!" from app_workspace_ids()"#)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(ids)
 }

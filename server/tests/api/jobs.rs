@@ -103,7 +103,8 @@ async fn a_due_run_is_taken_by_exactly_one_of_several_processes_and_recorded(
     .await;
     assert_eq!(ran.iter().sum::<usize>(), 2, "{ran:?}");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-    let runs: Vec<(String, String, Option<i64>, Option<String>, bool)> = sqlx::query_as(
+    type Run = (String, String, Option<i64>, Option<String>, bool);
+    let runs: Vec<Run> = sqlx::query_as(
         "select job, outcome, rows_affected, error, finished_at >= started_at from job_runs where trigger = 'schedule' and instance like 'process-%' and finished_at is not null order by job",
     )
     .fetch_all(&mut conn)
