@@ -131,7 +131,14 @@ fn sign_in_href() -> String {
 fn Header(user: SessionUser, badge: ViewFn) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let role = user.role;
-    let link_class = "whitespace-nowrap rounded-md px-2 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 \
+    // Choosing a page in the user menu closes it.
+    let user_menu = NodeRef::<leptos::html::Details>::new();
+    let close_menu = move |_| {
+        if let Some(d) = user_menu.get() {
+            d.set_open(false);
+        }
+    };
+    let link_class = "whitespace-nowrap rounded-md px-1.5 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 \
                       hover:text-slate-900 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     let links = move || {
         nav_for(role)
@@ -154,7 +161,7 @@ fn Header(user: SessionUser, badge: ViewFn) -> impl IntoView {
                 </span>
                 <nav aria-label="Main" class="ml-2 hidden items-center gap-0.5 xl:flex">{links}</nav>
                 <div class="ml-auto">{badge.run()}</div>
-                <details class="group relative">
+                <details node_ref=user_menu class="group relative">
                     <summary data-testid="user-menu" class="flex cursor-pointer list-none items-center gap-2 rounded-full p-1 pr-2 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600">
                         <span class="grid h-8 w-8 place-items-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700">
                             {user.initials()}
@@ -170,11 +177,11 @@ fn Header(user: SessionUser, badge: ViewFn) -> impl IntoView {
                                 {role.label()} " in " {user.tenant_name.clone()}
                             </p>
                         </div>
-                        <A href="/settings/models" attr:class="block rounded-md px-3 py-2 text-sm text-slate-700 hover:bg-slate-100" attr:data-testid="my-models-link">
+                        <A href="/settings/models" on:click=close_menu attr:class="block rounded-md px-3 py-2 text-sm text-slate-700 hover:bg-slate-100" attr:data-testid="my-models-link">
                             "My AI models"
                         </A>
                         {(role == Role::Admin).then(|| view! {
-                            <A href="/jobs" attr:class="block rounded-md px-3 py-2 text-sm text-slate-700 hover:bg-slate-100" attr:data-testid="jobs-link">
+                            <A href="/jobs" on:click=close_menu attr:class="block rounded-md px-3 py-2 text-sm text-slate-700 hover:bg-slate-100" attr:data-testid="jobs-link">
                                 "Scheduled jobs"
                             </A>
                         })}

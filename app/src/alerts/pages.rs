@@ -22,30 +22,37 @@ const SELECT: &str =
     "mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900";
 
 /// The open-alert count beside the navigation, for managers and admins; read again on every
-/// navigation.
+/// navigation. Only the browser asks for it (an effect, after hydration): the server renders
+/// nothing here, so no page waits for it and hydration always matches.
 #[component]
 pub fn AlertsBadge() -> impl IntoView {
     let location = use_location();
-    let count = Resource::new(move || location.pathname.get(), |_| open_alert_count());
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                count.await.ok().flatten().map(|n| {
-                    let label = format!("{n} open alert{}", if n == 1 { "" } else { "s" });
-                    let class = if n > 0 {
-                        "relative inline-flex items-center gap-1 rounded-full bg-rose-600 px-2.5 py-1 text-xs font-semibold text-white hover:bg-rose-500"
-                    } else {
-                        "relative inline-flex items-center gap-1 rounded-full bg-slate-100 px-2.5 py-1 text-xs font-medium text-slate-600 hover:bg-slate-200"
-                    };
-                    view! {
-                        <A href="/alerts" attr:class=class attr:data-testid="alerts-badge" attr:aria-label=label.clone() attr:title=label>
-                            <span aria-hidden="true">"Alerts"</span>
-                            <span data-testid="alerts-badge-count">{n}</span>
-                        </A>
-                    }
-                })
-            })}
-        </Transition>
+    let count = RwSignal::new(None::<i64>);
+    Effect::new(move |_| {
+        location.pathname.track();
+        leptos::task::spawn_local(async move {
+            if let Ok(n) = open_alert_count().await {
+                count.try_set(n);
+            }
+        });
+    });
+    move || {
+        count.get().map(|n| {
+            let label = format!("{n} open alert{}", if n == 1 { "" } else { "s" });
+            let class = if n > 0 {
+                "inline-flex items-center gap-1 rounded-full bg-rose-600 px-2 py-1 text-xs font-semibold text-white hover:bg-rose-500"
+            } else {
+                "inline-flex items-center gap-1 rounded-full bg-slate-100 px-2 py-1 text-xs font-medium text-slate-600 hover:bg-slate-200"
+            };
+            view! {
+                <A href="/alerts" attr:class=class attr:data-testid="alerts-badge" attr:aria-label=label.clone() attr:title=label>
+                    <svg aria-hidden="true" viewBox="0 0 20 20" class="h-4 w-4" fill="currentColor">
+                        <path d="M10 2a5 5 0 0 0-5 5v3.6L3.3 13.3A1 1 0 0 0 4.1 15h11.8a1 1 0 0 0 .8-1.7L15 10.6V7a5 5 0 0 0-5-5zm0 16a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 10 18z"/>
+                    </svg>
+                    <span data-testid="alerts-badge-count">{n}</span>
+                </A>
+            }
+        })
     }
 }
 

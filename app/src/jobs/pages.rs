@@ -41,7 +41,7 @@ fn Jobs(p: JobsPage, changed: RwSignal<u32>) -> impl IntoView {
     } = p;
     view! {
         <ul class="grid gap-3 lg:grid-cols-2" data-testid="jobs">
-            {jobs.into_iter().map(|job| view! { <JobCard job can_run changed/> }).collect_view()}
+            {jobs.into_iter().map(|job| view! { <JobCard job can_run/> }).collect_view()}
         </ul>
         <section class="mt-8" aria-labelledby="runs-title">
             <div class="mb-3 flex items-center justify-between">
@@ -58,14 +58,10 @@ fn Jobs(p: JobsPage, changed: RwSignal<u32>) -> impl IntoView {
 }
 
 #[component]
-fn JobCard(job: Job, can_run: bool, changed: RwSignal<u32>) -> impl IntoView {
+fn JobCard(job: Job, can_run: bool) -> impl IntoView {
     let name = job.name.clone();
+    // The answer stays on the card; "Refresh" shows the run once a process took it.
     let run = Action::new(move |_: &()| run_job_now(name.clone()));
-    Effect::new(move |_| {
-        if matches!(run.value().get(), Some(Ok(()))) {
-            changed.update(|n| *n += 1);
-        }
-    });
     let last = job.last.clone().map(|r| {
         let rows = r
             .rows_affected
@@ -116,7 +112,7 @@ fn JobCard(job: Job, can_run: bool, changed: RwSignal<u32>) -> impl IntoView {
             {last.unwrap_or_else(|| view! { <p class="mt-2 text-xs text-slate-500">"Not run yet."</p> }.into_any())}
             {failures.map(|f| view! { <p class="mt-1 text-xs font-medium text-rose-800">{f}</p> })}
             {move || run.value().get().map(|r| match r {
-                Ok(()) => view! { <p role="status" class="mt-2 text-xs text-emerald-800">"Asked: a process takes it within 2 s."</p> }.into_any(),
+                Ok(()) => view! { <p role="status" class="mt-2 text-xs text-emerald-800">"Asked: a process takes it within 2 s. Refresh to see the run."</p> }.into_any(),
                 Err(e) => view! { <p role="alert" class="mt-2 text-xs text-rose-800">{e.to_string()}</p> }.into_any(),
             })}
         </li>
