@@ -120,28 +120,10 @@ pub async fn evaluate(tx: &mut Tx, tenant_id: Uuid) -> Result<Evaluation, sqlx::
 /// The evaluate-alerts job: every workspace, one transaction each. A workspace whose
 /// evaluation fails is logged and the others still run. Returns the alerts changed.
 pub async fn evaluate_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let mut changed = 0;
-    for tenant_id in tenancy::workspace_ids(pool).await? {
-        let result = async {
-            let mut tx = tenancy::begin(
-                pool,
-                tenancy::Scope {
-                    tenant_id,
-                    user_id: Uuid::nil(),
-                },
-            )
-            .await?;
-            let e = evaluate(&mut tx, tenant_id).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(e)
-        }
-        .await;
-        match result {
-            Ok(e) => changed += e.total(),
-            Err(err) => tracing::warn!(%tenant_id, error = %err, "evaluating alert rules failed"),
-        }
-    }
-    Ok(changed)
+    tenancy::for_each_workspace(pool, "evaluating alert rules", |tx, tenant_id| {
+        Box::pin(async move { Ok(evaluate(tx, tenant_id).await?.total()) })
+    })
+    .await
 }
 
 /// A task past its state's limit, oldest first (the stuck-task rule and the detector).
@@ -434,7 +416,9 @@ async fn check(
 }
 
 /// This month's spend against the budget: past the whole budget (critical), else past the soft
-/// limit or the warning share. The key carries the month, so a new month clears it.
+/// limit or the warning share. The key carries the month, so a new month clears it. The spend
+/// comes from the dashboard's daily rollup (a minute old at most, and a few rows however many
+/// calls the month had).
 async fn budget(
     tx: &mut Tx,
     tenant_id: Uuid,
@@ -443,8 +427,8 @@ async fn budget(
     let r = sqlx::query!(
         r#"select s.monthly_budget_usd::float8 as "budget!", s.soft_limit_usd::float8 as soft,
                   to_char(now() at time zone 'utc', 'YYYY-MM') as "month!",
-                  (select coalesce(sum(c.cost_usd), 0) from ai_calls c
-                    where c.tenant_id = $1 and c.created_at >= date_trunc('month', now() at time zone 'utc') at time zone 'utc') as "spent!"
+                  (select coalesce(sum(d.cost_usd), 0) from dashboard_ai_daily d
+                    where d.tenant_id = $1 and d.day >= date_trunc('month', now() at time zone 'utc')::date) as "spent!"
            from ai_workspace_settings s
            where s.tenant_id = $1 and s.monthly_budget_usd is not null"#,
         tenant_id

@@ -2,9 +2,11 @@
 //! validate").
 mod email;
 mod role;
+mod task_state;
 
 pub use email::Email;
 pub use role::Role;
+pub use task_state::TaskState;
 
 /// "closed_won" → "Closed won".
 pub fn humanize(raw: &str) -> String {

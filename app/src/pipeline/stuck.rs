@@ -76,26 +76,8 @@ pub async fn escalate_stuck(tx: &mut Tx, tenant_id: Uuid) -> Result<u64, sqlx::E
 /// The job: every workspace, one transaction each; a workspace that fails is logged and the
 /// others still run.
 pub async fn detect_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let mut moved = 0;
-    for tenant_id in tenancy::workspace_ids(pool).await? {
-        let result = async {
-            let mut tx = tenancy::begin(
-                pool,
-                tenancy::Scope {
-                    tenant_id,
-                    user_id: Uuid::nil(),
-                },
-            )
-            .await?;
-            let n = escalate_stuck(&mut tx, tenant_id).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(n)
-        }
-        .await;
-        match result {
-            Ok(n) => moved += n,
-            Err(err) => tracing::warn!(%tenant_id, error = %err, "detecting stuck tasks failed"),
-        }
-    }
-    Ok(moved)
+    tenancy::for_each_workspace(pool, "detecting stuck tasks", |tx, tenant_id| {
+        Box::pin(escalate_stuck(tx, tenant_id))
+    })
+    .await
 }

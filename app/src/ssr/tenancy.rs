@@ -75,6 +75,34 @@ pub async fn workspace_ids(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
     Ok(ids)
 }
 
+/// Runs `work` for every workspace, each in its own transaction scoped to it (a job's loop).
+/// A workspace whose work fails is logged with `what` and skipped, so one cannot stop the
+/// rest; returns the sum of what the others returned.
+pub async fn for_each_workspace<F>(pool: &PgPool, what: &str, work: F) -> Result<u64, sqlx::Error>
+where
+    F: for<'t> Fn(&'t mut Tx, Uuid) -> futures::future::BoxFuture<'t, Result<u64, sqlx::Error>>,
+{
+    let mut total = 0;
+    for tenant_id in workspace_ids(pool).await? {
+        let result = async {
+            let scope = Scope {
+                tenant_id,
+                user_id: Uuid::nil(),
+            };
+            let mut tx = begin(pool, scope).await?;
+            let n = work(&mut tx, tenant_id).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
+        }
+        .await;
+        match result {
+            Ok(n) => total += n,
+            Err(err) => tracing::warn!(%tenant_id, error = %err, "{what} failed"),
+        }
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -261,7 +261,7 @@ pub fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// Every server function, as the browser would name it.
-pub const ENDPOINTS: [&str; 94] = [
+pub const ENDPOINTS: [&str; 95] = [
     "load_ai_overview",
     "load_routing_table",
     "load_model_settings",
@@ -332,6 +332,7 @@ pub const ENDPOINTS: [&str; 94] = [
     "import_examples",
     "analyze_contact",
     "load_dashboard",
+    "refresh_dashboard",
     "load_rules_page",
     "get_rule",
     "save_rule",

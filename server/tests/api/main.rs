@@ -3,6 +3,7 @@ mod ai;
 mod alerts;
 mod auth;
 mod customers;
+mod dashboard;
 mod database;
 mod examples;
 mod faults;
