@@ -57,7 +57,7 @@ test('an admin sees the scheduled jobs with their last runs and asks for a run n
   await expect(page).toHaveURL(/\/jobs$/);
   await waitForHydration(page);
   const jobs = page.getByTestId('job');
-  await expect(jobs).toHaveCount(4);
+  await expect(jobs).toHaveCount(5);
   const detect = page.locator('[data-job="detect-stuck-tasks"]');
   await expect(detect.getByTestId('job-outcome')).toHaveText('succeeded');
   const evaluate = page.locator('[data-job="evaluate-alerts"]');
@@ -85,4 +85,46 @@ test('the alert rules form names a bad threshold and a rep sees no alerts', asyn
   await expect(page.getByTestId('alerts-badge')).toHaveCount(0);
   await page.goto('/alerts');
   await expect(page.getByRole('alert')).toContainText('Not allowed');
+});
+
+test('a manager reads the dashboard: figures, charts with a title per day and a table view, 7 or 30 days', async ({ page }) => {
+  await signInFresh(page, 'manager@acme.test');
+  await page.goto('/dashboard');
+  await waitForHydration(page);
+  await expect(page.getByRole('heading', { name: 'Operations · Last 7 days' })).toBeVisible();
+  // Refresh rebuilds the figures now (the job does it every minute).
+  await page.getByRole('button', { name: 'Refresh figures' }).click();
+  await expect(page.getByTestId('figures-age')).toContainText('Figures as of');
+  // The demo's tasks are counted by state, and each state links to the board.
+  const states = page.getByTestId('tasks-by-state').getByRole('listitem');
+  await expect(states.first()).toBeVisible();
+  await expect(page.getByTestId('decision-rates')).toContainText('Auto-approved');
+  await expect(page.getByTestId('spend')).toContainText('Spend this month');
+
+  for (const id of ['throughput', 'quality', 'spend', 'latency']) {
+    const chart = page.getByTestId(`chart-${id}`);
+    await expect(chart.locator('svg')).toBeVisible();
+    await expect(chart.locator('svg title')).toHaveCount(7);
+  }
+  const throughput = page.getByTestId('chart-throughput');
+  await expect(throughput.locator('svg title').last()).toHaveText(/^\d{1,2} [A-Z][a-z]{2}: \d+ tasks$/);
+  await expect(throughput.getByRole('img', { name: 'Tasks delivered per day' })).toBeVisible();
+  // The table view gives the same figures.
+  await throughput.getByText('Show as table').click();
+  await expect(throughput.getByRole('table').getByRole('row')).toHaveCount(8);
+
+  await page.getByRole('link', { name: '30 days' }).click();
+  await expect(page).toHaveURL(/days=30/);
+  await expect(page.getByRole('heading', { name: 'Operations · Last 30 days' })).toBeVisible();
+  await expect(page.getByTestId('chart-quality').locator('svg title')).toHaveCount(30);
+});
+
+test('a rep sees the pipeline half of the dashboard only', async ({ page }) => {
+  await signInFresh(page, 'rep@acme.test');
+  await page.goto('/dashboard');
+  await waitForHydration(page);
+  await expect(page.getByTestId('chart-throughput').locator('svg')).toBeVisible();
+  await expect(page.getByTestId('chart-spend')).toHaveCount(0);
+  await expect(page.getByTestId('spend')).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Refresh figures' })).toHaveCount(0);
 });
