@@ -166,7 +166,8 @@ fn check_body(headers: &HeaderMap, body: &[u8]) -> Result<(), AppError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if content_type.starts_with("application/x-www-form-urlencoded") {
+    // A body without a content type is decoded as a form by the server functions too.
+    if content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded") {
         return check_form(body);
     }
     if content_type.starts_with("application/json") {
@@ -251,6 +252,13 @@ mod tests {
     fn a_nul_in_a_form_field_is_refused_naming_the_field() {
         let err = check_body(&form_headers(), b"form%5Btitle%5D=a%00b&x=1").expect_err("NUL");
         assert!(err.field_message("title").is_some(), "{err:?}");
+    }
+
+    #[test]
+    fn a_body_without_a_content_type_is_checked_as_a_form() {
+        // Found by the fuzz test: `q=%00` with no content type reached the database.
+        let err = check_body(&HeaderMap::new(), b"id=1&q=%00").expect_err("NUL");
+        assert!(err.field_message("q").is_some(), "{err:?}");
     }
 
     #[test]
