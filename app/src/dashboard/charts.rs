@@ -28,7 +28,8 @@ pub fn day_label(d: Date) -> String {
 }
 
 fn value_label(t: &Trend, v: Option<f64>) -> String {
-    match v {
+    // An empty float sum is -0.0, which would print as "-0".
+    match v.map(|v| if v == 0.0 { 0.0 } else { v }) {
         None => "no data".to_owned(),
         Some(v) if t.unit == "USD" => format!("${v:.*}", t.decimals),
         Some(v) => format!("{v:.*}", t.decimals),
@@ -222,6 +223,14 @@ mod tests {
         assert_eq!(c.svg.matches("<circle").count(), 2);
         let empty = render(&trend(Shape::Line, vec![None, None]));
         assert_eq!(empty.svg.matches("<title>").count(), 2);
+    }
+
+    #[test]
+    fn an_empty_day_reads_zero_not_minus_zero() {
+        let empty: f64 = std::iter::empty::<f64>().sum();
+        let c = render(&trend(Shape::Bars, vec![Some(empty)]));
+        assert_eq!(c.rows[0].1, "0");
+        assert!(c.svg.contains(": 0 tasks</title>"), "{}", c.svg);
     }
 
     #[test]
