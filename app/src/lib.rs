@@ -18,6 +18,7 @@ pub mod error;
 pub mod import;
 pub mod jobs;
 pub mod layout;
+pub mod live;
 pub mod models;
 pub mod pipeline;
 #[cfg(feature = "ssr")]
@@ -110,10 +111,14 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The app shell with the alerts badge in its header: the layout and alerts meet here.
+/// The app shell with the live-updates status and the alerts badge in its header: the layout,
+/// live updates and alerts meet here. The signed-in pages share one event stream.
 #[component]
 fn Shell() -> impl IntoView {
-    view! { <layout::AppLayout badge=|| view! { <alerts::pages::AlertsBadge/> }.into_any()/> }
+    live::provide_live();
+    view! {
+        <layout::AppLayout badge=|| view! { <live::LiveStatus/> <alerts::pages::AlertsBadge/> }.into_any()/>
+    }
 }
 
 /// The contact page with the AI Relationship Manager in it: the contacts and analyses features

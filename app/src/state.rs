@@ -27,6 +27,8 @@ pub struct AppState {
     /// Cancelled when the process starts to stop (Ctrl-C, SIGTERM): open streams end with a
     /// "restarting" event and the workers let go of their tasks.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// Live updates: this process's listener and its browsers' event streams.
+    pub live: Arc<crate::live::hub::LiveHub>,
 }
 
 impl AppState {

@@ -5,7 +5,7 @@
 //! Floors, lowest first:
 //! - base (`domain`, `error`): both targets, import nothing of ours;
 //! - infrastructure (`ssr`): server-only plumbing, imports only base;
-//! - shared services (`auth`, `layout`, `audit`, `ai`, `crm`, `import`, `alerts`, `jobs`): used by every feature, each
+//! - shared services (`auth`, `layout`, `audit`, `ai`, `crm`, `import`, `alerts`, `jobs`, `live`): used by every feature, each
 //!   importing only the ones listed for it;
 //! - features (`contacts`, `customers`, `analyses`, `pipeline`, `models`, `dashboard`, `team`): import any floor below,
 //!   never each other;
@@ -24,7 +24,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
     let with_base =
         |more: &[&'static str]| -> Vec<&'static str> { BASE.iter().chain(more).copied().collect() };
     let shared = [
-        "ssr", "auth", "layout", "audit", "ai", "crm", "import", "alerts", "jobs",
+        "ssr", "auth", "layout", "audit", "ai", "crm", "import", "alerts", "jobs", "live",
     ];
     let mut m = BTreeMap::new();
     m.insert("domain", vec![]);
@@ -36,7 +36,8 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
     m.insert("ai", with_base(&["ssr", "auth", "layout"]));
     m.insert("crm", with_base(&["ssr"]));
     m.insert("import", with_base(&["ssr", "auth", "layout"]));
-    m.insert("alerts", with_base(&["ssr", "auth", "layout"]));
+    m.insert("live", with_base(&["ssr", "auth"]));
+    m.insert("alerts", with_base(&["ssr", "auth", "layout", "live"]));
     m.insert("jobs", with_base(&["ssr", "auth", "layout"]));
     for feature in [
         "contacts",

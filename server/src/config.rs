@@ -59,6 +59,10 @@ pub struct HttpSettings {
     /// `SMARTCRM_TRUSTED_PROXIES`: comma-separated addresses whose `X-Forwarded-For` is
     /// believed. Empty: the peer address is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Live updates: `SMARTCRM_LIVE_MAX_STREAMS` (5,000) open event streams in this process,
+    /// `SMARTCRM_LIVE_STREAMS_PER_MEMBER` (12) per member, each ended (and reopened by the
+    /// browser) after `SMARTCRM_LIVE_STREAM_MAX_AGE_SECS` (600).
+    pub live: app::live::hub::StreamLimits,
 }
 
 impl HttpSettings {
@@ -98,6 +102,36 @@ impl HttpSettings {
                 3600,
             )?,
             trusted_proxies,
+            live: app::live::hub::StreamLimits {
+                per_process: ranged(
+                    "SMARTCRM_LIVE_MAX_STREAMS",
+                    parse(src, "SMARTCRM_LIVE_MAX_STREAMS", 5_000, "a whole number")?,
+                    1,
+                    100_000,
+                )?,
+                per_member: ranged(
+                    "SMARTCRM_LIVE_STREAMS_PER_MEMBER",
+                    parse(
+                        src,
+                        "SMARTCRM_LIVE_STREAMS_PER_MEMBER",
+                        12,
+                        "a whole number",
+                    )?,
+                    1,
+                    10_000,
+                )?,
+                max_age: std::time::Duration::from_secs(ranged(
+                    "SMARTCRM_LIVE_STREAM_MAX_AGE_SECS",
+                    parse(
+                        src,
+                        "SMARTCRM_LIVE_STREAM_MAX_AGE_SECS",
+                        600,
+                        "a whole number of seconds",
+                    )?,
+                    2,
+                    86_400,
+                )?),
+            },
         })
     }
 

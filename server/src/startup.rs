@@ -81,6 +81,7 @@ pub fn router(state: AppState, http: HttpConfig) -> Router {
         .route("/", get(|| async { Redirect::to("/dashboard") }))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(app::live::EVENTS_PATH, get(app::live::hub::events))
         .leptos_routes_with_context(&state, routes, context.clone(), render_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(

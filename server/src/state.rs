@@ -245,6 +245,8 @@ pub async fn app_state(
     ));
     let syllables = Arc::new(syllables(&settings.ai.models_dir).await?);
     let pipeline = app::pipeline::worker::Pipeline::new(pool.clone(), ai.clone(), syllables);
+    let live = app::live::hub::LiveHub::new(settings.http.live, stopping.clone());
+    live.listen(&pool);
     Ok(AppState {
         leptos_options,
         pool,
@@ -256,6 +258,7 @@ pub async fn app_state(
         sessions: app::ssr::SessionPool(sessions),
         pipeline,
         stopping,
+        live,
         auth: AuthSettings {
             max_failures: settings.signin_max_failures,
             max_per_address: settings.signin_max_per_address,

@@ -12,6 +12,7 @@ use crate::layout::{
     error_fallback, format_time, EmptyState, FormErrors, LoadingBlock, PageHeader, BUTTON, INPUT,
     SECONDARY,
 };
+use crate::live::{on_change, Topic};
 use leptos::prelude::*;
 use leptos_router::{
     components::{Form, A},
@@ -28,8 +29,16 @@ const SELECT: &str =
 pub fn AlertsBadge() -> impl IntoView {
     let location = use_location();
     let count = RwSignal::new(None::<i64>);
+    // Recounted on every navigation and whenever an alert opens or closes (live updates).
+    let changed = RwSignal::new(0u32);
+    on_change(move |batch| {
+        if batch.touches(Topic::Alerts) {
+            changed.update(|n| *n += 1);
+        }
+    });
     Effect::new(move |_| {
         location.pathname.track();
+        changed.track();
         leptos::task::spawn_local(async move {
             if let Ok(n) = open_alert_count().await {
                 count.try_set(n);
@@ -75,6 +84,11 @@ pub fn AlertsListPage() -> impl IntoView {
         move || (params(), changed.get()),
         |((s, k, p), _)| list_alerts(s, k, p),
     );
+    on_change(move |batch| {
+        if batch.touches(Topic::Alerts) {
+            changed.update(|n| *n += 1);
+        }
+    });
     let check = Action::new(|_: &()| check_alerts_now());
     Effect::new(move |_| {
         if check.value().get().is_some() {

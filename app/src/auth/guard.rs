@@ -82,18 +82,8 @@ impl Authorized {
 /// The membership is read from the database on every call, so a removed member or a changed
 /// role takes effect at once.
 pub async fn authorize(allowed: &[Role]) -> Result<Authorized, AppError> {
-    let auth = signed_in(&session().await?)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
     let pool: sqlx::PgPool = from_context()?;
-    let scope = tenancy::Scope {
-        tenant_id: auth.tenant_id,
-        user_id: auth.user_id,
-    };
-    let mut tx = tenancy::begin(&pool, scope).await?;
-    let user = super::db::session_user(&mut tx, auth.tenant_id, auth.user_id)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
+    let (user, tx) = member(&pool, &session().await?).await?;
     if !allowed.contains(&user.role) {
         tracing::info!(user_id = %user.user_id, role = user.role.as_str(), "forbidden");
         let needed: Vec<&str> = allowed.iter().map(|r| r.label()).collect();
@@ -106,11 +96,30 @@ pub async fn authorize(allowed: &[Role]) -> Result<Authorized, AppError> {
     Ok(Authorized { user, tx })
 }
 
-/// Paths anyone may load: sign-in, server functions (which check for themselves), assets,
-/// health probes.
+/// The member signed in on `session`, read from the database, with a transaction scoped to
+/// their workspace. Unauthorized without a session or once the membership is gone.
+pub async fn member(
+    pool: &sqlx::PgPool,
+    session: &Session,
+) -> Result<(SessionUser, tenancy::Tx), AppError> {
+    let auth = signed_in(session).await?.ok_or(AppError::Unauthorized)?;
+    let scope = tenancy::Scope {
+        tenant_id: auth.tenant_id,
+        user_id: auth.user_id,
+    };
+    let mut tx = tenancy::begin(pool, scope).await?;
+    let user = super::db::session_user(&mut tx, auth.tenant_id, auth.user_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok((user, tx))
+}
+
+/// Paths anyone may load: sign-in, server functions and the live event stream (which check
+/// for themselves), assets, health probes.
 fn is_public(path: &str) -> bool {
     path == "/sign-in"
         || path.starts_with("/api/")
+        || path == "/events"
         || path.starts_with("/pkg/")
         || path == "/healthz"
         || path == "/readyz"

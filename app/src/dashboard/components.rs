@@ -7,6 +7,7 @@ use super::{
 use crate::alerts::rules::duration_label;
 use crate::audit::AuditEntry;
 use crate::layout::{error_fallback, format_time, EmptyState, LoadingBlock, PageHeader, SECONDARY};
+use crate::live::{on_change, Topic};
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_query_map};
 
@@ -19,6 +20,12 @@ pub fn DashboardPage() -> impl IntoView {
         move || (period(), refresh.version().get()),
         |(period, _)| load_dashboard(period),
     );
+    // The figures were rebuilt (the job, or someone's Refresh): show them.
+    on_change(move |batch| {
+        if batch.touches(Topic::Dashboard) {
+            stats.refetch();
+        }
+    });
     view! {
         <PageHeader title="Dashboard" subtitle="Your workspace at a glance">
             <PeriodSwitch current=Signal::derive(period)/>

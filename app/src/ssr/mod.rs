@@ -61,6 +61,28 @@ fn is_plain_form_post() -> bool {
     })
 }
 
+/// An error as a plain route answers it (server functions answer theirs the same way): its
+/// status, `Retry-After` when it has one, and the `AppError` as JSON, which the browser's
+/// server-function client decodes into the same message.
+pub fn error_response(err: AppError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::to_vec(&err).unwrap_or_default();
+    let mut res = (
+        err.status(),
+        [(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    if let Some(secs) = err.retry_after_secs() {
+        res.headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+    res
+}
+
 /// Gives server-function error responses the status of their `AppError`.
 ///
 /// Errors our functions return already carry it (`respond`), but errors the server-function

@@ -75,6 +75,16 @@ pub async fn spawn_app(db: PgConnectOptions) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestApp {
+    let (settings, leptos_options) = test_settings(env);
+    let (router, pool, state) =
+        startup::build_with(databases(db.clone()).await, &settings, leptos_options)
+            .await
+            .expect("start-up");
+    demo::seed(&pool).await.expect("demo seed");
+    serve(router, pool, state, db).await
+}
+
+fn test_settings(env: &[(&str, &str)]) -> (Settings, LeptosOptions) {
     // The local models the test command fetched; a test may point elsewhere to see them missing.
     let models = models_dir();
     let mut vars = vec![
@@ -90,11 +100,15 @@ pub async fn spawn_app_with(db: PgConnectOptions, env: &[(&str, &str)]) -> TestA
         .output_name("smartcrm")
         .site_root("target/site")
         .build();
-    let (router, pool, state) =
-        startup::build_with(databases(db.clone()).await, &settings, leptos_options)
-            .await
-            .expect("start-up");
-    demo::seed(&pool).await.expect("demo seed");
+    (settings, leptos_options)
+}
+
+async fn serve(
+    router: axum::Router,
+    pool: PgPool,
+    state: app::state::AppState,
+    db: PgConnectOptions,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -232,6 +246,24 @@ impl TestApp {
             "sign-in as {email}: {}",
             res.text().await.unwrap_or_default()
         );
+    }
+
+    /// A second server on the same database, as another instance behind a load balancer
+    /// would be: its own pool, listener and state, with a browser of its own.
+    pub async fn another_instance(&self) -> TestApp {
+        let (settings, leptos_options) = test_settings(&[]);
+        let databases = Databases {
+            app: self
+                .owner
+                .clone()
+                .username(APP_LOGIN)
+                .password(APP_PASSWORD),
+            owner: None,
+        };
+        let (router, pool, state) = startup::build_with(databases, &settings, leptos_options)
+            .await
+            .expect("second instance");
+        serve(router, pool, state, self.owner.clone()).await
     }
 
     /// A second, independent browser on the same app.

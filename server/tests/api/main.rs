@@ -12,6 +12,7 @@ mod helpers;
 mod imports;
 mod jobs;
 mod limits;
+mod live;
 mod local_ai;
 mod model_changes;
 mod model_migration;

@@ -1,5 +1,7 @@
-//! `/pipeline`: the live board (polled with an etag), filtered from the address, paged by keyset.
-use super::{poll, state_badge, type_label, BUTTON, SECONDARY};
+//! `/pipeline`: the live board (refetched with an etag when a task changes, as live updates
+//! announce), filtered from the address, paged by keyset.
+use super::{state_badge, type_label, BUTTON, SECONDARY};
+use crate::live::{on_change, Topic};
 use crate::{
     error::AppError,
     layout::{error_fallback, EmptyState, LoadingBlock},
@@ -62,14 +64,17 @@ pub fn PipelinePage() -> impl IntoView {
     let query = use_query_map();
     let filter = Memo::new(move |_| query.with(filter_from_query));
     let initial = Resource::new(move || filter.get(), |f| load_board(f, None));
-    // Newer boards fetched by polling; cleared when the filters change.
+    // Newer boards fetched when tasks change; cleared when the filters change.
     let live: RwSignal<Option<Board>> = RwSignal::new(None);
     Effect::new(move |_| {
         filter.track();
         live.set(None);
     });
     let customers = Resource::new(|| (), |_| list_customers());
-    poll(move || {
+    on_change(move |batch| {
+        if !batch.touches(Topic::Tasks) {
+            return;
+        }
         let f = filter.get_untracked();
         let etag = live.get_untracked().map(|b| b.etag).or_else(|| {
             initial

@@ -4,6 +4,7 @@
 use super::{state_badge, BUTTON, INPUT, SECONDARY};
 use crate::{
     layout::{error_fallback, EmptyState, LoadingBlock, PageHeader},
+    live::{on_change, Topic},
     pipeline::{
         model::{age, QueueItem, Verdict},
         server_fns::{load_queue, ReviewTask},
@@ -19,6 +20,12 @@ pub fn EscalationQueuePage() -> impl IntoView {
     let after =
         Memo::new(move |_| query.with(|q| q.get("after").and_then(|a| a.parse::<Uuid>().ok())));
     let page = Resource::new(move || after.get(), load_queue);
+    // A task entered or left the queue (live updates).
+    on_change(move |batch| {
+        if batch.touches(Topic::Queue) {
+            page.refetch();
+        }
+    });
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
     view! {
         <PageHeader title="Escalation queue" subtitle="Drafts the AI could not settle and tasks that failed, oldest first"/>

@@ -1,6 +1,7 @@
 //! `/pipeline/tasks/:id`: a task's story: instructions, every attempt with its scores and the
 //! decision in words, reviews and the history. Refreshes while the AI works on it.
-use super::{poll, state_badge, type_label, BUTTON};
+use super::{state_badge, type_label, BUTTON};
+use crate::live::{on_change, Topic};
 use crate::{
     domain::humanize,
     error::AppError,
@@ -231,13 +232,12 @@ pub fn TaskPage() -> impl IntoView {
             }
         },
     );
-    // Refreshes while the AI is working on it.
-    poll(move || {
-        let working = detail
+    // Refreshes when this task changes (live updates).
+    on_change(move |batch| {
+        if id
             .get_untracked()
-            .and_then(|d| d.ok())
-            .is_some_and(|d| !d.state.is_final() && !d.state.needs_a_person());
-        if working {
+            .is_some_and(|id| batch.touches_row(Topic::Tasks, id))
+        {
             detail.refetch();
         }
     });
