@@ -78,8 +78,11 @@ MOCK_PID=$!
 log "starting the release build on 127.0.0.1:$APP_PORT for the browser tests"
 pg_create_db "$DB_PORT" e2e
 pg_urls "$DB_PORT" e2e
+# Live-update streams end after 15 s here (10 min by default), so the walkthroughs cross a
+# stream's end and reopening; the board's live test cuts the reopening to see "Reconnecting…".
 SMARTCRM_ADDR="127.0.0.1:$APP_PORT" \
 OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" SMARTCRM_AI_BACKOFF_MS=50 \
+SMARTCRM_LIVE_STREAM_MAX_AGE_SECS=15 \
 LEPTOS_OUTPUT_NAME=smartcrm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
 RUST_LOG="${RUST_LOG:-warn}" \
   "$ROOT/target/release/smartcrm" serve --seed-demo &

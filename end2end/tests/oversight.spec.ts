@@ -57,7 +57,7 @@ test('an admin sees the scheduled jobs with their last runs and asks for a run n
   await expect(page).toHaveURL(/\/jobs$/);
   await waitForHydration(page);
   const jobs = page.getByTestId('job');
-  await expect(jobs).toHaveCount(5);
+  await expect(jobs).toHaveCount(6);
   const detect = page.locator('[data-job="detect-stuck-tasks"]');
   await expect(detect.getByTestId('job-outcome')).toHaveText('succeeded');
   const evaluate = page.locator('[data-job="evaluate-alerts"]');

@@ -65,6 +65,49 @@ test('a manager creates a task, watches it run, edits the escalated draft, appro
   await expect(history).toContainText('Approved → Delivered');
 });
 
+// Live updates: the board shows a task created in another tab, and its moves, without a
+// reload. With the stream cut (the server ends each stream after 15 s in this suite, and the
+// reopening is refused), the header says it is reconnecting; once the stream is back the
+// board catches up on the task created meanwhile.
+test('the board updates without a reload when a task moves, and catches up after a lost connection', async ({ page, context }) => {
+  test.setTimeout(150_000);
+  await signInFresh(page, 'manager@acme.test');
+  await page.goto('/pipeline');
+  await waitForHydration(page);
+  const status = page.getByTestId('live-status');
+  await expect(status).toHaveAttribute('data-state', 'live');
+  await page.evaluate(() => { (window as unknown as { sameDocument: boolean }).sameDocument = true; });
+
+  const other = await context.newPage();
+  const createTask = async (title: string) => {
+    await other.goto('/pipeline/new');
+    await waitForHydration(other);
+    await other.locator('#customer').selectOption({ index: 1 });
+    await other.getByLabel('Title').fill(title);
+    await other.getByLabel('Brief').fill('Invite past clients to book a spring service this month.');
+    await other.getByLabel('Attempts allowed').fill('1');
+    await other.getByTestId('create-task').click();
+    await expect(other).toHaveURL(/\/pipeline\/tasks\/[0-9a-f-]{36}$/);
+  };
+  const first = `Live board ${Date.now()}`;
+  await createTask(first);
+  const row = page.getByTestId('task-row').filter({ hasText: first });
+  await expect(row).toBeVisible();
+  await expect(row.getByTestId('task-state')).toHaveAttribute('data-state', 'escalated', { timeout: 60_000 });
+
+  await page.route('**/events', (route) => route.abort());
+  await expect(status).toHaveAttribute('data-state', 'reconnecting', { timeout: 30_000 });
+  await expect(status).toContainText('Reconnecting…');
+  const missed = `Missed while away ${Date.now()}`;
+  await createTask(missed);
+  await page.unroute('**/events');
+  await expect(status).toHaveAttribute('data-state', 'live', { timeout: 45_000 });
+  await expect(status).not.toContainText('Reconnecting');
+  await expect(page.getByTestId('task-row').filter({ hasText: missed })).toBeVisible();
+  // All of it in the same document: no reload.
+  expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+});
+
 test('a rep does not see the pipeline and is refused it', async ({ page }) => {
   await signInFresh(page, 'rep@acme.test');
   await expect(page.getByRole('navigation', { name: 'Main', exact: true }).getByRole('link', { name: 'Pipeline' })).toHaveCount(0);

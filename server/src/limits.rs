@@ -27,7 +27,15 @@ const UPLOAD_PREFIX: &str = "/api/upload_";
 
 /// The server functions whose input is JSON (`input = Json`). Every other server function
 /// decodes its body as a form whatever the content type says, so the guard checks it as one.
-const JSON_ENDPOINTS: &[&str] = &["/api/load_board"];
+/// `tests::the_json_endpoints_are_every_server_function_that_takes_json` keeps it complete.
+const JSON_ENDPOINTS: &[&str] = &[
+    "/api/load_board",
+    "/api/forecast_reassignment",
+    "/api/reassign_prompts",
+    "/api/create_model_plan",
+    "/api/save_workspace_models",
+    "/api/save_alert_rules",
+];
 
 /// Refuses what the limits forbid, then runs the request with its body read into memory (at
 /// most `max_body_bytes`, so four 3 GiB uploads cost four buffers of 1 MiB, not 12 GiB; a CSV
@@ -236,6 +244,40 @@ mod tests {
     use axum::http::{HeaderValue, StatusCode};
 
     const FORM_FN: &str = "/api/load_customers";
+
+    /// Every `#[server(endpoint = "x", input = Json)]` under `app/src`, read from the source.
+    #[test]
+    fn the_json_endpoints_are_every_server_function_that_takes_json() {
+        fn scan(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("app/src").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    scan(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let src = std::fs::read_to_string(&path).expect("source");
+                    for line in src.lines().map(str::trim) {
+                        if line.starts_with("#[server(") && line.contains("input = Json") {
+                            let name = line
+                                .split("endpoint = \"")
+                                .nth(1)
+                                .and_then(|r| r.split('"').next())
+                                .expect("an endpoint name");
+                            found.push(format!("/api/{name}"));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        scan(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src"),
+            &mut found,
+        );
+        found.sort();
+        let mut listed: Vec<String> = JSON_ENDPOINTS.iter().map(|s| (*s).to_owned()).collect();
+        listed.sort();
+        assert_eq!(found, listed);
+    }
 
     fn form_headers() -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -291,6 +291,9 @@ pub fn jobs(state: &AppState, signin_window_secs: i64) -> app::jobs::scheduler::
         .with("evaluate-alerts", |pool| async move {
             app::alerts::evaluate::evaluate_all(&pool).await
         })
+        .with("deliver-webhooks", |pool| async move {
+            app::alerts::webhook_send::deliver_due(&pool).await
+        })
         .with("refresh-dashboard", |pool| async move {
             app::dashboard::rollup::refresh_all(&pool).await
         })

@@ -10,6 +10,10 @@ pub mod evaluate;
 pub mod pages;
 pub mod rules;
 pub mod server_fns;
+pub mod webhook;
+pub mod webhook_page;
+#[cfg(feature = "ssr")]
+pub mod webhook_send;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

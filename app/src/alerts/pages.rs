@@ -79,11 +79,22 @@ pub fn AlertsListPage() -> impl IntoView {
             )
         })
     };
+    let page = Resource::new(params, |(s, k, p)| list_alerts(s, k, p));
+    // Later answers (after an action here, or a live update) go to the list in place: rows
+    // keep their state (a half-written resolution) unless their own alert changed.
+    let fresh: RwSignal<Option<AlertsPage>> = RwSignal::new(None);
     let changed = RwSignal::new(0u32);
-    let page = Resource::new(
-        move || (params(), changed.get()),
-        |((s, k, p), _)| list_alerts(s, k, p),
-    );
+    Effect::new(move |first: Option<()>| {
+        changed.track();
+        if first.is_some() {
+            let (s, k, p) = untrack(params);
+            leptos::task::spawn_local(async move {
+                if let Ok(page) = list_alerts(s, k, p).await {
+                    fresh.try_set(Some(page));
+                }
+            });
+        }
+    });
     on_change(move |batch| {
         if batch.touches(Topic::Alerts) {
             changed.update(|n| *n += 1);
@@ -140,7 +151,7 @@ pub fn AlertsListPage() -> impl IntoView {
         <Transition fallback=|| view! { <LoadingBlock label="Loading alerts…"/> }>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
-                    page.await.map(|p| view! { <AlertList p changed/> })
+                    page.await.map(|p| view! { <AlertList p changed fresh/> })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -148,7 +159,11 @@ pub fn AlertsListPage() -> impl IntoView {
 }
 
 #[component]
-fn AlertList(p: AlertsPage, changed: RwSignal<u32>) -> impl IntoView {
+fn AlertList(
+    p: AlertsPage,
+    changed: RwSignal<u32>,
+    fresh: RwSignal<Option<AlertsPage>>,
+) -> impl IntoView {
     let query = use_query_map();
     let page_href = move |n: i64| {
         query.with(|q| {
@@ -157,18 +172,30 @@ fn AlertList(p: AlertsPage, changed: RwSignal<u32>) -> impl IntoView {
             format!("/alerts?state={s}&kind={k}&page={n}")
         })
     };
-    let summary = format!("{} open · {} acknowledged", p.open, p.acknowledged);
     let (prev, next) = (
         (p.page > 0).then(|| page_href(p.page - 1)),
         p.has_more.then(|| page_href(p.page + 1)),
     );
-    let empty = p.alerts.is_empty();
     let can_act = p.can_act;
+    let counts = RwSignal::new((p.open, p.acknowledged));
+    let alerts = RwSignal::new(p.alerts);
+    // Only answers that come after this list was drawn (not one left from another filter).
+    Effect::new(move |first: Option<()>| {
+        let latest = fresh.get();
+        if first.is_some() {
+            if let Some(latest) = latest {
+                counts.set((latest.open, latest.acknowledged));
+                alerts.set(latest.alerts);
+            }
+        }
+    });
     view! {
-        <p class="mb-3 text-sm text-slate-600" data-testid="alert-counts">{summary}</p>
-        {empty.then(|| view! { <EmptyState title="No alerts here" body="Nothing matches this filter. Open alerts show up here as soon as a rule fires."/> })}
+        <p class="mb-3 text-sm text-slate-600" data-testid="alert-counts">
+            {move || { let (o, a) = counts.get(); format!("{o} open · {a} acknowledged") }}
+        </p>
+        {move || alerts.with(Vec::is_empty).then(|| view! { <EmptyState title="No alerts here" body="Nothing matches this filter. Open alerts show up here as soon as a rule fires."/> })}
         <ul class="space-y-3" data-testid="alert-list">
-            {p.alerts.into_iter().map(|a| view! { <AlertItem a can_act changed/> }).collect_view()}
+            <For each=move || alerts.get() key=|a| (a.id, a.version) children=move |a: Alert| view! { <AlertItem a can_act changed/> }/>
         </ul>
         <nav aria-label="Pages" class="mt-4 flex gap-2">
             {prev.map(|h| view! { <A href=h attr:class=SECONDARY>"Newer"</A> })}
@@ -306,6 +333,7 @@ pub fn AlertRulesPage() -> impl IntoView {
                 {move || Suspend::new(async move { loaded.await.map(|p| view! { <RulesForm form=p.form/> }) })}
             </ErrorBoundary>
         </Transition>
+        <super::webhook_page::WebhookCard/>
     }
 }
 

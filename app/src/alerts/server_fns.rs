@@ -192,3 +192,73 @@ pub async fn save_alert_rules(form: AlertRulesForm) -> Result<(), AppError> {
         .await,
     )
 }
+
+/// The alert webhook and its latest deliveries (managers see; admins change).
+#[server(endpoint = "load_webhook")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn load_webhook() -> Result<super::webhook::WebhookPage, AppError> {
+    use crate::{auth::guard::authorize, domain::Role, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(OVERSEERS).await?;
+            let tenant = auth.user.tenant_id;
+            let webhook = super::webhook_send::load(&mut auth.tx, tenant).await?;
+            let deliveries = super::webhook_send::log(&mut auth.tx, tenant).await?;
+            auth.tx.commit().await?;
+            Ok(super::webhook::WebhookPage {
+                webhook,
+                deliveries,
+                can_edit: auth.user.role == Role::Admin,
+            })
+        }
+        .await,
+    )
+}
+
+/// Saves the webhook (admins; at the version it was loaded at; audited). `rotate` makes a new
+/// secret; the first save makes one too. The answer carries a new secret, once.
+#[server(endpoint = "save_webhook")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn save_webhook(
+    form: super::webhook::WebhookForm,
+    rotate: bool,
+) -> Result<super::webhook::Saved, AppError> {
+    use crate::{auth::guard::authorize, domain::Role, error::FieldError, ssr::respond};
+    respond(
+        async move {
+            let problems = form.problems();
+            if !problems.is_empty() {
+                return Err(AppError::Fields {
+                    errors: problems
+                        .into_iter()
+                        .map(|(f, m)| FieldError::new(&f, m))
+                        .collect(),
+                });
+            }
+            let mut auth = authorize(&[Role::Admin]).await?;
+            let scope = auth.scope();
+            let secret = super::webhook_send::save(&mut auth.tx, scope, &form, rotate).await?;
+            auth.tx.commit().await?;
+            Ok(super::webhook::Saved { secret })
+        }
+        .await,
+    )
+}
+
+/// Queues a test delivery to the webhook (admins); the next run sends it, within 10 s.
+#[server(endpoint = "test_webhook")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn test_webhook() -> Result<(), AppError> {
+    use crate::{auth::guard::authorize, domain::Role, ssr::respond};
+    respond(
+        async move {
+            let mut auth = authorize(&[Role::Admin]).await?;
+            if !super::webhook_send::queue_test(&mut auth.tx, auth.user.tenant_id).await? {
+                return Err(AppError::validation("url", "Save a webhook address first."));
+            }
+            auth.tx.commit().await?;
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -293,7 +293,7 @@ pub fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// Every server function, as the browser would name it.
-pub const ENDPOINTS: [&str; 95] = [
+pub const ENDPOINTS: [&str; 98] = [
     "load_ai_overview",
     "load_routing_table",
     "load_model_settings",
@@ -386,6 +386,9 @@ pub const ENDPOINTS: [&str; 95] = [
     "check_alerts_now",
     "load_alert_rules",
     "save_alert_rules",
+    "load_webhook",
+    "save_webhook",
+    "test_webhook",
     "load_jobs",
     "run_job_now",
     "sign_out",

@@ -27,3 +27,4 @@ mod rules;
 mod rules_replay;
 mod stopping;
 mod templates;
+mod webhooks;

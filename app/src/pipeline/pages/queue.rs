@@ -6,7 +6,7 @@ use crate::{
     layout::{error_fallback, EmptyState, LoadingBlock, PageHeader},
     live::{on_change, Topic},
     pipeline::{
-        model::{age, QueueItem, Verdict},
+        model::{age, QueueItem, QueuePage, Verdict},
         server_fns::{load_queue, ReviewTask},
     },
 };
@@ -20,10 +20,20 @@ pub fn EscalationQueuePage() -> impl IntoView {
     let after =
         Memo::new(move |_| query.with(|q| q.get("after").and_then(|a| a.parse::<Uuid>().ok())));
     let page = Resource::new(move || after.get(), load_queue);
-    // A task entered or left the queue (live updates).
+    // Later answers (after a verdict here, or a task entering or leaving the queue) go to the
+    // list in place: a card keeps a half-written edit unless its own task changed.
+    let fresh: RwSignal<Option<QueuePage>> = RwSignal::new(None);
+    let refresh = move || {
+        let after = after.get_untracked();
+        leptos::task::spawn_local(async move {
+            if let Ok(p) = load_queue(after).await {
+                fresh.try_set(Some(p));
+            }
+        });
+    };
     on_change(move |batch| {
         if batch.touches(Topic::Queue) {
-            page.refetch();
+            refresh();
         }
     });
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
@@ -36,23 +46,49 @@ pub fn EscalationQueuePage() -> impl IntoView {
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
                     page.await.map(|p| {
-                        if p.items.is_empty() {
-                            return view! { <EmptyState title="Nothing to review" body="Escalated drafts, drafts awaiting review and failed tasks appear here."/> }.into_any();
-                        }
-                        let next = p.next_after.map(|a| format!("/escalations?after={a}"));
-                        let can_act = p.can_act;
-                        view! {
-                            <p class="mb-3 text-sm text-slate-600">{format!("{} waiting", p.total)}</p>
-                            <div class="space-y-4">
-                                {p.items.into_iter().map(|item| view! { <QueueCard item can_act on_done=Callback::new(move |msg: String| { notice.set(Some(msg)); page.refetch(); })/> }).collect_view()}
-                            </div>
-                            {next.map(|h| view! { <A href=h attr:class="mt-4 inline-block text-sm font-medium text-indigo-700 hover:underline">"More →"</A> })}
-                        }
-                        .into_any()
+                        let on_done = Callback::new(move |msg: String| {
+                            notice.set(Some(msg));
+                            refresh();
+                        });
+                        view! { <QueueList p fresh on_done/> }
                     })
                 })}
             </ErrorBoundary>
         </Transition>
+    }
+}
+
+/// The cards, keyed by task and version: a new answer redraws only the cards whose task moved.
+#[component]
+fn QueueList(
+    p: QueuePage,
+    fresh: RwSignal<Option<QueuePage>>,
+    on_done: Callback<String>,
+) -> impl IntoView {
+    let can_act = p.can_act;
+    let next = p.next_after.map(|a| format!("/escalations?after={a}"));
+    let total = RwSignal::new(p.total);
+    let items = RwSignal::new(p.items);
+    // Only answers that come after this list was drawn (not one left from another page).
+    Effect::new(move |first: Option<()>| {
+        let latest = fresh.get();
+        if first.is_some() {
+            if let Some(latest) = latest {
+                total.set(latest.total);
+                items.set(latest.items);
+            }
+        }
+    });
+    view! {
+        <Show when=move || items.with(|i| !i.is_empty()) fallback=|| view! {
+            <EmptyState title="Nothing to review" body="Escalated drafts, drafts awaiting review and failed tasks appear here."/>
+        }>
+            <p class="mb-3 text-sm text-slate-600">{move || format!("{} waiting", total.get())}</p>
+        </Show>
+        <div class="space-y-4">
+            <For each=move || items.get() key=|i| (i.id, i.version) children=move |item: QueueItem| view! { <QueueCard item can_act on_done/> }/>
+        </div>
+        {next.map(|h| view! { <A href=h attr:class="mt-4 inline-block text-sm font-medium text-indigo-700 hover:underline">"More →"</A> })}
     }
 }
 
