@@ -180,7 +180,7 @@ async fn alerts_and_dashboard_refreshes_are_announced_and_a_full_process_says_bu
         db,
         &[
             ("SMARTCRM_LIVE_STREAMS_PER_MEMBER", "2"),
-            ("SMARTCRM_LIVE_STREAM_MAX_AGE_SECS", "2"),
+            ("SMARTCRM_LIVE_STREAM_MAX_AGE_SECS", "5"),
         ],
     )
     .await;
@@ -213,7 +213,7 @@ async fn alerts_and_dashboard_refreshes_are_announced_and_a_full_process_says_bu
 
     // At its maximum age the stream says goodbye and ends; the browser reopens it.
     let (name, _) = events
-        .next(Duration::from_secs(5))
+        .next(Duration::from_secs(10))
         .await
         .expect("bye within the maximum age");
     assert_eq!(name, "bye");
