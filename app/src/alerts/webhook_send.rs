@@ -175,6 +175,8 @@ struct Due {
 /// The deliver-webhooks job: every workspace's due deliveries, tried once each. Returns how
 /// many were delivered.
 pub async fn deliver_due(pool: &PgPool) -> Result<u64, String> {
+    // Without a remote AI provider nothing else has installed it.
+    crate::ssr::ensure_tls_provider();
     let client = reqwest::Client::builder()
         .timeout(SEND_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())

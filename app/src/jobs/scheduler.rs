@@ -141,9 +141,15 @@ pub async fn run_due(
         };
         let span = tracing::info_span!("job", job = %c.job, run = c.run_id);
         let started = std::time::Instant::now();
-        let result = match tokio::time::timeout(RUN_TIMEOUT, body(pool.clone())).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("timed out after {} s", RUN_TIMEOUT.as_secs())),
+        // On a task of its own: a job that panics is a failed run, not a dead scheduler.
+        let mut run = tokio::spawn(body(pool.clone()));
+        let result = match tokio::time::timeout(RUN_TIMEOUT, &mut run).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => Err(format!("the job stopped unexpectedly: {e}")),
+            Err(_) => {
+                run.abort();
+                Err(format!("timed out after {} s", RUN_TIMEOUT.as_secs()))
+            }
         };
         span.in_scope(|| match &result {
             Ok(n) => tracing::info!(

@@ -7,6 +7,13 @@ pub mod tenancy;
 
 use crate::error::AppError;
 
+/// reqwest is built without a default TLS backend (aws-lc needs a long C build); ring is the
+/// one we ship. Idempotent; call before building any HTTP client (building one without it
+/// panics).
+pub fn ensure_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The pool behind the session store and sign-in: small and separate, so requests that hold
 /// the main pool (AI analyses, pipeline workers) cannot keep members from signing in or
 /// loading their session.

@@ -162,7 +162,13 @@ async fn main() -> Result<(), Error> {
         .connect(&owner)
         .await?;
     let task: Uuid = sqlx::query_scalar(
-        "select t.id from project_tasks t join tenants w on w.id = t.tenant_id where w.slug = 'acme' order by t.created_at limit 1",
+        "with c as (select id, tenant_id from customers
+                     where tenant_id = (select id from tenants where slug = 'acme') order by name limit 1),
+              p as (insert into projects (tenant_id, customer_id, name) select tenant_id, id, 'Live bench' from c
+                    returning id, tenant_id, customer_id)
+         insert into project_tasks (tenant_id, project_id, customer_id, title, ai_instructions, execution_state)
+         select tenant_id, id, customer_id, 'Live bench task', '{\"output_type\": \"email\"}', 'escalated' from p
+         returning id",
     )
     .fetch_one(&db)
     .await?;

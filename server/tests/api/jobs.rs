@@ -213,4 +213,36 @@ async fn a_due_run_is_taken_by_exactly_one_of_several_processes_and_recorded(
             .await
             .expect("outcome");
     assert_eq!(outcome, "succeeded");
+
+    // A job that panics is a failed run with the reason, and the scheduler carries on.
+    let panicky =
+        app::jobs::scheduler::Registry::default().with("purge-expired", |pool| async move {
+            if !pool.is_closed() {
+                panic!("a bug in a job");
+            }
+            Ok::<u64, String>(0)
+        });
+    sqlx::query("update scheduled_jobs set next_run_at = now() - interval '1 second' where name = 'purge-expired'")
+        .execute(&mut conn)
+        .await
+        .expect("due");
+    assert_eq!(
+        run_due(&panicky, &app.pool, "process-panic")
+            .await
+            .expect("the scheduler survives"),
+        1
+    );
+    let (outcome, error): (String, Option<String>) =
+        sqlx::query_as("select outcome, error from job_runs where instance = 'process-panic'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("outcome");
+    assert_eq!(outcome, "failed");
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("stopped unexpectedly"),
+        "{error:?}"
+    );
 }

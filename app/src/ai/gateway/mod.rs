@@ -518,11 +518,7 @@ impl Gateway {
     }
 }
 
-/// reqwest is built without a default TLS backend (aws-lc needs a long C build); ring is the
-/// one we ship. Idempotent; call before building any HTTP client.
-pub fn ensure_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use crate::ssr::ensure_tls_provider;
 
 /// Delay before retry number `retry` (1-based): `base` doubled each retry up to `max`, with
 /// equal jitter (half fixed, half random) so clients that failed together do not retry together.
