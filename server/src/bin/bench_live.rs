@@ -167,9 +167,21 @@ async fn main() -> Result<(), Error> {
               p as (insert into projects (tenant_id, customer_id, name) select tenant_id, id, 'Live bench' from c
                     returning id, tenant_id, customer_id)
          insert into project_tasks (tenant_id, project_id, customer_id, title, ai_instructions, execution_state)
-         select tenant_id, id, customer_id, 'Live bench task', '{\"output_type\": \"email\"}', 'escalated' from p
+         select tenant_id, id, customer_id, 'Live bench task', $1, 'escalated' from p
          returning id",
     )
+    // Whole instructions, as the new-task form makes them (the task page reads them).
+    .bind(serde_json::json!({
+        "brief": "Invite past clients to book a spring clean this month.",
+        "output_type": "email",
+        "output_format": "plain_text",
+        "output_length": {"min_words": 30, "max_words": 150},
+        "must_include": [],
+        "must_not_include": [],
+        "context_sources": [],
+        "success_criteria": {"readability_score_min": 50.0, "sentiment_target": "positive", "cta_present": true},
+        "quality_thresholds": {"min_overall": 70, "min_brand_alignment": 0}
+    }))
     .fetch_one(&db)
     .await?;
     let cookie = sign_in(&urls[0]).await?;
@@ -226,7 +238,21 @@ async fn main() -> Result<(), Error> {
         all.push(times[CLIENTS - 1]);
     }
 
-    eprintln!("{ROUNDS} moves seen by all {CLIENTS} streams; now the polling reference");
+    println!(
+        "| {CLIENTS} clients, {} instances, {ROUNDS} task moves | p50 | p95 |",
+        urls.len()
+    );
+    println!("|---|---|---|");
+    row(
+        "floor: a bare LISTEN connection receives the notice",
+        floor.clone(),
+    );
+    row("SSE: the first browser sees the change", first);
+    row("SSE: the median browser", median);
+    row(
+        &format!("**SSE: all {CLIENTS} browsers have it**"),
+        all.clone(),
+    );
     // The reference: polling every 2 s.
     // The task is in the last round's state; each polling round moves it to the other.
     let (want_tx, want_rx) = tokio::sync::watch::channel(STATES[(ROUNDS - 1) % 2].to_owned());
@@ -267,21 +293,6 @@ async fn main() -> Result<(), Error> {
     }
     want_tx.send(String::new())?;
 
-    println!(
-        "| {CLIENTS} clients, {} instances, {ROUNDS} task moves | p50 | p95 |",
-        urls.len()
-    );
-    println!("|---|---|---|");
-    row(
-        "floor: a bare LISTEN connection receives the notice",
-        floor.clone(),
-    );
-    row("SSE: the first browser sees the change", first);
-    row("SSE: the median browser", median);
-    row(
-        &format!("**SSE: all {CLIENTS} browsers have it**"),
-        all.clone(),
-    );
     row(
         &format!("reference: {CLIENTS} clients polling every 2 s, the last sees it ({POLL_ROUNDS} moves)"),
         polled.clone(),
