@@ -144,8 +144,8 @@ async fn move_task(db: &sqlx::PgPool, task: Uuid, state: &str) -> Result<Instant
 }
 
 fn row(label: &str, mut samples: Vec<Duration>) {
-    let p50 = percentile(&mut samples, 50.0);
-    let p95 = percentile(&mut samples, 95.0);
+    let p50 = percentile(&mut samples, 0.5);
+    let p95 = percentile(&mut samples, 0.95);
     println!("| {label} | {:.1} ms | {:.1} ms |", ms(p50), ms(p95));
 }
 
@@ -297,7 +297,7 @@ async fn main() -> Result<(), Error> {
         &format!("reference: {CLIENTS} clients polling every 2 s, the last sees it ({POLL_ROUNDS} moves)"),
         polled.clone(),
     );
-    let p50 = |mut v: Vec<Duration>| ms(percentile(&mut v, 50.0));
+    let p50 = |mut v: Vec<Duration>| ms(percentile(&mut v, 0.5));
     println!(
         "\nall {CLIENTS} via SSE vs. the bare LISTEN floor: {:.1}x; polling vs. SSE (last client, p50): {:.0}x",
         p50(all.clone()) / p50(floor).max(0.001),
